@@ -1,0 +1,61 @@
+# contradict: statement-contradiction detection. `make help` lists the targets.
+SHELL := /bin/bash
+PY    := .venv/bin/python
+BIN   := .venv/bin
+NLI   ?= ../shared/data/nli
+MODEL ?= models/nli-minilm-l6
+TRAIN_OUT ?= runs/nli-minilm-l6
+EVAL_OUT  ?= out/eval
+export HF_HUB_OFFLINE=1
+export TRANSFORMERS_OFFLINE=1
+export TOKENIZERS_PARALLELISM=false
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-slow train eval eval-pairs eval-docs train-decider bench export-onnx clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+.venv/.installed: pyproject.toml
+	python3 -m venv .venv
+	$(BIN)/pip install -q --upgrade pip
+	# the CPU build of torch first: an unpinned torch would pull a CUDA build of several GB
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[fast,ray,dev]'
+	touch $@
+
+install: .venv/.installed ## Create .venv and install everything (offline-capable)
+
+run: .venv/.installed ## Run the pipeline on data/sample -> out/flagged.csv, out/manifest.json
+	$(BIN)/contradict run data/sample -o out/flagged.csv --config configs/run.yaml
+
+test: .venv/.installed ## Run the test suite (fast tests, no ../shared needed)
+	$(PY) -m pytest -q
+
+test-slow: .venv/.installed ## Run the slow tests too (real model end to end)
+	$(PY) -m pytest -q -m "slow or not slow"
+
+train: .venv/.installed ## Fine-tune the NLI model (configs/train.yaml) into $(TRAIN_OUT); RESUME=1 continues
+	$(BIN)/contradict train --config configs/train.yaml --output $(TRAIN_OUT) $(if $(RESUME),--resume,)
+
+eval-pairs: .venv/.installed ## Measure $(MODEL) on every file in $(NLI)/test -> $(EVAL_OUT)/pairs
+	@if [ -d "$(NLI)/test" ]; then \
+	  $(BIN)/contradict eval pairs --model $(MODEL) --data $(NLI)/test --out $(EVAL_OUT)/pairs; \
+	else echo "no $(NLI)/test here: set NLI=path/to/nli-data"; fi
+
+eval-docs: .venv/.installed ## Measure the pipeline on the annotated articles (data/labelled/test.jsonl)
+	$(BIN)/contradict eval docs --gold data/labelled/test.jsonl --model $(MODEL) --out $(EVAL_OUT)/docs
+
+eval: eval-pairs eval-docs ## Both evaluations
+
+train-decider: .venv/.installed ## Train the learned decision stage on data/labelled/dev.jsonl, beside $(MODEL)
+	$(BIN)/contradict train-decider --gold data/labelled/dev.jsonl --model $(MODEL)
+
+export-onnx: .venv/.installed ## Export $(MODEL) to ONNX dynamic int8 (for --backend onnx)
+	$(BIN)/contradict export-onnx $(MODEL)
+
+bench: .venv/.installed ## Speed and memory benchmark (scripts/bench.py) -> out/bench.json
+	$(PY) scripts/bench.py --model $(MODEL) --out out/bench.json
+
+clean: ## Remove outputs (keeps .venv and models)
+	rm -rf out runs/*.out .pytest_cache

@@ -1,0 +1,304 @@
+"""Attribute: one canonical speaker per person or body in a document, and their side.
+
+Mentions come from segment.py. Within a document:
+
+* "Pakistani Defence Minister Khurram Dastgir", "Dastgir" and "the defence minister" are one
+  speaker (full name, surname, definite role matching the role words of a named person);
+* "Muhammad Faisal, the ministry's spokesperson" and "the foreign ministry spokesperson"
+  are one speaker (the appositive gives Faisal the role);
+* he / she resolve to the last person speaker, they / it to the last organisation or group
+  (else the last speaker);
+* a side comes from demonyms and places in the mention ("Pakistani ..." -> Pakistan,
+  "the US embassy" -> US) or from an organisation the person speaks for ("Acme chief
+  executive ..." -> Acme), and is shared by every mention of the speaker.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .normalize import Normalized
+from .segment import Mention, RawClaim
+from .types import Claim
+
+# demonyms and short forms -> side name
+DEMONYMS = {
+    "us": "US", "u.s.": "US", "usa": "US", "american": "US", "americans": "US",
+    "united states": "US", "the united states": "US", "washington": "US",
+    "uk": "UK", "british": "UK", "britain": "UK", "united kingdom": "UK", "london": "UK",
+    "pakistani": "Pakistan", "islamabad": "Pakistan", "indian": "India", "new delhi": "India",
+    "chinese": "China", "beijing": "China", "russian": "Russia", "moscow": "Russia",
+    "kremlin": "Russia", "french": "France", "paris": "France", "german": "Germany",
+    "berlin": "Germany", "japanese": "Japan", "tokyo": "Japan", "iranian": "Iran",
+    "tehran": "Iran", "israeli": "Israel", "palestinian": "Palestine", "afghan": "Afghanistan",
+    "kabul": "Afghanistan", "turkish": "Turkey", "ankara": "Turkey", "ukrainian": "Ukraine",
+    "kyiv": "Ukraine", "kiev": "Ukraine", "saudi": "Saudi Arabia", "egyptian": "Egypt",
+    "cairo": "Egypt", "syrian": "Syria", "iraqi": "Iraq", "baghdad": "Iraq",
+    "canadian": "Canada", "ottawa": "Canada", "mexican": "Mexico", "brazilian": "Brazil",
+    "australian": "Australia", "canberra": "Australia", "italian": "Italy", "rome": "Italy",
+    "spanish": "Spain", "madrid": "Spain", "dutch": "Netherlands", "polish": "Poland",
+    "warsaw": "Poland", "korean": "Korea", "south korean": "South Korea", "seoul": "South Korea",
+    "north korean": "North Korea", "pyongyang": "North Korea", "nigerian": "Nigeria",
+    "kenyan": "Kenya", "nairobi": "Kenya", "south african": "South Africa",
+    "ethiopian": "Ethiopia", "european": "EU", "eu": "EU", "brussels": "EU", "nato": "NATO",
+    "taiwanese": "Taiwan", "taipei": "Taiwan", "venezuelan": "Venezuela", "cuban": "Cuba",
+    "greek": "Greece", "athens": "Greece", "swedish": "Sweden", "norwegian": "Norway",
+    "danish": "Denmark", "finnish": "Finland", "irish": "Ireland", "dublin": "Ireland",
+    "scottish": "Scotland", "welsh": "Wales", "qatari": "Qatar", "doha": "Qatar",
+    "emirati": "UAE", "lebanese": "Lebanon", "beirut": "Lebanon", "jordanian": "Jordan",
+    "bangladeshi": "Bangladesh", "dhaka": "Bangladesh", "sri lankan": "Sri Lanka",
+    "indonesian": "Indonesia", "jakarta": "Indonesia", "philippine": "Philippines",
+    "filipino": "Philippines", "manila": "Philippines", "vietnamese": "Vietnam",
+    "hanoi": "Vietnam", "thai": "Thailand", "bangkok": "Thailand", "malaysian": "Malaysia",
+    "argentine": "Argentina", "argentinian": "Argentina", "chilean": "Chile",
+    "colombian": "Colombia", "peruvian": "Peru", "swiss": "Switzerland", "austrian": "Austria",
+    "belgian": "Belgium", "portuguese": "Portugal", "hungarian": "Hungary", "czech": "Czechia",
+    "romanian": "Romania", "serbian": "Serbia", "belarusian": "Belarus", "georgian": "Georgia",
+    "armenian": "Armenia", "azerbaijani": "Azerbaijan", "kazakh": "Kazakhstan",
+    "moroccan": "Morocco", "algerian": "Algeria", "tunisian": "Tunisia", "libyan": "Libya",
+    "sudanese": "Sudan", "somali": "Somalia", "ghanaian": "Ghana", "zimbabwean": "Zimbabwe",
+    "new zealand": "New Zealand",
+}
+PERSON_HEADS = {
+    "minister", "spokesperson", "spokesman", "spokeswoman", "official", "president", "chief",
+    "executive", "director", "secretary", "ambassador", "leader", "chairman", "chairwoman",
+    "chair", "head", "governor", "mayor", "senator", "lawyer", "attorney", "judge", "coach",
+    "manager", "captain", "player", "analyst", "economist", "expert", "diplomat", "officer",
+    "commander", "general", "prosecutor", "doctor", "scientist", "researcher", "founder",
+    "ceo", "cfo", "adviser", "advisor", "aide", "candidate", "premier", "chancellor",
+    "representative", "source", "member", "regulator", "inspector", "commissioner", "envoy",
+    "negotiator", "striker", "owner", "chairperson", "deputy", "mp", "lawmaker", "professor",
+    "surgeon", "nurse", "physician", "investigator", "auditor", "treasurer", "economist",
+    "agent", "witness", "resident", "worker", "driver", "defender", "midfielder", "goalkeeper",
+}
+GROUP_HEADS = {"officials", "sources", "diplomats", "analysts", "leaders", "residents",
+               "workers", "lawyers", "doctors", "experts", "observers", "critics", "members",
+               "investigators", "prosecutors", "protesters", "players", "fans", "people"}
+ORG_HEADS = {
+    "ministry", "department", "embassy", "government", "company", "commission", "office",
+    "agency", "council", "court", "union", "party", "committee", "board", "authority",
+    "bank", "firm", "club", "federation", "league", "association", "army", "military",
+    "police", "administration", "kremlin", "white", "house", "campaign", "group", "team",
+    "mission", "organisation", "organization", "institute", "hospital", "university",
+    "regulator", "parliament", "senate", "cabinet", "secretariat", "service", "corporation",
+    "inc", "ltd", "plc", "co", "motors", "airlines", "foundation", "tribunal", "panel",
+}
+STOP = {"the", "a", "an", "its", "his", "her", "their", "'s", "’s", "of", "and", "for", "on",
+        "in", "at", "to", "this", "that", "said", "both", "two"}
+SIDE_WORDS = set(DEMONYMS)
+
+
+@dataclass
+class Speaker:
+    id: str
+    name: str
+    kind: str  # person | org | group
+    named: bool = False
+    surname: str = ""
+    role_head: str = ""
+    role_words: set[str] = field(default_factory=set)
+    side: str = ""
+    key: str = ""
+
+
+def _clean(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip(" ,.;:\"“”'")
+
+
+def _side_of(m: Mention) -> str:
+    low = m.text.lower()
+    for ent_text, label in m.ents:
+        if label in ("GPE", "NORP"):
+            hit = DEMONYMS.get(ent_text.lower().removeprefix("the ").strip())
+            if hit:
+                return hit
+            if label == "GPE":
+                return ent_text.removeprefix("the ").strip()
+    for phrase in sorted(DEMONYMS, key=len, reverse=True):
+        if re.search(rf"(?<![\w.]){re.escape(phrase)}(?![\w])", low):
+            return DEMONYMS[phrase]
+    return ""
+
+
+def _person_name(m: Mention) -> str:
+    for text, label in m.ents:
+        if label == "PERSON":
+            return _clean(text)
+    return ""
+
+
+def _org_name(m: Mention) -> str:
+    for text, label in m.ents:
+        if label == "ORG":
+            return _clean(re.sub(r"^(the|a|an)\s+", "", text, flags=re.I))
+    return ""
+
+
+def _role_words(m: Mention, exclude: str) -> set[str]:
+    excl = {w.lower() for w in exclude.split()}
+    words = set()
+    for text, lemma, pos, dep in m.tokens:
+        low = text.lower()
+        if low in STOP or low in excl or pos in ("PUNCT", "DET", "ADP", "PART", "CCONJ", "NUM"):
+            continue
+        if low in SIDE_WORDS:
+            continue
+        words.add(lemma.lower())
+    return words
+
+
+class Attributor:
+    """Resolves the mentions of one document to canonical speakers."""
+
+    def __init__(self) -> None:
+        self.speakers: list[Speaker] = []
+        self.last_person: Speaker | None = None
+        self.last_group: Speaker | None = None
+        self.last_any: Speaker | None = None
+
+    def _new(self, **kw) -> Speaker:
+        sp = Speaker(id=f"s{len(self.speakers) + 1}", **kw)
+        self.speakers.append(sp)
+        return sp
+
+    def resolve(self, m: Mention | None) -> Speaker | None:
+        if m is None:
+            return None
+        pron = m.pronoun
+        if pron:
+            if pron in ("he", "she"):
+                return self._seen(self.last_person)
+            if pron in ("they", "it"):
+                return self._seen(self.last_group or self.last_any)
+            return self._seen(self.last_any)
+        sp = self._match_or_create(m)
+        return self._seen(sp)
+
+    def _seen(self, sp: Speaker | None) -> Speaker | None:
+        if sp is None:
+            return None
+        self.last_any = sp
+        if sp.kind == "person":
+            self.last_person = sp
+        else:
+            self.last_group = sp
+        return sp
+
+    def _match_or_create(self, m: Mention) -> Speaker:
+        side = _side_of(m)
+        name = _person_name(m)
+        tokens = [t for t in m.tokens if t[2] != "PUNCT"]
+        propn = [t[0] for t in tokens if t[2] == "PROPN"]
+        head = m.head_lemma
+        # a surname alone ("Dastgir"), whatever the NER made of it
+        if len(tokens) <= 2 and propn and not name:
+            last = propn[-1].lower()
+            for sp in reversed(self.speakers):
+                if sp.kind == "person" and sp.surname.lower() == last:
+                    return self._update(sp, side, m)
+        if name:
+            surname = name.split()[-1]
+            for sp in reversed(self.speakers):
+                if sp.kind == "person" and sp.named and (
+                    sp.name.lower() == name.lower() or sp.surname.lower() == surname.lower()
+                    and (len(name.split()) == 1 or len(sp.name.split()) == 1
+                         or sp.name.split()[0].lower() == name.split()[0].lower())
+                ):
+                    if len(name) > len(sp.name):
+                        sp.name = name
+                    return self._update(sp, side, m)
+            role = _role_words(m, name)
+            role_head = next((w for w in reversed([t[1].lower() for t in m.tokens])
+                              if w in PERSON_HEADS), "")
+            sp = self._new(name=name, kind="person", named=True, surname=surname,
+                           role_head=role_head, role_words=role, side=side or _org_side(m, name))
+            # an unnamed role mention seen earlier ("the defence minister") that this names
+            return sp
+        # an unnamed description
+        role = _role_words(m, "")
+        if head in PERSON_HEADS or (head in GROUP_HEADS):
+            kind = "group" if head in GROUP_HEADS else "person"
+            if m.definite and kind == "person":
+                best = None
+                for sp in reversed(self.speakers):
+                    if sp.kind != "person" or sp.role_head != head:
+                        continue
+                    mods = role - {head}
+                    if not mods or mods & sp.role_words or not (sp.role_words - {head}):
+                        best = sp
+                        break
+                if best is not None:
+                    return self._update(best, side, m)
+            key = " ".join(sorted(role | ({side.lower()} if side else set())))
+            for sp in self.speakers:
+                if sp.key == key and sp.kind == kind and not sp.named:
+                    return self._update(sp, side, m)
+            display = _clean(m.text)
+            return self._new(name=display, kind=kind, role_head=head, role_words=role,
+                             side=side or _org_side(m, ""), key=key)
+        # organisations and countries
+        org = _org_name(m) or _clean(re.sub(r"^(the|a|an)\s+", "", m.text, flags=re.I))
+        if side and not (head in ORG_HEADS or _org_name(m)):
+            org = side  # "Pakistan said", "Washington said"
+        key = _org_key(org)
+        for sp in self.speakers:
+            if sp.kind == "org" and (sp.key == key or (key and sp.key and (
+                    _contains(sp.key, key) or _contains(key, sp.key)))):
+                if len(org) > len(sp.name):
+                    sp.name = org
+                return self._update(sp, side, m)
+        return self._new(name=org, kind="org", role_head=head, role_words=role,
+                         side=side or (org if head not in ORG_HEADS or _org_name(m) else ""),
+                         key=key)
+
+    def _update(self, sp: Speaker, side: str, m: Mention) -> Speaker:
+        if side and not sp.side:
+            sp.side = side
+        sp.role_words |= _role_words(m, sp.name)
+        return sp
+
+
+def _contains(a: str, b: str) -> bool:
+    aw, bw = a.split(), b.split()
+    return len(bw) >= 2 and all(w in aw for w in bw) if bw else False
+
+
+def _org_key(org: str) -> str:
+    words = [w for w in re.findall(r"[\w.]+", org.lower()) if w not in STOP]
+    words = [DEMONYMS.get(w, w).lower() for w in words]
+    return " ".join(words)
+
+
+def _org_side(m: Mention, exclude: str) -> str:
+    """A person's side from an organisation in their mention ("Acme chief executive X")."""
+    org = _org_name(m)
+    if org and org.lower() not in exclude.lower():
+        return org
+    return ""
+
+
+def attribute(doc_id: str, norm: Normalized, raw_claims: list[RawClaim]) -> list[Claim]:
+    """Resolve speakers for the raw claims of one document and build Claims with raw offsets."""
+    att = Attributor()
+    out: list[Claim] = []
+    counters: dict[int, int] = {}
+    for rc in raw_claims:
+        sp = att.resolve(rc.mention)
+        n = counters.get(rc.sent_index, 0)
+        counters[rc.sent_index] = n + 1
+        s, e = norm.raw_span(rc.start, rc.end)
+        out.append(Claim(
+            doc_id=doc_id, id=f"{rc.sent_index}.{n}", start=s, end=e, text=rc.text,
+            sent_index=rc.sent_index, cue=rc.cue, stance=rc.stance,
+            mention=rc.mention.text if rc.mention else "", is_quote=rc.is_quote,
+            speaker_id=sp.id if sp else "", speaker=sp.name if sp else "",
+        ))
+    # sides and names settle only after the whole document: fill them in now
+    by_id = {sp.id: sp for sp in att.speakers}
+    for c in out:
+        if c.speaker_id:
+            sp = by_id[c.speaker_id]
+            c.speaker = sp.name
+            c.side = sp.side
+    return out

