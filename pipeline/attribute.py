@@ -128,9 +128,14 @@ def _person_name(m: Mention) -> str:
     return ""
 
 
+ROLE_ADJ = {"defence", "defense", "foreign", "interior", "finance", "health", "state", "home",
+            "trade", "justice", "education", "energy", "commerce", "treasury", "information"}
+
+
 def _org_name(m: Mention) -> str:
     for text, label in m.ents:
-        if label == "ORG":
+        words = {w.lower() for w in re.findall(r"\w+", text)} - {"the"}
+        if label == "ORG" and not words <= (ROLE_ADJ | PERSON_HEADS | {"minister", "ministry"}):
             return _clean(re.sub(r"^(the|a|an)\s+", "", text, flags=re.I))
     return ""
 
@@ -217,8 +222,9 @@ class Attributor:
             return sp
         # an unnamed description
         role = _role_words(m, "")
-        if head in PERSON_HEADS or (head in GROUP_HEADS):
-            kind = "group" if head in GROUP_HEADS else "person"
+        plural = m.head_text in GROUP_HEADS or (m.head_text != head and m.head_text.endswith("s"))
+        if head in PERSON_HEADS or m.head_text in GROUP_HEADS:
+            kind = "group" if plural else "person"
             if m.definite and kind == "person":
                 best = None
                 for sp in reversed(self.speakers):

@@ -162,6 +162,7 @@ class TrainConfig:
     eval_batch_size: int = 128
     label_smoothing: float = 0.1
     eval_steps: int = 1000
+    logging_steps: int = 50
     save_steps: int = 1000
     max_dev_examples: int = 0  # 0: all
     max_train_examples: int = 0  # 0: all (for smoke runs)

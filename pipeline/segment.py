@@ -87,6 +87,7 @@ class Mention:
     ents: list[tuple[str, str]] = field(default_factory=list)
     tokens: list[tuple[str, str, str, str]] = field(default_factory=list)  # text, lemma, pos, dep
     head_lemma: str = ""
+    head_text: str = ""
     definite: bool = False
 
     @property
@@ -167,7 +168,7 @@ class Segmenter:
         attributions: dict[int, tuple[Mention, str]] = {}
         headline_end = _headline_end(norm.text)
         for si, sent in enumerate(_sentences(doc)):
-            if sent.end_char <= headline_end:
+            if sent.start_char < headline_end:
                 continue  # the headline is the publisher's, not a statement in the article
             for rc, attr_regions in self._sentence_claims(sent, si, in_region):
                 if rc is not None:
@@ -176,8 +177,12 @@ class Segmenter:
                     attributions.setdefault(reg, (m, cue))
         # quotes: a region's speaker reaches every claim inside it, and regions that continue
         # across paragraphs share it
-        for i, (_, _, cont) in enumerate(regions):
-            if cont and i - 1 in attributions and i not in attributions:
+        # an unattributed quote continues the previous one when it runs on from the last
+        # paragraph, or follows it within the same paragraph ('"A," he said. "B."')
+        for i, (s, _, cont) in enumerate(regions):
+            if i and i not in attributions and i - 1 in attributions and (
+                cont or "\n\n" not in norm.text[regions[i - 1][1]:s]
+            ):
                 attributions[i] = attributions[i - 1]
         for i in range(len(regions) - 1, 0, -1):
             if regions[i][2] and i in attributions and i - 1 not in attributions:
@@ -206,6 +211,8 @@ class Segmenter:
         rv = _reporting_verb(root, toks, in_region)
         attr_regions = []
         if rv is not None:
+            if any(c.dep_ == "neg" for c in rv.children):
+                return []  # "he would not say whether ...": nothing is asserted
             subj = next(c for c in rv.children if c.dep_ in ("nsubj", "nsubjpass"))
             mention = _mention(subj)
             cue = rv.text.lower()
@@ -232,9 +239,24 @@ class Segmenter:
         return [(c, []) for c in self._finish(doc, si, toks, None, "", "asserts", in_region)]
 
     def _finish(self, doc, si, content: set[int], mention, cue, stance, in_region):
-        """Denial noun phrases and compound splits inside a content, then trimming."""
+        """Denial noun phrases, relative-clause reports and compound splits inside a
+        content, then trimming."""
         claims: list[RawClaim] = []
         content = set(content)
+        for i in sorted(content):
+            v = doc[i]
+            if (v.dep_ == "relcl" and v.lemma_.lower() in REPORT_VERBS and i in content
+                    and not any(c.dep_ == "neg" for c in v.children)):
+                comp = [c for c in v.children if c.dep_ in ("ccomp", "xcomp")]
+                if not comp:
+                    continue
+                inner = set().union(*(_subtree_ids(c) for c in comp)) & content
+                rel_ids = _subtree_ids(v) & content
+                content -= rel_ids
+                vstance = "denies" if v.lemma_.lower() in DENY_VERBS else "asserts"
+                rc = _make_claim(doc, si, inner, _mention(v.head), v.text.lower(), vstance, in_region)
+                if rc is not None:
+                    claims.append(rc)
         denial = _denial_np(doc, content)
         inner: list[RawClaim] = []
         if denial is not None:
@@ -461,8 +483,8 @@ def _make_claim(doc, si, ids: set[int], mention, cue, stance, in_region) -> RawC
     while toks and (doc[toks[-1]].text in _EDGE or doc[toks[-1]].is_space
                     or doc[toks[-1]].text in (".", "!", "?")):
         toks.pop()
-    if not toks:
-        return None
+    if not toks or doc[toks[0]].lower_ in ("whether", "if"):
+        return None  # an open question, not a statement
     first, last = doc[toks[0]], doc[toks[-1]]
     start, end = first.idx, last.idx + len(last.text)
     if toks[-1] - toks[0] + 1 == len(toks):
@@ -502,4 +524,4 @@ def _mention(tok) -> Mention:
     tokens = [(doc[i].text, doc[i].lemma_, doc[i].pos_, doc[i].dep_) for i in ids]
     definite = any(doc[i].lower_ in ("the", "this", "that") or doc[i].dep_ == "poss" for i in ids)
     return Mention(text=doc.text[s:e], start=s, end=e, ents=ents, tokens=tokens,
-                   head_lemma=tok.lemma_.lower(), definite=definite)
+                   head_lemma=tok.lemma_.lower(), head_text=tok.lower_, definite=definite)

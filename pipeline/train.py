@@ -189,7 +189,7 @@ def train(
         load_best_model_at_end=True,
         metric_for_best_model="accuracy",
         greater_is_better=True,
-        logging_steps=50,
+        logging_steps=cfg.logging_steps,
         train_sampling_strategy="group_by_length",
         length_column_name="length",
         seed=cfg.seed,

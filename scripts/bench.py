@@ -1,0 +1,552 @@
+#!/usr/bin/env python
+"""Benchmarks: throughput, memory and scaling of the pipeline; onnx int8 vs torch fp32;
+the pipeline vs a naive all-pairs baseline. Run by ``make bench``.
+
+Corpora are generated in memory from ``data/sample/*.txt`` and ``data/labelled/{dev,test}.jsonl``
+by recombining paragraphs, swapping speaker names and perturbing figures (deterministic
+for a seed). For each size the local streaming runner runs on a JSONL file of the corpus in
+its own subprocess (so sizes do not share memory) with the onnx backend.
+
+Usage:
+    python scripts/bench.py                       # sizes 100,1000,10000 (long)
+    python scripts/bench.py --quick --model /tmp/smoke
+    python scripts/bench.py --sizes 100,1000 --out out/bench.json
+
+Targets reported against (measured, never assumed): onnx/torch NLI pairs/s >= 2x with SNLI
+accuracy within 1 point; pairs per claim grows <= 2x from 1,000 to 10,000 articles; peak RSS
+<= 2 GB at 10,000; >= 5 articles/s end to end with onnx.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import random
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SNLI_DEFAULT = ROOT.parent / "shared" / "data" / "nli" / "test" / "snli_test.jsonl"
+
+FIRST_NAMES = ("Amara Bilal Carmen Dmitri Elena Farid Greta Hiroshi Ines Jonas Kavya Luca Maren "
+               "Nadia Omar Priya Quentin Rosa Samir Tamsin Umar Vera Wanjiru Xavier Yusuf Zara").split()
+LAST_NAMES = ("Abara Bergstrom Castellano Dimitrov Eze Fonseca Gallo Haddad Ibsen Jovanovic Kamau "
+              "Lindqvist Moreau Nakamura Okafor Petrov Quispe Rahman Sato Tremblay Usman Varga "
+              "Whitlock Xu Yilmaz Zielinski").split()
+WARMUP_TEXT = ("Minister Ana Reyes said on Monday that the bridge would open in May. "
+               "Engineers said the bridge would not open before October.")
+
+
+# ---------------------------------------------------------------------------- corpus
+def load_sources(root: Path = ROOT) -> list[dict]:
+    """Source articles: {"id", "paragraphs"}; the first paragraph is the headline."""
+    texts: list[tuple[str, str]] = []
+    for p in sorted((root / "data" / "sample").glob("*.txt")):
+        texts.append((p.stem, p.read_text(encoding="utf-8")))
+    for split in ("dev", "test"):
+        f = root / "data" / "labelled" / f"{split}.jsonl"
+        if f.is_file():
+            for line in f.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    obj = json.loads(line)
+                    if isinstance(obj.get("text"), str):
+                        texts.append((str(obj.get("id", len(texts))), obj["text"]))
+    sources = []
+    for sid, text in texts:
+        paras = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+        paras = [p for p in paras if len(p) > 1 and p not in ("|", "READ MORE")]
+        if len(paras) >= 3:
+            sources.append({"id": sid, "paragraphs": paras})
+    if not sources:
+        raise SystemExit("no source articles in data/sample or data/labelled")
+    return sources
+
+
+def person_names(sources: list[dict], spacy_model: str = "auto") -> list[str]:
+    """PERSON entities in the sources (longest first), for name swapping."""
+    from pipeline.segment import load_spacy
+
+    nlp = load_spacy(spacy_model)
+    names: set[str] = set()
+    for src in sources:
+        for doc in nlp.pipe(src["paragraphs"], batch_size=32):
+            for ent in doc.ents:
+                t = ent.text.strip()
+                # two or three capitalised words: single tokens are too often places
+                if ent.label_ == "PERSON" and re.fullmatch(r"[A-Z][\w'’.-]+(?: [A-Z][\w'’.-]+){1,2}", t) \
+                        and not t.isupper():
+                    names.add(t)
+    return sorted(names, key=lambda s: (-len(s), s))
+
+
+_NUM = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?![\w])")
+
+
+def perturb_figures(text: str, rng: random.Random, p: float = 0.5) -> str:
+    """Scale some figures by 0.6..1.4, keeping their format; years are left alone."""
+    def repl(m: re.Match) -> str:
+        whole, frac = m.group(1), m.group(2) or ""
+        value = int(whole.replace(",", ""))
+        if (not frac and "," not in whole and 1900 <= value <= 2100) or rng.random() > p:
+            return m.group(0)
+        new = float(whole.replace(",", "") + frac) * rng.uniform(0.6, 1.4)
+        if frac:
+            return f"{new:.{len(frac) - 1}f}"
+        n = max(1, round(new))
+        return f"{n:,}" if "," in whole else str(n)
+
+    return _NUM.sub(repl, text)
+
+
+def swap_names(text: str, names: list[str], rng: random.Random) -> str:
+    """Replace each known person name (and its surname alone) by a random fictional one."""
+    present = [n for n in names if n in text]
+    if not present:
+        return text
+    mapping: dict[str, str] = {}
+    for n in present:
+        new = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+        mapping[n] = new
+        parts = n.split()
+        if len(parts) > 1:
+            mapping.setdefault(parts[-1], new.split()[-1])
+    pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(mapping, key=len, reverse=True)) + r")\b")
+    return pattern.sub(lambda m: mapping[m.group(1)], text)
+
+
+def make_corpus(sources: list[dict], names: list[str], n: int, seed: int = 13) -> list[dict]:
+    """n articles: a source's headline and 5-12 of its paragraphs in order, plus 0-2 paragraphs
+    from another source, names swapped and figures perturbed. Deterministic for a seed."""
+    docs = []
+    for i in range(n):
+        rng = random.Random(f"{seed}:{i}")
+        src = sources[rng.randrange(len(sources))]
+        body = src["paragraphs"][1:]
+        k = min(len(body), rng.randint(5, 12))
+        chosen = [body[j] for j in sorted(rng.sample(range(len(body)), k))]
+        other = sources[rng.randrange(len(sources))]
+        for _ in range(rng.randint(0, 2)):
+            para = rng.choice(other["paragraphs"][1:] or other["paragraphs"])
+            chosen.insert(rng.randint(1, len(chosen)), para)
+        text = "\n\n".join([src["paragraphs"][0]] + chosen) + "\n"
+        text = perturb_figures(swap_names(text, names, rng), rng)
+        docs.append({"id": f"bench-{i:05d}", "title": text.split("\n", 1)[0][:200],
+                     "source": f"bench:{src['id']}", "text": text})
+    return docs
+
+
+def write_jsonl(path: Path, docs: list[dict]) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        for d in docs:
+            fh.write(json.dumps(d, ensure_ascii=False) + "\n")
+
+
+# ---------------------------------------------------------------------------- helpers
+def run_cfg(model: str, backend: str = "onnx", batch_docs: int = 32):
+    from pipeline.config import load_run_config
+
+    return load_run_config(None, [f"score.model={json.dumps(model)}", f"score.backend={backend}",
+                                  "score.device=cpu", f"batch_docs={batch_docs}"])
+
+
+def peak_rss_mb_self() -> float:
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kb / 1024 if sys.platform != "darwin" else kb / 1024 / 1024
+
+
+def ensure_onnx(model: str) -> None:
+    from pipeline.nli import ONNX_FILE
+
+    if not (Path(model) / ONNX_FILE).is_file():
+        from pipeline.onnx_export import export
+
+        print(f"note: no {ONNX_FILE} in {model}; exporting it now", file=sys.stderr)
+        export(model, quantize=True)
+
+
+# ---------------------------------------------------------------------------- child: one size
+def child_run(jsonl: str, model: str, workdir: str, batch_docs: int) -> dict:
+    """Run the streaming runner on one corpus (in its own process); return the figures."""
+    from pipeline.pipeline import Pipeline
+    from pipeline.runner import run
+    from pipeline.types import Document
+
+    cfg = run_cfg(model, "onnx", batch_docs)
+    t = time.perf_counter()
+    pipe = Pipeline(cfg)
+    pipe.process([Document("warmup", WARMUP_TEXT)])  # load spaCy, embedder, NLI model
+    load_s = time.perf_counter() - t
+    t = time.perf_counter()
+    summary = run([jsonl], Path(workdir) / "flags.csv", cfg, pipeline=pipe)
+    wall = time.perf_counter() - t
+    man = json.loads(Path(summary.manifest).read_text(encoding="utf-8"))
+    tim = man["timings_s"]
+    score_s = tim.get("score", 0.0)
+    return {
+        "documents": summary.documents, "skipped": len(summary.skipped),
+        "claims": summary.claims, "pairs": summary.pairs, "flags": summary.flags,
+        "load_s": round(load_s, 2), "run_s": round(wall, 2),
+        "articles_per_s": round(summary.documents / wall, 3) if wall else None,
+        "articles_per_s_incl_load": round(summary.documents / (wall + load_s), 3),
+        "claims_per_article": round(summary.claims / max(1, summary.documents), 2),
+        "pairs_per_claim": round(summary.pairs / max(1, summary.claims), 3),
+        "score_s": score_s,
+        "nli_pairs_per_s": round(2 * summary.pairs / score_s, 1) if score_s else None,
+        "timings_s": tim,
+        "peak_rss_mb": round(peak_rss_mb_self(), 1),
+    }
+
+
+def run_size(size: int, docs: list[dict], model: str, batch_docs: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix=f"bench-{size}-") as tmp:
+        jsonl = Path(tmp) / "corpus.jsonl"
+        write_jsonl(jsonl, docs)
+        t = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), "--child-run", str(jsonl),
+             "--model", model, "--workdir", tmp, "--batch-docs", str(batch_docs)],
+            capture_output=True, text=True, cwd=str(ROOT),
+        )
+        total = time.perf_counter() - t
+        children_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if proc.returncode != 0:
+        raise SystemExit(f"size {size}: the benchmark run failed:\n{proc.stderr[-4000:]}")
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    res["size"] = size
+    res["process_wall_s"] = round(total, 2)
+    res["children_max_rss_mb"] = round(children_kb / 1024, 1)  # max over all children so far
+    return res
+
+
+# ---------------------------------------------------------------------------- backends
+def corpus_pairs(docs: list[dict], model: str, n: int) -> list[tuple[str, str]]:
+    """Up to n candidate claim pairs (NLI texts) from the pipeline's pairing stage."""
+    from pipeline.decide import nli_text
+    from pipeline.pipeline import Pipeline
+    from pipeline.types import Document
+
+    pipe = Pipeline(run_cfg(model, "onnx"))
+    out: list[tuple[str, str]] = []
+    for i in range(0, len(docs), 16):
+        batch = [Document(d["id"], d["text"]) for d in docs[i:i + 16]]
+        res = pipe.pair(pipe.extract(batch))
+        out.extend((nli_text(p.a), nli_text(p.b)) for p in res.pairs)
+        if len(out) >= n:
+            break
+    return out[:n]
+
+
+def read_snli(path: Path, limit: int) -> list[tuple[str, str, str]]:
+    from pipeline.nli import LABELS
+
+    rows = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            obj = json.loads(line)
+            lab = str(obj.get("label", "")).strip().lower()
+            if lab in LABELS and obj.get("premise") and obj.get("hypothesis"):
+                rows.append((obj["premise"], obj["hypothesis"], lab))
+                if limit and len(rows) >= limit:
+                    break
+    return rows
+
+
+def compare_backends(pairs: list[tuple[str, str]], model: str, snli: Path, snli_limit: int) -> dict:
+    import numpy as np
+
+    from pipeline.config import ScoreConfig
+    from pipeline.nli import LABELS, NLIModel
+
+    sc = ScoreConfig()
+    out: dict = {"pairs": len(pairs), "directions": 2}
+    probs = {}
+    models = {}
+    for backend in ("torch", "onnx"):
+        t = time.perf_counter()
+        m = NLIModel(model, backend=backend, device="cpu", max_length=sc.max_length,
+                     batch_size=sc.batch_size, token_budget=sc.token_budget)
+        load = time.perf_counter() - t
+        m.predict(pairs[:32])  # warm-up
+        t = time.perf_counter()
+        ab, ba = m.predict_both(pairs)
+        dt = time.perf_counter() - t
+        probs[backend] = np.concatenate([ab, ba])
+        models[backend] = m
+        out[backend] = {"load_s": round(load, 2), "score_s": round(dt, 2),
+                        "pairs_per_s": round(2 * len(pairs) / dt, 1) if dt else None}
+    if out["torch"]["pairs_per_s"] and out["onnx"]["pairs_per_s"]:
+        out["speedup_onnx_vs_torch"] = round(out["onnx"]["pairs_per_s"] / out["torch"]["pairs_per_s"], 2)
+    if len(pairs):
+        out["argmax_agreement"] = round(float((probs["torch"].argmax(1) == probs["onnx"].argmax(1)).mean()), 4)
+        out["max_abs_prob_diff"] = round(float(np.abs(probs["torch"] - probs["onnx"]).max()), 4)
+    if snli.is_file():
+        rows = read_snli(snli, snli_limit)
+        gold = np.array([LABELS.index(r[2]) for r in rows])
+        out["snli"] = {"file": str(snli), "rows": len(rows)}
+        for backend, m in models.items():
+            t = time.perf_counter()
+            p = m.predict([(r[0], r[1]) for r in rows])
+            out["snli"][backend] = {"accuracy": round(float((p.argmax(1) == gold).mean()), 4),
+                                    "pairs_per_s": round(len(rows) / (time.perf_counter() - t), 1)}
+        out["snli"]["accuracy_diff_points"] = round(
+            100 * (out["snli"]["onnx"]["accuracy"] - out["snli"]["torch"]["accuracy"]), 2)
+    else:
+        out["snli"] = {"note": f"{snli} not found; accuracy comparison skipped"}
+    return out
+
+
+# ---------------------------------------------------------------------------- baseline
+def naive_baseline(docs: list[dict], model: str, spacy_model: str = "auto") -> dict:
+    """Every pair of spaCy sentences in each article, both directions, onnx model."""
+    from pipeline.config import ScoreConfig
+    from pipeline.nli import NLIModel
+    from pipeline.normalize import normalize
+    from pipeline.segment import load_spacy
+
+    sc = ScoreConfig()
+    nlp = load_spacy(spacy_model)
+    m = NLIModel(model, backend="onnx", max_length=sc.max_length, batch_size=sc.batch_size,
+                 token_budget=sc.token_budget)
+    m.predict([("warm up", "warm up")])
+    t = time.perf_counter()
+    n_pairs = n_sents = 0
+    for d in docs:
+        sents = [s.text.strip() for s in nlp(normalize(d["text"]).text).sents if len(s.text.strip()) > 1]
+        n_sents += len(sents)
+        pairs = list(itertools.combinations(sents, 2))
+        n_pairs += len(pairs)
+        m.predict_both(pairs)
+    dt = time.perf_counter() - t
+    n = max(1, len(docs))
+    return {"articles": len(docs), "sentences": n_sents, "pairs": n_pairs,
+            "pairs_per_article": round(n_pairs / n, 1), "inferences": 2 * n_pairs,
+            "wall_s": round(dt, 2), "s_per_article": round(dt / n, 3)}
+
+
+def pipeline_on(docs: list[dict], model: str) -> dict:
+    """The pipeline in-process on docs (used when no size run matches the baseline corpus)."""
+    from pipeline.pipeline import Pipeline
+    from pipeline.types import Document
+
+    pipe = Pipeline(run_cfg(model, "onnx"))
+    pipe.process([Document("warmup", WARMUP_TEXT)])
+    t = time.perf_counter()
+    pairs = 0
+    for i in range(0, len(docs), 32):
+        pairs += len(pipe.process([Document(d["id"], d["text"]) for d in docs[i:i + 32]]).pairs)
+    dt = time.perf_counter() - t
+    return {"documents": len(docs), "pairs": pairs, "run_s": round(dt, 2)}
+
+
+# ---------------------------------------------------------------------------- report
+def check(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("PASS" if ok else "MISS")
+
+
+def targets(result: dict) -> list[dict]:
+    sizes = {r["size"]: r for r in result["sizes"]}
+    be = result.get("backends", {})
+    rows = []
+    sp = be.get("speedup_onnx_vs_torch")
+    rows.append({"target": "onnx/torch NLI pairs/s >= 2x", "measured": f"{sp}x" if sp else "n/a",
+                 "status": check(None if sp is None else sp >= 2.0)})
+    snli = be.get("snli", {})
+    d = snli.get("accuracy_diff_points")
+    rows.append({"target": "SNLI accuracy onnx within 1 point of torch",
+                 "measured": (f"torch {snli['torch']['accuracy']:.4f}, onnx {snli['onnx']['accuracy']:.4f} "
+                              f"({d:+.2f} pts, n={snli['rows']})") if d is not None else snli.get("note", "n/a"),
+                 "status": check(None if d is None else abs(d) <= 1.0)})
+    if 1000 in sizes and 10000 in sizes:
+        g = sizes[10000]["pairs_per_claim"] / max(1e-9, sizes[1000]["pairs_per_claim"])
+        rows.append({"target": "pairs/claim growth 1,000 -> 10,000 <= 2x",
+                     "measured": f"{g:.2f}x ({sizes[1000]['pairs_per_claim']} -> {sizes[10000]['pairs_per_claim']})",
+                     "status": check(g <= 2.0)})
+    else:
+        ss = sorted(sizes)
+        if len(ss) >= 2:
+            a, b = sizes[ss[0]], sizes[ss[-1]]
+            g = b["pairs_per_claim"] / max(1e-9, a["pairs_per_claim"])
+            rows.append({"target": "pairs/claim growth 1,000 -> 10,000 <= 2x",
+                         "measured": f"sizes not run; {ss[0]} -> {ss[-1]}: {g:.2f}x", "status": "n/a"})
+        else:
+            rows.append({"target": "pairs/claim growth 1,000 -> 10,000 <= 2x", "measured": "n/a",
+                         "status": "n/a"})
+    big = max(sizes) if sizes else None
+    if 10000 in sizes:
+        rss = sizes[10000]["peak_rss_mb"]
+        rows.append({"target": "peak RSS <= 2 GB at 10,000", "measured": f"{rss:.0f} MB",
+                     "status": check(rss <= 2048)})
+    else:
+        rows.append({"target": "peak RSS <= 2 GB at 10,000",
+                     "measured": f"10,000 not run; {sizes[big]['peak_rss_mb']:.0f} MB at {big}" if big else "n/a",
+                     "status": "n/a"})
+    if big:
+        aps = sizes[big]["articles_per_s"]
+        rows.append({"target": ">= 5 articles/s end to end (onnx)",
+                     "measured": f"{aps:.2f}/s at {big} ({sizes[big]['articles_per_s_incl_load']:.2f}/s incl. model load)",
+                     "status": check(aps >= 5.0)})
+    return rows
+
+
+def table(headers: list[str], rows: list[list]) -> str:
+    cells = [[str(c) for c in r] for r in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in cells]
+    return "\n".join(out)
+
+
+def report(result: dict) -> str:
+    parts = [f"model: {result['model']}   machine: {result['machine']['cpus']} CPUs, "
+             f"load avg at start {result['machine']['loadavg_start']}"]
+    rows = [[r["size"], r["documents"], r["claims"], r["pairs"], r["pairs_per_claim"], r["flags"],
+             r["load_s"], r["run_s"], r["articles_per_s"], r["nli_pairs_per_s"], r["peak_rss_mb"]]
+            for r in result["sizes"]]
+    parts.append("\nPipeline (local streaming runner, onnx backend, one subprocess per size)")
+    parts.append(table(["size", "docs", "claims", "pairs", "pairs/claim", "flags", "load s", "run s",
+                        "articles/s", "NLI pairs/s", "peak RSS MB"], rows))
+    be = result.get("backends")
+    if be:
+        parts.append(f"\nNLI backends on {be['pairs']} corpus claim pairs x 2 directions")
+        brow = [[b, be[b]["pairs_per_s"], be[b]["score_s"],
+                 be.get("snli", {}).get(b, {}).get("accuracy", "n/a")] for b in ("torch", "onnx")]
+        parts.append(table(["backend", "pairs/s", "score s", "SNLI acc"], brow))
+        parts.append(f"speedup onnx/torch: {be.get('speedup_onnx_vs_torch')}x   argmax agreement: "
+                     f"{be.get('argmax_agreement')}   max |p diff|: {be.get('max_abs_prob_diff')}")
+        if "note" in be.get("snli", {}):
+            parts.append("note: " + be["snli"]["note"])
+    bl = result.get("baseline")
+    if bl:
+        nb, pl = bl["naive"], bl["pipeline"]
+        parts.append(f"\nPipeline vs naive all-sentence-pairs baseline ({nb['articles']} articles, onnx)")
+        parts.append(table(
+            ["method", "pairs", "pairs/article", "inferences", "s/article"],
+            [["naive (all sentence pairs)", nb["pairs"], nb["pairs_per_article"], nb["inferences"], nb["s_per_article"]],
+             ["pipeline (candidate pairs)", pl["pairs"], pl["pairs_per_article"], 2 * pl["pairs"], pl["s_per_article"]]]))
+        parts.append(f"pairs scored: pipeline/naive = {bl['pairs_ratio']}   time per article: "
+                     f"pipeline/naive = {bl['time_ratio']}")
+    parts.append("\nTargets")
+    parts.append(table(["target", "measured", "status"],
+                       [[t["target"], t["measured"], t["status"]] for t in result["targets"]]))
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    from pipeline.config import DEFAULT_MODEL_DIR
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="100,1000,10000", help="corpus sizes (articles), comma-separated")
+    ap.add_argument("--model", default=str(DEFAULT_MODEL_DIR), help="NLI model folder (with model.int8.onnx; exported if missing)")
+    ap.add_argument("--quick", action="store_true", help="sizes 20,100 and small limits (CI-speed check)")
+    ap.add_argument("--out", default="out/bench.json", help="JSON results file")
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--pairs", type=int, default=2000, help="claim pairs for the backend comparison")
+    ap.add_argument("--snli", default=str(SNLI_DEFAULT), help="SNLI test JSONL for the accuracy check")
+    ap.add_argument("--snli-limit", type=int, default=2000, help="SNLI rows (0: all)")
+    ap.add_argument("--baseline-docs", type=int, default=100, help="articles for the naive baseline")
+    ap.add_argument("--batch-docs", type=int, default=32)
+    ap.add_argument("--skip-backends", action="store_true")
+    ap.add_argument("--skip-baseline", action="store_true")
+    ap.add_argument("--child-run", help=argparse.SUPPRESS)
+    ap.add_argument("--workdir", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    if args.child_run:
+        print(json.dumps(child_run(args.child_run, args.model, args.workdir, args.batch_docs)))
+        return 0
+
+    if args.quick:
+        if args.sizes == ap.get_default("sizes"):
+            args.sizes = "20,100"
+        args.pairs = min(args.pairs, 300)
+        args.snli_limit = min(args.snli_limit or 300, 300)
+        args.baseline_docs = min(args.baseline_docs, 20)
+    sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
+    model = str(Path(args.model).expanduser().resolve())
+    ensure_onnx(model)
+
+    import torch
+
+    result: dict = {
+        "model": model, "quick": args.quick, "seed": args.seed, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "machine": {"cpus": os.cpu_count(), "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+                    "platform": platform.platform(), "python": platform.python_version(),
+                    "torch": torch.__version__, "torch_threads": torch.get_num_threads()},
+        "sizes": [],
+    }
+    try:
+        import onnxruntime
+
+        result["machine"]["onnxruntime"] = onnxruntime.__version__
+    except ImportError:
+        pass
+
+    t = time.perf_counter()
+    sources = load_sources()
+    names = person_names(sources)
+    result["corpus"] = {"sources": len(sources), "person_names": len(names),
+                        "prep_s": round(time.perf_counter() - t, 2)}
+    print(f"{len(sources)} source articles, {len(names)} person names; sizes {sizes}", file=sys.stderr)
+
+    for size in sizes:
+        docs = make_corpus(sources, names, size, args.seed)
+        print(f"size {size}: running ...", file=sys.stderr, flush=True)
+        r = run_size(size, docs, model, args.batch_docs)
+        result["sizes"].append(r)
+        print(f"size {size}: {r['articles_per_s']} articles/s, {r['pairs']} pairs, "
+              f"peak RSS {r['peak_rss_mb']} MB", file=sys.stderr, flush=True)
+
+    if not args.skip_backends:
+        print("backends: torch vs onnx ...", file=sys.stderr, flush=True)
+        docs = make_corpus(sources, names, max(100, min(2000, args.pairs // 2)), args.seed)
+        pairs = corpus_pairs(docs, model, args.pairs)
+        result["backends"] = compare_backends(pairs, model, Path(args.snli), args.snli_limit)
+
+    if not args.skip_baseline:
+        print("baseline: all sentence pairs ...", file=sys.stderr, flush=True)
+        docs = make_corpus(sources, names, args.baseline_docs, args.seed)
+        naive = naive_baseline(docs, model)
+        same = next((r for r in result["sizes"] if r["size"] == args.baseline_docs), None)
+        pl = ({"documents": same["documents"], "pairs": same["pairs"], "run_s": same["run_s"],
+               "from": f"size {same['size']} run"} if same else
+              {**pipeline_on(docs, model), "from": "in-process run"})
+        n = max(1, pl["documents"])
+        pl["pairs_per_article"] = round(pl["pairs"] / n, 1)
+        pl["s_per_article"] = round(pl["run_s"] / n, 3)
+        result["baseline"] = {
+            "naive": naive, "pipeline": pl,
+            "pairs_ratio": round(pl["pairs"] / max(1, naive["pairs"]), 3),
+            "time_ratio": round(pl["s_per_article"] / max(1e-9, naive["s_per_article"]), 3),
+        }
+
+    result["targets"] = targets(result)
+    result["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    print(report(result))
+    print(f"\nresults -> {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

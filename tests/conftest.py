@@ -1,0 +1,59 @@
+"""Shared fixtures: a tiny random BERT NLI model built in a temp folder, the shipped model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parent.parent
+SHIPPED_MODEL = REPO / "models" / "nli-minilm-l6"
+SAMPLE = REPO / "data" / "sample"
+
+WORDS = """the a an is are was were not no never it they he she we said talks ongoing suspended
+cooperation all levels military intelligence government minister official spokesperson
+denied claim aid million billion dollars jobs factory open closed will close cut workers
+turnout percent vote election free fair rigged doses delivered arrived hospitals running out
+of and but with to in on that has have had been there man woman dog cat sleeps runs plays
+outside inside red blue big small happy sad""".split()
+
+
+def build_tiny_model(folder: Path, id2label: dict[int, str] | None = None) -> Path:
+    """A random 2-layer BERT sequence classifier with a small WordPiece vocab."""
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    id2label = id2label or {0: "entailment", 1: "neutral", 2: "contradiction"}
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ",", "$", "'", '"'] + sorted(set(WORDS))
+    vocab += [str(i) for i in range(10)]
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    tok = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
+    cfg = BertConfig(
+        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=128, num_labels=len(id2label),
+        id2label=id2label, label2id={v: k for k, v in id2label.items()},
+    )
+    import torch
+
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(cfg)
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
+
+
+@pytest.fixture(scope="session")
+def shipped_model() -> Path:
+    if not (SHIPPED_MODEL / "config.json").is_file():
+        pytest.skip("the shipped model is not in models/")
+    return SHIPPED_MODEL

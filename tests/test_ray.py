@@ -1,0 +1,113 @@
+"""Ray engine: the same flagged pairs as the local runner on a few short articles, with a
+tiny random model and threshold 0 so that every candidate pair is flagged."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray")
+pytest.importorskip("ray.data")
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # whatever pytest's import mode
+from test_onnx import make_tiny_model  # noqa: E402
+
+pytestmark = pytest.mark.ray
+
+ARTICLES = {
+    "talks.txt": (
+        "Pakistan says talks with US continue\n\n"
+        "ISLAMABAD (Wire) - Foreign Office spokesperson Muhammad Faisal said on Friday that "
+        "talks with Washington were ongoing at all levels. \"Our engagement continues,\" he "
+        "said. Defence Minister Khurram Dastgir said all military and intelligence "
+        "cooperation with the United States had been suspended. He said the suspension would "
+        "last until further notice.\n"
+    ),
+    "factory.txt": (
+        "Workers fear closure of Brenton plant\n\n"
+        "The company said the Brenton factory would stay open and that no jobs would be cut. "
+        "Union leader Sarah Mills said the plant would close in March and that 400 workers "
+        "would lose their jobs. The company denied that the factory was closing. Mills said "
+        "management had told staff the closure was final.\n"
+    ),
+    "vote.txt": (
+        "Electoral commission reports turnout of 61 percent\n\n"
+        "The commission said turnout was 61 percent. Opposition leader Grace Achieng said "
+        "turnout had been well under 50 percent. Achieng said the count had been rigged. "
+        "The commission said every result sheet had been published.\n"
+    ),
+}
+
+KEY = ("doc_a", "start_a", "end_a", "doc_b", "start_b", "end_b")
+
+
+def _rows(path: Path) -> dict[tuple, dict]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    out = {tuple(r[k] for k in KEY): r for r in rows}
+    assert len(out) == len(rows), "duplicate flagged pairs"
+    return out
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    yield ray
+    if started:
+        ray.shutdown()
+
+
+def test_ray_matches_local(tmp_path, ray_local, monkeypatch):
+    from pipeline.config import load_run_config
+    from pipeline.ray_engine import run_ray
+    from pipeline.runner import run
+
+    monkeypatch.setenv("CONTRADICT_RAY_ACTORS", "1")
+    model = make_tiny_model(tmp_path / "tiny")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in ARTICLES.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    (corpus / "empty.txt").write_text("", encoding="utf-8")  # a skipped document
+
+    cfg = load_run_config(None, [f"score.model={json.dumps(str(model))}", "score.backend=torch",
+                                 "score.device=cpu", "decide.threshold=0.0", "batch_docs=2"])
+    local = run([str(corpus)], tmp_path / "local" / "flags.csv", cfg)
+    remote = run_ray([str(corpus)], tmp_path / "ray" / "flags.csv", cfg)
+
+    assert local.flags > 0, "threshold 0 should flag every candidate pair"
+    assert (remote.documents, remote.claims, remote.pairs, remote.flags) == (
+        local.documents, local.claims, local.pairs, local.flags)
+    assert remote.documents == len(ARTICLES)
+    assert [s["reason"] for s in remote.skipped] == [s["reason"] for s in local.skipped] == ["empty file"]
+
+    a, b = _rows(local.out_csv), _rows(remote.out_csv)
+    assert set(a) == set(b)
+    for k in a:
+        assert abs(float(a[k]["score"]) - float(b[k]["score"])) < 1e-4, k
+        assert a[k]["claim_a"] == b[k]["claim_a"] and a[k]["relation"] == b[k]["relation"]
+    scores = [float(r["score"]) for r in _rows(remote.out_csv).values()]
+    assert scores == sorted(scores, reverse=True)
+
+    ml = json.loads(local.manifest.read_text(encoding="utf-8"))
+    mr = json.loads(remote.manifest.read_text(encoding="utf-8"))
+    assert set(mr) == set(ml)
+    assert mr["counts"] == ml["counts"] and mr["documents"] == ml["documents"]
+    assert "score" in mr["timings_s"] and "total" in mr["timings_s"]
+    assert not (tmp_path / "ray" / "flags.csv.parts").exists()
+
+
+def test_ray_refuses_cross_document(tmp_path):
+    from pipeline.config import load_run_config
+    from pipeline.errors import ConfigError
+    from pipeline.ray_engine import run_ray
+
+    cfg = load_run_config(None, ["pair.cross_document=true"])
+    with pytest.raises(ConfigError, match="cross-document"):
+        run_ray([str(tmp_path)], tmp_path / "out.csv", cfg)

@@ -1,0 +1,121 @@
+"""Streaming runs: kill -9 part-way, resume, and compare with an uninterrupted run."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import load_run_config
+from pipeline.errors import ResumeError
+from pipeline.runner import run
+
+REPO = Path(__file__).resolve().parent.parent
+
+SENTENCES = [
+    'Defence Minister Khurram Dastgir said all cooperation with the United States was suspended.',
+    '"Talks between the two sides are ongoing at all levels," said a senior US official.',
+    'The US embassy said it had received no notification of any suspension.',
+    'Union leader Maria Lopez said 400 jobs would be cut at the plant.',
+    'Company spokesman David Chen said the plant would stay open and no jobs would be cut.',
+    'The electoral commission said turnout was 61 percent.',
+    'The opposition claimed that turnout was under 50 percent, a claim the commission denied.',
+]
+
+
+def _corpus(path: Path, n: int = 12) -> Path:
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(n):
+            text = " ".join(SENTENCES[(i + k) % len(SENTENCES)] for k in range(4))
+            fh.write(json.dumps({"id": f"doc{i:02d}", "text": text}) + "\n")
+        fh.write("{broken line\n")
+    return path
+
+
+def _rows(path: Path) -> list[tuple]:
+    with path.open(encoding="utf-8") as fh:
+        return sorted(tuple(sorted(r.items())) for r in csv.DictReader(fh))
+
+
+SCRIPT = """
+import sys, time
+from pipeline.config import load_run_config
+from pipeline.runner import run
+cfg = load_run_config(None, sys.argv[3:])
+run([sys.argv[1]], sys.argv[2], cfg, on_batch=lambda docs, flags: time.sleep(1.5))
+"""
+
+
+@pytest.fixture()
+def overrides(tiny_model):
+    return [f"score.model={tiny_model}", "batch_docs=2", "decide.threshold=0.0"]
+
+
+def test_kill_and_resume_equals_uninterrupted(tmp_path, overrides):
+    corpus = _corpus(tmp_path / "corpus.jsonl")
+    cfg = load_run_config(None, overrides)
+    ref = run([str(corpus)], tmp_path / "ref" / "flagged.csv", cfg)
+    assert ref.documents == 12 and ref.flags > 0
+    assert [s["line"] for s in ref.skipped] == [13]
+
+    out = tmp_path / "killed" / "flagged.csv"
+    out.parent.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(corpus), str(out), *overrides],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    progress = out.with_name(out.name + ".parts") / "progress.jsonl"
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        if progress.exists() and progress.read_text().count("\n") >= 2:
+            break
+        if proc.poll() is not None:
+            pytest.fail("the run ended before it could be killed")
+        time.sleep(0.1)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not out.exists()
+    parts = progress.parent
+    committed = progress.read_text().count("\n")
+    assert 2 <= committed < 6
+    # a batch that was being written when the process died: a torn row after the last commit
+    with (parts / "flags.jsonl").open("ab") as fh:
+        fh.write(b'{"doc_a": "doc99", "score": 0.5')
+    with progress.open("ab") as fh:
+        fh.write(b'{"batch": 9')
+
+    resumed = run([str(corpus)], out, cfg, resume=True)
+    assert resumed.documents == 12
+    assert _rows(out) == _rows(ref.out_csv)
+    manifest = json.loads(resumed.manifest.read_text())
+    assert manifest["resumed"] is True
+    assert manifest["counts"]["flags"] == ref.flags
+    assert [s["line"] for s in manifest["skipped"]] == [13]  # recorded once
+
+
+def test_corrupt_state_is_explained(tmp_path, overrides):
+    corpus = _corpus(tmp_path / "corpus.jsonl", n=4)
+    cfg = load_run_config(None, overrides)
+    out = tmp_path / "flagged.csv"
+    run([str(corpus)], out, cfg, keep_parts=True)
+    parts = out.with_name(out.name + ".parts")
+    lines = (parts / "progress.jsonl").read_text().splitlines()
+    lines[0] = lines[0][:10]  # damage a committed line, not the last one
+    (parts / "progress.jsonl").write_text("\n".join(lines) + "\n")
+    with pytest.raises(ResumeError, match="progress.jsonl:1: corrupt"):
+        run([str(corpus)], out, cfg, resume=True)
+    # another config is refused, not half-used
+    run([str(corpus)], out, cfg, keep_parts=True)
+    other = load_run_config(None, overrides + ["pair.k=2"])
+    with pytest.raises(ResumeError, match="another config"):
+        run([str(corpus)], out, other, resume=True)
+    # a flags file shorter than its commits
+    (parts / "flags.jsonl").write_bytes(b"")
+    with pytest.raises(ResumeError, match="shorter"):
+        run([str(corpus)], out, cfg, resume=True)

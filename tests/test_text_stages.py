@@ -1,0 +1,232 @@
+"""Unit tests: normalisation offsets, every attribution pattern, speaker merging, relations.
+
+Sentences are written for the tests; spaCy's small English model parses them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.attribute import attribute
+from pipeline.config import PairConfig
+from pipeline.normalize import normalize
+from pipeline.pairing import knn_pairs, relation
+from pipeline.segment import Segmenter, quote_regions
+from pipeline.types import Claim
+
+
+@pytest.fixture(scope="module")
+def seg():
+    return Segmenter()
+
+
+def claims_of(seg, raw: str):
+    norm = normalize(raw)
+    return attribute("doc", norm, seg.raw_claims(norm))
+
+
+def find(claims, needle: str) -> Claim:
+    hits = [c for c in claims if needle.lower() in c.text.lower()]
+    assert hits, f"no claim contains {needle!r}: {[c.text for c in claims]}"
+    return hits[0]
+
+
+# ---------------------------------------------------------------- normalisation
+WRAPPED = """Aid row deepens
+
+ISLAMABAD (Wire) - Pakistan has suspended all military and intelligence
+cooperation with the United States, Defence Minister Khurram Dastgir said
+on Wednesday.
+
+|
+
+READ MORE
+Floods hit the north as rivers rise
+
+INSIDE STORY: What next for the alliance?
+
+"Talks between the two sides are ongoing at all levels," said a senior
+US official.
+"""
+
+
+def test_unwrap_drops_furniture_and_keeps_offsets():
+    n = normalize(WRAPPED)
+    assert "READ MORE" not in n.text and "Floods hit" not in n.text
+    assert "INSIDE STORY" not in n.text and "\n|\n" not in n.text
+    assert "intelligence cooperation" in n.text  # the wrap became a space
+    i = n.text.index("Pakistan has")
+    j = n.text.index("Wednesday.") + len("Wednesday.")
+    s, e = n.raw_span(i, j)
+    assert WRAPPED[s:e].startswith("Pakistan has suspended all military and intelligence\ncooperation")
+    assert WRAPPED[s:e].endswith("on Wednesday.")
+    # every normalised character maps to the same character in the raw text, or a break
+    for k, ch in enumerate(n.text):
+        raw_ch = WRAPPED[n.offsets[k]]
+        assert raw_ch == ch or (ch in " \n" and raw_ch in "\r\n")
+
+
+def test_claim_offsets_round_trip_through_unwrapping(seg):
+    claims = claims_of(seg, WRAPPED)
+    assert claims
+    for c in claims:
+        span = WRAPPED[c.start:c.end]
+        assert " ".join(span.split()).strip('"“”') == c.text or c.stance == "denies", (span, c.text)
+    c = find(claims, "suspended all military")
+    assert "\n" in WRAPPED[c.start:c.end]  # the span crosses the original line break
+
+
+def test_headline_is_not_a_claim(seg):
+    claims = claims_of(seg, WRAPPED)
+    assert not any("Aid row deepens" in c.text for c in claims)
+
+
+# ---------------------------------------------------------------- attribution patterns
+def test_reported_speech_claimed_that(seg):
+    cs = claims_of(seg, "Opposition leader Grace Achieng claimed that the count was rigged in three districts.")
+    c = find(cs, "count was rigged")
+    assert c.text.startswith("The count was rigged")
+    assert c.speaker == "Grace Achieng" and c.cue == "claimed" and c.stance == "asserts"
+
+
+def test_claim_the_department_denied(seg):
+    cs = claims_of(seg, "Dastgir said Washington had cut aid by $300m, a claim the US State Department denied.")
+    asserted = find(cs, "cut aid")
+    denials = [c for c in cs if c.stance == "denies"]
+    assert asserted.stance == "asserts" and asserted.speaker == "Dastgir"
+    assert len(denials) == 1
+    d = denials[0]
+    assert d.speaker == "US State Department" and d.side == "US" and d.cue == "denied"
+    assert "cut aid" in d.text  # it denies the claim it refers to
+
+
+def test_quote_then_attribution(seg):
+    cs = claims_of(seg, '"Talks between the two sides are ongoing at all levels," said a senior US official.')
+    c = find(cs, "ongoing at all levels")
+    assert c.speaker == "a senior US official" and c.side == "US" and c.is_quote
+
+
+def test_quote_running_on_keeps_speaker(seg):
+    raw = ('Health Minister Amina Osei said on Monday that supplies were adequate. "We have delivered '
+           'two million doses. Every region has received its share. No hospital has run out," she said.')
+    cs = claims_of(seg, raw)
+    for needle in ("two million doses", "every region", "no hospital"):
+        assert find(cs, needle).speaker == "Amina Osei", needle
+
+
+def test_quote_running_over_paragraphs(seg):
+    raw = ('"The plant will stay open," said Acme chief executive Tom Reyes. "Nobody will lose a job.\n\n'
+           '"We are investing, not cutting."\n')
+    cs = claims_of(seg, raw)
+    assert find(cs, "investing").speaker == "Tom Reyes"
+
+
+def test_according_to(seg):
+    cs = claims_of(seg, "According to the US embassy, communication channels remain open.")
+    c = find(cs, "channels remain open")
+    assert c.speaker == "US embassy" and c.side == "US" and c.cue == "according to"
+    assert "According" not in c.text
+
+
+def test_pronoun_resolves_to_last_named_speaker(seg):
+    raw = ("Union leader Maria Lopez said 400 jobs would go. Company spokesman David Chen "
+           "said the plant would stay open. He said no decision had been taken.")
+    cs = claims_of(seg, raw)
+    assert find(cs, "no decision").speaker == "David Chen"
+    raw2 = "Pakistani officials said the figure was misleading. They said most of it was reimbursements."
+    assert find(claims_of(seg, raw2), "reimbursements").speaker == "Pakistani officials"
+
+
+def test_compound_but_splits_with_own_speakers(seg):
+    cs = claims_of(seg, "Dastgir said the decision was final, but officials in Washington said "
+                        "no notification had been received.")
+    a = find(cs, "decision was final")
+    b = find(cs, "no notification")
+    assert a.speaker == "Dastgir" and b.speaker == "officials in Washington"
+    assert a.text != b.text and "but" not in a.text.split()
+
+
+def test_despite_clause_splits(seg):
+    cs = claims_of(seg, "Despite reports that the alliance was collapsing, cooperation continues.")
+    assert find(cs, "alliance was collapsing")
+    assert find(cs, "cooperation continues")
+
+
+def test_negated_reporting_verb_is_not_a_claim(seg):
+    cs = claims_of(seg, "He would not say whether the supply routes had been closed.")
+    assert not cs
+
+
+def test_quote_regions_continue_across_paragraphs():
+    text = '"First part.\n\n"Second part," she said.'
+    regs = quote_regions(text)
+    assert len(regs) == 2 and regs[1][2] is True
+
+
+# ---------------------------------------------------------------- speakers
+def test_speaker_merging_title_surname_and_role(seg):
+    raw = ("Pakistani Defence Minister Khurram Dastgir said cooperation was suspended. "
+           "Dastgir said the decision was final. The defence minister later said it would be reviewed.")
+    cs = claims_of(seg, raw)
+    ids = {c.speaker_id for c in cs}
+    assert len(ids) == 1
+    assert {c.speaker for c in cs} == {"Khurram Dastgir"}
+    assert {c.side for c in cs} == {"Pakistan"}
+
+
+def test_speaker_merging_appositive_role(seg):
+    raw = ("Muhammad Faisal, the ministry's spokesperson, said channels remained open. "
+           "A senior US official said talks were ongoing. "
+           "The foreign ministry spokesperson said no decision had been taken.")
+    cs = claims_of(seg, raw)
+    assert find(cs, "channels remained").speaker_id == find(cs, "no decision").speaker_id
+    assert find(cs, "no decision").speaker == "Muhammad Faisal"
+    assert find(cs, "talks were ongoing").speaker_id != find(cs, "no decision").speaker_id
+
+
+def test_sides_from_demonyms_and_organisations(seg):
+    raw = ("The US embassy said talks were ongoing. Pakistani officials said the aid figure was wrong. "
+           "Acme Motors chief executive Tom Reyes said the plant would stay open.")
+    cs = claims_of(seg, raw)
+    assert find(cs, "talks were ongoing").side == "US"
+    assert find(cs, "aid figure").side == "Pakistan"
+    assert find(cs, "plant would stay open").side == "Acme Motors"
+
+
+# ---------------------------------------------------------------- pairs
+def _claim(i, sent, speaker="", side="", doc="d"):
+    return Claim(doc_id=doc, id=f"{sent}.{i}", start=0, end=1, text=f"claim {i}", sent_index=sent,
+                 speaker=speaker, speaker_id=speaker and f"s-{speaker}", side=side)
+
+
+def test_relations():
+    a = _claim(0, 0, "Dastgir", "Pakistan")
+    assert relation(a, _claim(1, 1, "Dastgir", "Pakistan")) == "same_speaker"
+    assert relation(a, _claim(1, 1, "Faisal", "Pakistan")) == "same_side"
+    assert relation(a, _claim(1, 1, "US official", "US")) == "opposing_sides"
+    assert relation(a, _claim(1, 1)) == "unattributed"
+    assert relation(a, _claim(1, 1, "X", "US", doc="other")) == "cross_document"
+    # two speakers whose sides are unknown are not the same side
+    assert relation(_claim(0, 0, "A"), _claim(1, 1, "B")) == "opposing_sides"
+
+
+def test_knn_pairs_never_within_a_sentence_and_bounded():
+    rng = np.random.default_rng(0)
+    claims = [_claim(i, i // 2) for i in range(40)]
+    emb = rng.random(size=(40, 16)).astype(np.float32)  # positive: all similarities > 0
+    emb[1] = emb[0]  # identical claims in one sentence must still not pair
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    pairs = knn_pairs(claims, emb, PairConfig(k=3, min_similarity=0.0))
+    assert pairs
+    assert all(p.a.sent_index != p.b.sent_index for p in pairs)
+    assert len(pairs) <= 3 * len(claims)
+    keys = {(p.a.id, p.b.id) for p in pairs}
+    assert len(keys) == len(pairs)
+    assert not any((b, a) in keys for a, b in keys)
+
+
+def test_knn_pairs_respects_min_similarity():
+    claims = [_claim(i, i) for i in range(3)]
+    emb = np.eye(3, dtype=np.float32)  # orthogonal: similarity 0
+    assert knn_pairs(claims, emb, PairConfig(k=2, min_similarity=0.5)) == []
