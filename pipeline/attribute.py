@@ -84,6 +84,13 @@ ORG_HEADS = {
     "regulator", "parliament", "senate", "cabinet", "secretariat", "service", "corporation",
     "inc", "ltd", "plc", "co", "motors", "airlines", "foundation", "tribunal", "panel",
 }
+GENERIC_ORGS = {"company", "firm", "club", "board", "bank", "carrier", "airline", "group",
+                "insurer", "lender", "retailer", "manufacturer", "operator", "producer", "maker",
+                "ministry", "government", "party", "coalition", "committee", "agency", "regulator",
+                "commission", "council", "union", "federation", "league", "team", "campaign",
+                "organisation", "organization", "hospital", "university", "court", "authority"}
+CORPORATE = {"company", "firm", "club", "bank", "carrier", "airline", "group", "insurer",
+             "lender", "retailer", "manufacturer", "operator", "producer", "maker", "team"}
 STOP = {"the", "a", "an", "its", "his", "her", "their", "'s", "’s", "of", "and", "for", "on",
         "in", "at", "to", "this", "that", "said", "both", "two"}
 SIDE_WORDS = set(DEMONYMS)
@@ -122,10 +129,34 @@ def _side_of(m: Mention) -> str:
 
 
 def _person_name(m: Mention) -> str:
-    for text, label in m.ents:
-        if label == "PERSON":
-            return _clean(text)
-    return ""
+    """The person's name in a mention: the last multi-word PERSON entity, else a run of
+    two or more proper nouns that are not role or organisation words, else a lone PERSON."""
+    persons = [_clean(t) for t, label in m.ents if label == "PERSON"]
+    multi = [p for p in persons if len(p.split()) >= 2 and not _is_role(p)]
+    if multi:
+        return multi[-1]
+    run: list[str] = []
+    best: list[str] = []
+    for text, lemma, pos, dep in m.tokens:
+        if pos == "PROPN" and not _is_role(text) and text[:1].isupper():
+            run.append(text)
+        else:
+            if len(run) >= 2:
+                best = run
+            run = []
+    if len(run) >= 2:
+        best = run
+    orgs = {w.lower() for t, label in m.ents if label in ("ORG", "GPE", "NORP") for w in t.split()}
+    if best and not any(w.lower() in orgs for w in best):
+        return " ".join(best)
+    singles = [p for p in persons if not _is_role(p)]
+    return singles[-1] if singles else ""
+
+
+def _is_role(text: str) -> bool:
+    words = {w.lower() for w in re.findall(r"[\w']+", text)}
+    return bool(words) and words <= (PERSON_HEADS | ORG_HEADS | ROLE_ADJ | {"minister", "ministry", "bid"}
+                                     | set(DEMONYMS))
 
 
 ROLE_ADJ = {"defence", "defense", "foreign", "interior", "finance", "health", "state", "home",
@@ -243,6 +274,13 @@ class Attributor:
             display = _clean(m.text)
             return self._new(name=display, kind=kind, role_head=head, role_words=role,
                              side=side or _org_side(m, ""), key=key)
+        # "the company", "the board": the organisation last named before the mention
+        bare = [t for t in tokens if t[1].lower() not in STOP | {"itself", "own"}]
+        if m.definite and len(bare) == 1 and head in GENERIC_ORGS:
+            ante = self._antecedent(head, m.antecedents)
+            if ante:
+                m = Mention(text=ante, start=m.start, end=m.end, ents=[(ante, "ORG")])
+                side = side or _side_of(m)
         # organisations and countries
         org = _org_name(m) or _clean(re.sub(r"^(the|a|an)\s+", "", m.text, flags=re.I))
         if side and not (head in ORG_HEADS or _org_name(m)):
@@ -257,6 +295,23 @@ class Attributor:
         return self._new(name=org, kind="org", role_head=head, role_words=role,
                          side=side or (org if head not in ORG_HEADS or _org_name(m) else ""),
                          key=key)
+
+    def _antecedent(self, head: str, named_before: tuple[str, ...]) -> str:
+        """The organisation "the <head>" refers to: a speaker or a named organisation whose
+        name holds the head word ("the bank" -> "Hanse Savings Bank"), else the latest named
+        organisation that is not plainly of another kind ("the company" is not a union)."""
+        for sp in reversed(self.speakers):
+            if sp.kind == "org" and head in sp.name.lower().split():
+                return sp.name
+        for name in named_before:
+            if head in name.lower().split():
+                return name
+        if head in CORPORATE:  # companies and clubs are rarely named "X Company"
+            for name in named_before:
+                words = set(name.lower().split())
+                if not words & (ORG_HEADS - {"inc", "ltd", "plc", "co", "motors", "airlines", "group"}):
+                    return name
+        return ""
 
     def _update(self, sp: Speaker, side: str, m: Mention) -> Speaker:
         if side and not sp.side:

@@ -233,6 +233,51 @@ def eval_pairs_cmd(
         typer.echo(f"report and plots in {out}")
 
 
+@eval_app.command("docs")
+def eval_docs_cmd(
+    gold: Annotated[Path, typer.Option("--gold", "-g", help="Annotated articles (JSONL, see data/labelled/README.md).")],
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Folder for docs_report.json.")] = None,
+    misses: Annotated[int, typer.Option(help="Print the N worst misses.")] = 5,
+    overrides: SetOpt = None,
+) -> None:
+    """Claim recall, speaker accuracy, pair recall/precision per type on annotated articles;
+    the plain threshold against the learned decision stage (when trained)."""
+    _logging(False)
+    from .evaldocs import format_report, run_eval_docs
+
+    cfg = _run_cfg(config, overrides or [], model, None)
+    reports = run_eval_docs(gold, cfg, out)
+    typer.echo(format_report(reports))
+    best = reports.get(cfg.decide.method) or reports["threshold"]
+    worst = sorted(best["misses"], key=lambda m: (m["p_contradiction"] is None, -(m["p_contradiction"] or 0)))
+    if misses and worst:
+        typer.echo(f"\nmisses ({cfg.decide.method}), first {misses}:")
+        for m in worst[:misses]:
+            typer.echo(f"- [{m['doc']}, {m['type']}] {m['why']} (p_c={m['p_contradiction']})\n"
+                       f"    A: {m['a'][:100]!s}\n    B: {m['b'][:100]!s}")
+    if out:
+        typer.echo(f"report in {out / 'docs_report.json'}")
+
+
+@app.command("train-decider")
+def train_decider_cmd(
+    gold: Annotated[Path, typer.Option("--gold", "-g", help="Annotated articles to train on (dev split).")] = Path("data/labelled/dev.jsonl"),
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="decider.json path (default: beside the model).")] = None,
+    overrides: SetOpt = None,
+) -> None:
+    """Train the learned decision stage (logistic regression over pair features)."""
+    _logging(False)
+    from .evaldocs import run_train_decider
+
+    cfg = _run_cfg(config, overrides or [], model, None)
+    dec = run_train_decider(gold, cfg, out)
+    typer.echo(json.dumps(dec.metrics, indent=2))
+
+
 @app.command("export-onnx")
 def export_onnx(
     model: Annotated[Optional[str], typer.Argument(help="Model folder (default: the model in models/).")] = None,

@@ -65,7 +65,7 @@ class TopicConfig:
 @dataclass
 class PairConfig:
     k: int = 8
-    min_similarity: float = 0.35
+    min_similarity: float = 0.25
     max_pairs_per_doc: int = 400
     cross_document: bool = False
     cross_scope: str = "speaker_or_topic"  # speaker | topic | speaker_or_topic

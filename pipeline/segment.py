@@ -31,8 +31,15 @@ REPORT_VERBS = {
     "dismiss", "concede", "predict", "estimate", "counter", "respond", "reply", "write",
     "tweet", "promise", "pledge", "vow", "assure", "emphasise", "emphasize", "believe",
     "accuse", "rebut", "retort", "testify", "disclose", "reveal", "indicate", "agree",
-    "caution", "signal", "contradict", "rule",
+    "caution", "signal", "contradict", "rule", "accept", "recognise", "recognize", "forecast",
+    "project",
 }
+# "the bank put its losses at 95,000 crowns": a figure stated by the subject
+FIGURE_VERBS = {"put", "estimate", "revise", "raise", "lower", "place", "peg", "give", "cut",
+                "set", "report", "record"}
+FIGURE_NOUNS = {"figure", "number", "toll", "cost", "loss", "losses", "count", "total",
+                "estimate", "coverage", "value", "price", "bill", "forecast", "turnout",
+                "tally", "amount", "rate", "share", "size"}
 DENY_VERBS = {"deny", "reject", "dispute", "dismiss", "rebut", "refute", "contradict"}
 CLAIM_NOUNS = {"claim", "allegation", "accusation", "report", "suggestion", "assertion",
                "charge", "statement", "account"}
@@ -89,6 +96,7 @@ class Mention:
     head_lemma: str = ""
     head_text: str = ""
     definite: bool = False
+    antecedents: tuple[str, ...] = ()  # organisations named before the mention, latest first
 
     @property
     def pronoun(self) -> str:
@@ -229,6 +237,12 @@ class Segmenter:
                 return [(None, attr_regions)]
             return [(c, attr_regions) for c in self._finish(doc, si, content, mention, cue,
                                                             stance, in_region)]
+        fig = _figure_statement(root, toks)
+        if fig is not None:
+            subj = next(c for c in root.children if c.dep_ == "nsubj")
+            content = toks - _subtree_ids(subj)
+            return [(c, []) for c in self._finish(doc, si, content, _mention(subj), root.text.lower(),
+                                                  "asserts", in_region)]
         acc = _according_to(toks, doc)
         if acc is not None:
             phrase, pobj = acc
@@ -388,6 +402,19 @@ def _content_tokens(rv, toks: set[int], subj) -> set[int]:
     return set()
 
 
+def _figure_statement(root, toks: set[int]):
+    """"X put the toll at 27", "X revised its estimate to 1,200": X states a figure."""
+    if root.lemma_.lower() not in FIGURE_VERBS or root.pos_ != "VERB":
+        return None
+    subj = [c for c in root.children if c.dep_ == "nsubj"]
+    obj = [c for c in root.children if c.dep_ == "dobj"]
+    prep = [c for c in root.children if c.dep_ == "prep" and c.lower_ in ("at", "to")]
+    if subj and obj and prep and obj[0].lemma_.lower() in FIGURE_NOUNS and subj[0].pos_ in ("NOUN", "PROPN"):
+        if any(t.like_num for t in prep[0].subtree):
+            return root
+    return None
+
+
 def _according_to(toks: set[int], doc):
     for i in sorted(toks):
         t = doc[i]
@@ -507,21 +534,36 @@ def _make_claim(doc, si, ids: set[int], mention, cue, stance, in_region) -> RawC
                     region=region if quoted else -1)
 
 
+SOURCE_NOUNS = {"report", "figure", "data", "statement", "filing", "document", "record",
+                "circular", "survey", "study", "analysis", "website", "account", "estimate",
+                "count", "tally", "letter", "release", "note", "audit", "review"}
+
+
 def _mention(tok) -> Mention:
-    """The speaker mention headed by ``tok``, without trailing relative clauses."""
+    """The speaker mention headed by ``tok``, without trailing relative clauses.
+
+    "The company's annual report said ..." is the company speaking: a source document
+    with a possessor hands the mention to the possessor."""
+    if tok.lemma_.lower() in SOURCE_NOUNS:
+        poss = [c for c in tok.children if c.dep_ == "poss" and c.pos_ in ("NOUN", "PROPN")]
+        if poss:
+            tok = poss[0]
     ids = [t.i for t in tok.subtree]
     doc = tok.doc
     cut = [c for c in tok.children if c.dep_ in ("relcl", "acl") and c.i > tok.i]
     if cut:
         stop = min(min(t.i for t in c.subtree) for c in cut)
         ids = [i for i in ids if i < stop]
-    while ids and doc[ids[-1]].text in _EDGE:
+    while ids and (doc[ids[-1]].text in _EDGE or doc[ids[-1]].dep_ == "case"):
         ids.pop()
     while ids and doc[ids[0]].text in _EDGE:
         ids.pop(0)
     s, e = doc[ids[0]].idx, doc[ids[-1]].idx + len(doc[ids[-1]].text)
     ents = [(ent.text, ent.label_) for ent in doc.ents if ent.start >= ids[0] and ent.end <= ids[-1] + 1]
+    before = [ent.text for ent in doc.ents if ent.label_ == "ORG" and ent.end <= ids[0]]
+    antecedents = tuple(reversed(before[-6:]))
     tokens = [(doc[i].text, doc[i].lemma_, doc[i].pos_, doc[i].dep_) for i in ids]
     definite = any(doc[i].lower_ in ("the", "this", "that") or doc[i].dep_ == "poss" for i in ids)
     return Mention(text=doc.text[s:e], start=s, end=e, ents=ents, tokens=tokens,
-                   head_lemma=tok.lemma_.lower(), head_text=tok.lower_, definite=definite)
+                   head_lemma=tok.lemma_.lower(), head_text=tok.lower_, definite=definite,
+                   antecedents=antecedents)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -55,12 +56,18 @@ def _rows(path: Path) -> dict[tuple, dict]:
 
 @pytest.fixture(scope="module")
 def ray_local():
+    """A local one-CPU Ray instance (never a cluster named by RAY_ADDRESS)."""
+    address = os.environ.pop("RAY_ADDRESS", None)
     started = not ray.is_initialized()
     if started:
         ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
-    yield ray
-    if started:
-        ray.shutdown()
+    try:
+        yield ray
+    finally:
+        if started:
+            ray.shutdown()
+        if address is not None:
+            os.environ["RAY_ADDRESS"] = address
 
 
 def test_ray_matches_local(tmp_path, ray_local, monkeypatch):
