@@ -116,6 +116,10 @@ class PipelineActor:
         return {"kind": kinds, "seq": order, "payload": payloads}
 
 
+def _ray_log_level() -> int:
+    return logging.INFO if logging.getLogger().isEnabledFor(logging.INFO) else logging.WARNING
+
+
 def _init_ray(actors: int, cpus_per_actor: int) -> bool:
     """Connect to RAY_ADDRESS or start a local instance; True if this call started/connected
     (and so should shut down/disconnect at the end)."""
@@ -126,13 +130,26 @@ def _init_ray(actors: int, cpus_per_actor: int) -> bool:
     address = os.environ.get("RAY_ADDRESS", "").strip()
     if address:
         log.info("connecting to the Ray cluster at %s", address)
-        ray.init(address=address, ignore_reinit_error=True, log_to_driver=True)
+        ray.init(address=address, ignore_reinit_error=True, log_to_driver=True,
+                 logging_level=_ray_log_level())
     else:
         cpus = max(os.cpu_count() or 1, actors * cpus_per_actor)
         log.info("starting a local Ray instance with %d CPUs", cpus)
         ray.init(num_cpus=cpus, include_dashboard=False, ignore_reinit_error=True,
-                 log_to_driver=True)
+                 log_to_driver=True, logging_level=_ray_log_level())
     return True
+
+
+def _quiet_ray_data() -> None:
+    """No progress bars or per-operator logs unless the caller asked for INFO logging."""
+    import ray.data
+
+    ctx = ray.data.DataContext.get_current()
+    for attr in ("enable_progress_bars", "enable_operator_progress_bars", "print_on_execution_start",
+                 "enable_auto_log_stats"):
+        if hasattr(ctx, attr):
+            setattr(ctx, attr, False)
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
 
 
 def _sorted_rows(flags_file: Path):
@@ -215,6 +232,8 @@ def run_ray(inputs: list[str], out_csv: str | Path, cfg: RunConfig,
             t = time.perf_counter()
             started = _init_ray(actors, cpus_per_actor)
             timings["ray_init"] = time.perf_counter() - t
+            if not logging.getLogger().isEnabledFor(logging.INFO):
+                _quiet_ray_data()
             ds = ray.data.from_items(docs)
             docs = []  # the dataset holds them now
             ds = ds.map_batches(

@@ -1,0 +1,125 @@
+"""CLI and end-to-end tests on the bundled sample with the shipped model."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import REPO, SAMPLE, build_tiny_model
+from pipeline.cli import app
+
+GOLDEN = REPO / "tests" / "golden" / "sample_flagged.csv"
+CONTRACT = ["doc_a", "doc_b", "start_a", "end_a", "start_b", "end_b", "claim_a", "claim_b",
+            "speaker_a", "speaker_b", "relation", "topic", "score", "p_contradiction",
+            "p_entailment", "p_neutral", "reason"]
+KEY = ("doc_a", "start_a", "end_a", "doc_b", "start_b", "end_b")
+
+
+def _cli(*args):
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], capture_output=True,
+                          text=True, env=env, cwd=REPO, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory, shipped_model):
+    out = tmp_path_factory.mktemp("run") / "flagged.csv"
+    result = CliRunner().invoke(app, ["run", str(SAMPLE), "-o", str(out), "--config",
+                                      str(REPO / "configs" / "run.yaml"), "--model", str(shipped_model)])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return out, result.output
+
+
+def test_run_writes_the_contract_csv_and_manifest(sample_run):
+    out, output = sample_run
+    with out.open(encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        rows = list(reader)
+        assert set(CONTRACT) <= set(reader.fieldnames)
+    assert rows, "the sample must yield flags"
+    scores = [float(r["score"]) for r in rows]
+    assert scores == sorted(scores, reverse=True)
+    texts = {p.name: p.read_text(encoding="utf-8") for p in SAMPLE.glob("*.txt")}
+    for r in rows:
+        for side in ("a", "b"):
+            span = texts[r[f"doc_{side}"]][int(r[f"start_{side}"]):int(r[f"end_{side}"])]
+            words = " ".join(span.split())
+            assert words and (r[f"claim_{side}"].lower()[:12] in words.lower()
+                              or "claim" in words.lower()), (span, r[f"claim_{side}"])
+        assert r["relation"] in {"same_speaker", "same_side", "opposing_sides", "unattributed"}
+        assert r["reason"]
+    manifest = json.loads((out.parent / "manifest.json").read_text())
+    assert manifest["counts"]["documents"] == 4 and manifest["skipped"] == []
+    assert manifest["counts"]["flags"] == len(rows)
+    assert "flagged" in output
+
+
+def test_pakistan_suspension_is_flagged_against_ongoing_talks(sample_run):
+    out, _ = sample_run
+    rows = [r for r in csv.DictReader(out.open(encoding="utf-8"))
+            if r["doc_a"] == "pakistan_us_cooperation.txt"]
+    hits = []
+    for r in rows:
+        a, b = r["claim_a"].lower(), r["claim_b"].lower()
+        pair = {a, b}
+        if any("suspended" in x and "cooperation" in x for x in pair) and any(
+                "ongoing" in x or "no notification" in x or "not received" in x or "continue" in x
+                for x in pair):
+            hits.append(r)
+    assert hits, "the suspension claim must be flagged against the ongoing-talks claims"
+    speakers = {r["speaker_a"] for r in hits} | {r["speaker_b"] for r in hits}
+    assert "Khurram Dastgir" in speakers
+    assert any("US" in (r["side_a"] + r["side_b"]) for r in hits)
+
+
+def test_sample_matches_golden(sample_run):
+    out, _ = sample_run
+    got = {tuple(r[k] for k in KEY): r for r in csv.DictReader(out.open(encoding="utf-8"))}
+    want = {tuple(r[k] for k in KEY): r for r in csv.DictReader(GOLDEN.open(encoding="utf-8"))}
+    assert set(got) == set(want)
+    for k, r in want.items():
+        assert got[k]["reason"] == r["reason"]
+        assert got[k]["speaker_a"] == r["speaker_a"] and got[k]["speaker_b"] == r["speaker_b"]
+        assert abs(float(got[k]["score"]) - float(r["score"])) < 0.02
+
+
+def test_claims_command(tmp_path):
+    out = tmp_path / "claims.csv"
+    result = CliRunner().invoke(app, ["claims", str(SAMPLE / "pakistan_us_cooperation.txt"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert {"doc", "start", "end", "speaker", "side", "cue", "stance", "topic"} <= set(rows[0])
+    assert any(r["speaker"] == "Khurram Dastgir" and "suspended" in r["text"] for r in rows)
+
+
+def test_score_prints_both_directions(tiny_model):
+    result = CliRunner().invoke(app, ["score", "talks are ongoing", "talks are suspended",
+                                      "--model", str(tiny_model)])
+    assert result.exit_code == 0, result.output
+    assert "A -> B" in result.output and "B -> A" in result.output
+    assert "contradiction" in result.output
+
+
+def test_missing_input_exits_1(tmp_path):
+    r = _cli("run", str(tmp_path / "missing"), "-o", str(tmp_path / "f.csv"))
+    assert r.returncode == 1
+    assert "input not found" in r.stderr and "missing" in r.stderr
+
+
+def test_model_without_contradiction_label_exits_1(tmp_path):
+    bad = build_tiny_model(tmp_path / "bad", {0: "positive", 1: "negative", 2: "mixed"})
+    r = _cli("score", "a", "b", "--model", str(bad))
+    assert r.returncode == 1 and "contradiction" in r.stderr
+
+
+def test_help_lists_commands():
+    result = CliRunner().invoke(app, ["--help"])
+    for cmd in ("run", "claims", "score", "train", "eval", "export-onnx", "train-decider"):
+        assert cmd in result.output
