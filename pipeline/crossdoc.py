@@ -73,7 +73,7 @@ class CrossIndex:
         n = min(len(rows), len(vecs) // self.dim)
         keep = [i for i in range(n) if committed_docs is None or rows[i]["doc_id"] in committed_docs]
         claims = [Claim(**rows[i]) for i in keep]
-        kept_vecs = vecs.reshape(-1, self.dim)[keep] if n else np.zeros((0, self.dim), np.float32)
+        kept_vecs = vecs[: n * self.dim].reshape(n, self.dim)[keep]
         # rewrite without rows of a batch that never committed, so they are not added twice
         meta.write_text("".join(json.dumps(rows[i]) + "\n" for i in keep), encoding="utf-8")
         emb.write_bytes(kept_vecs.astype(np.float16).tobytes())

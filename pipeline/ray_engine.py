@@ -77,7 +77,7 @@ class PipelineActor:
     payload is JSON text so that Arrow never has to unify schemas across batches.
     """
 
-    def __init__(self, cfg: RunConfig, threads: int = 1):
+    def __init__(self, cfg: RunConfig, threads: int = 1, quiet: bool = True):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -87,6 +87,13 @@ class PipelineActor:
             torch.set_num_threads(max(1, threads))
         except ImportError:  # pragma: no cover
             pass
+        if quiet:
+            try:
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()
+            except ImportError:  # pragma: no cover
+                pass
         from .pipeline import Pipeline
 
         self.pipeline = Pipeline(cfg)
@@ -232,13 +239,15 @@ def run_ray(inputs: list[str], out_csv: str | Path, cfg: RunConfig,
             t = time.perf_counter()
             started = _init_ray(actors, cpus_per_actor)
             timings["ray_init"] = time.perf_counter() - t
-            if not logging.getLogger().isEnabledFor(logging.INFO):
+            quiet = not logging.getLogger().isEnabledFor(logging.INFO)
+            if quiet:
                 _quiet_ray_data()
             ds = ray.data.from_items(docs)
             docs = []  # the dataset holds them now
             ds = ds.map_batches(
                 PipelineActor,
-                fn_constructor_kwargs={"cfg": _portable(cfg), "threads": cpus_per_actor},
+                fn_constructor_kwargs={"cfg": _portable(cfg), "threads": cpus_per_actor,
+                                       "quiet": quiet},
                 batch_size=cfg.batch_docs, batch_format="numpy",
                 compute=ActorPoolStrategy(size=actors), num_cpus=cpus_per_actor,
             )
