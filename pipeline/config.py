@@ -53,6 +53,7 @@ class SegmentConfig:
     min_claim_chars: int = 10
     min_claim_tokens: int = 2
     split_compound: bool = True
+    max_claim_words: int = 90  # longer claims are split, so a pair fits the model
 
 
 @dataclass

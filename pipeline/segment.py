@@ -200,7 +200,24 @@ class Segmenter:
                 rc.mention, rc.cue = attributions[rc.region]
                 rc.is_quote = True
         out.sort(key=lambda c: (c.start, c.end))
-        return [c for c in out if self._keep(c)]
+        return [piece for c in out if self._keep(c) for piece in self._split_long(c, norm.text)]
+
+    def _split_long(self, c: RawClaim, text: str) -> list[RawClaim]:
+        """A claim too long for the NLI model is cut into consecutive pieces of at most
+        ``max_claim_words`` words, never silently truncated."""
+        limit = self.cfg.max_claim_words
+        span = text[c.start:c.end]
+        words = list(re.finditer(r"\S+", span))
+        if len(words) <= limit or re.sub(r"\s+", " ", span).strip(" \"“”") != c.text.strip(" \"“”"):
+            return [c]
+        pieces = []
+        for i in range(0, len(words), limit):
+            chunk = words[i:i + limit]
+            s, e = c.start + chunk[0].start(), c.start + chunk[-1].end()
+            pieces.append(RawClaim(start=s, end=e, text=re.sub(r"\s+", " ", text[s:e]),
+                                   sent_index=c.sent_index, mention=c.mention, cue=c.cue,
+                                   stance=c.stance, is_quote=c.is_quote, region=c.region))
+        return pieces
 
     def _keep(self, c: RawClaim) -> bool:
         words = re.findall(r"\w+", c.text)

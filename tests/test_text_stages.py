@@ -230,3 +230,16 @@ def test_knn_pairs_respects_min_similarity():
     claims = [_claim(i, i) for i in range(3)]
     emb = np.eye(3, dtype=np.float32)  # orthogonal: similarity 0
     assert knn_pairs(claims, emb, PairConfig(k=2, min_similarity=0.5)) == []
+
+
+def test_overlong_claim_is_split_not_truncated(seg):
+    from pipeline.segment import RawClaim
+
+    text = "Officials said " + " ".join(f"word{i}" for i in range(250)) + "."
+    start = len("Officials said ")
+    rc = RawClaim(start=start, end=len(text) - 1, text=text[start:-1], sent_index=0)
+    pieces = seg._split_long(rc, text)
+    assert len(pieces) == 3 and all(len(p.text.split()) <= 90 for p in pieces)
+    assert " ".join(p.text for p in pieces) == rc.text  # nothing dropped
+    for p in pieces:
+        assert text[p.start:p.end] == p.text
