@@ -105,7 +105,12 @@ def run(
     _logging(verbose)
     cfg = _run_cfg(config, overrides or [], model, threshold, backend, engine, method, cross_document)
     if cfg.engine == "ray":
+        from .errors import ConfigError
         from .ray_engine import run_ray
+
+        if resume:
+            raise ConfigError("--resume is not supported with --engine ray",
+                              fix="rerun the whole corpus, or use the local engine to resume")
 
         summary = run_ray([str(i) for i in inputs], out, cfg, manifest=manifest)
     else:

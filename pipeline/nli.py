@@ -221,6 +221,11 @@ def _onnx_session(folder: Path):
         )
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # several Ray actors (or a pinned process) must not each take every core
+    n = int(os.environ.get("CONTRADICT_ORT_THREADS") or os.environ.get("OMP_NUM_THREADS") or 0)
+    if n > 0:
+        opts.intra_op_num_threads = n
+        opts.inter_op_num_threads = 1
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
