@@ -41,7 +41,7 @@ _NUM_RE = re.compile(
     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
     r"(?:\s?(?P<scale>thousand|million|billion|trillion|bn|mn|tn|crore|lakh|[kmb])\b)?"
     r"(?:\s?(?P<pct>%|per\s?cent|percent|percentage points?))?"
-    r"(?:\s+(?P<noun>[A-Za-z][A-Za-z-]+))?",
+    r"(?:\s+(?P<noun>[A-Za-z][A-Za-z-]+(?:\s+[A-Za-z][A-Za-z-]+){0,2}))?",
     re.IGNORECASE,
 )
 _WORD_RE = re.compile(
@@ -49,7 +49,10 @@ _WORD_RE = re.compile(
     r"(?P<noun>[A-Za-z][A-Za-z-]+)", re.IGNORECASE)
 _NOUN_SKIP = {"of", "and", "to", "in", "on", "a", "the", "over", "per", "from", "by", "for",
               "at", "with", "than", "more", "less", "or", "were", "was", "are", "is", "had",
-              "have", "has", "will", "would"}
+              "have", "has", "will", "would", "across", "since", "into", "that", "who", "which",
+              "had", "been", "be", "as", "but", "after", "before", "this", "last", "each",
+              "under", "up", "out", "including", "a.m", "p.m", "its", "their", "his", "her",
+              "could", "can", "may", "might", "should", "did", "do", "not", "so", "when"}
 _TIME_NOUNS = {"year", "years", "month", "months", "day", "days", "week", "weeks", "hour",
                "hours", "minute", "minutes", "am", "pm", "a.m", "p.m"}
 _MONTHS = ("january february march april may june july august september october november "
@@ -63,7 +66,27 @@ class Quantity:
     text: str
 
 
+def _head_noun(words: str) -> str:
+    """The counted noun after a figure: the first plural among the next words, else the
+    first word ("310 unfilled nursing posts" -> "posts", "950 workers remain" -> "workers")."""
+    out = []
+    for w in words.lower().split():
+        if w in _NOUN_SKIP or (w in _CURRENCY and out):
+            break
+        if w in _CURRENCY:
+            return w
+        out.append(w)
+    for w in out:
+        if (w.endswith("s") and not w.endswith("ss")) or w in ("people", "children"):
+            return w
+    return out[0] if out else ""
+
+
 def _singular(w: str) -> str:
+    if w in ("people", "persons"):
+        return "person"
+    if w == "children":
+        return "child"
     w = w.lower()
     if w.endswith("ies") and len(w) > 4:
         return w[:-3] + "y"
@@ -92,7 +115,7 @@ def quantities(text: str) -> list[Quantity]:
         cur = (m.group("cur") or "").strip().lower().rstrip(".")
         scale = (m.group("scale") or "").lower()
         pct = m.group("pct")
-        noun = (m.group("noun") or "").lower()
+        noun = _head_noun(m.group("noun") or "")
         if scale:
             value *= _SCALE.get(scale, 1.0)
         if pct:
