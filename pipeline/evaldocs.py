@@ -285,15 +285,19 @@ def train_decider(analysed: list[Analysed], out_path: Path, *, unannotated_weigh
     n_splits = min(5, len(set(groups)))
     cv = cross_val_predict(lr, xs, y, cv=GroupKFold(n_splits=n_splits), groups=groups,
                            method="predict_proba", params={"sample_weight": w})[:, 1]
-    best = (0.0, 0.5)
-    for t in sorted(set(np.round(cv, 3))):
-        pred = cv >= t
-        tp_ = int((pred & (y == 1) & annotated).sum())
-        fp_ = int((pred & (y == 0) & annotated).sum())
-        fn_ = int((~pred & (y == 1)).sum())
-        f1 = 2 * tp_ / max(1, 2 * tp_ + fp_ + fn_)
-        if f1 > best[0]:
-            best = (f1, float(t))
+    def f1_at(scores: np.ndarray, t: float) -> float:
+        # unannotated flags count as errors with the same weight they had in training:
+        # most unannotated candidates are not contradictions, but not all of them
+        pred = scores >= t
+        tp_ = float((pred & (y == 1)).sum())
+        fp_ = float((w * (pred & (y == 0))).sum())
+        fn_ = float((~pred & (y == 1)).sum())
+        return 2 * tp_ / max(1.0, 2 * tp_ + fp_ + fn_)
+
+    best = max(((f1_at(cv, t), float(t)) for t in sorted(set(np.round(cv, 3)))), default=(0.0, 0.5))
+    # the plain threshold's best value on the same pairs, for decide.threshold
+    pcmax = x[:, FEATURES.index("pc_max")]
+    best_plain = max((f1_at(pcmax, float(t)), float(t)) for t in np.round(np.arange(0.05, 0.96, 0.025), 3))
     lr.fit(xs, y, sample_weight=w)
     scale = np.where(scaler.scale_ == 0, 1.0, scaler.scale_)
     dec = LearnedDecider(
@@ -301,8 +305,9 @@ def train_decider(analysed: list[Analysed], out_path: Path, *, unannotated_weigh
         intercept=float(lr.intercept_[0]), threshold=best[1],
         metrics={"train_pairs": len(y), "positives": int(y.sum()),
                  "annotated_negatives": int(((y == 0) & annotated).sum()),
-                 "unannotated": int((~annotated).sum()), "cv_best_f1_annotated": round(best[0], 4),
-                 "cv_threshold": best[1], "C": c, "unannotated_weight": unannotated_weight,
+                 "unannotated": int((~annotated).sum()), "cv_best_f1_weighted": round(best[0], 4),
+                 "cv_threshold": best[1], "C": c,
+                 "plain_threshold_best": best_plain[1], "plain_threshold_f1": round(best_plain[0], 4), "unannotated_weight": unannotated_weight,
                  "coefficients": {f: round(float(v), 4) for f, v in zip(FEATURES, lr.coef_[0])}},
     )
     dec.save(out_path)
