@@ -183,10 +183,9 @@ class Segmenter:
                     out.append(rc)
                 for reg, m, cue in attr_regions:
                     attributions.setdefault(reg, (m, cue))
-        # quotes: a region's speaker reaches every claim inside it, and regions that continue
-        # across paragraphs share it
-        # an unattributed quote continues the previous one when it runs on from the last
-        # paragraph, or follows it within the same paragraph ('"A," he said. "B."')
+        # a quote's speaker reaches every claim inside it; an unattributed quote continues the previous one when it runs on from the last
+        # paragraph, or follows it within the same paragraph ('"A," he said. "B."'), and a
+        # quote attributed only in its later paragraphs gets that speaker backwards
         for i, (s, _, cont) in enumerate(regions):
             if i and i not in attributions and i - 1 in attributions and (
                 cont or "\n\n" not in norm.text[regions[i - 1][1]:s]
