@@ -255,9 +255,9 @@ class Segmenter:
                                                             stance, in_region)]
         fig = _figure_statement(root, toks)
         if fig is not None:
+            # the subject stays in the claim: "have put the amount at 1.3bn" says nothing alone
             subj = next(c for c in root.children if c.dep_ == "nsubj")
-            content = toks - _subtree_ids(subj)
-            return [(c, []) for c in self._finish(doc, si, content, _mention(subj), root.text.lower(),
+            return [(c, []) for c in self._finish(doc, si, toks, _mention(subj), root.text.lower(),
                                                   "asserts", in_region)]
         acc = _according_to(toks, doc)
         if acc is not None:
