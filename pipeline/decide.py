@@ -16,7 +16,6 @@ same quantity (``numeric``), and a speaker denying the very proposition another 
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path

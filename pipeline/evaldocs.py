@@ -130,20 +130,24 @@ def _pair_matches(pair: Pair, ga: list[Claim], gb: list[Claim]) -> bool:
     return (ka in sa and kb in sb) or (ka in sb and kb in sa)
 
 
+def gold_label(pair: Pair, gold_pairs: list[dict], m: dict[str, list[Claim]]) -> str | None:
+    """The gold label of a predicted pair ("contradiction" wins over "non_contradiction"
+    when it matches both), or None when it is unannotated."""
+    lab = None
+    for gp in gold_pairs:
+        if _pair_matches(pair, m[gp["a"]], m[gp["b"]]):
+            lab = gp["label"]
+            if lab == "contradiction":
+                break
+    return lab
+
+
 def label_candidates(a: Analysed) -> list[int | None]:
     """For each candidate pair: 1 gold contradiction, 0 gold non-contradiction, None
     unannotated."""
     m = match_claims(a.gold.claims, a.claims)
-    labels: list[int | None] = []
-    for p in a.pairs:
-        lab = None
-        for gp in a.gold.pairs:
-            if _pair_matches(p, m[gp["a"]], m[gp["b"]]):
-                lab = 1 if gp["label"] == "contradiction" else 0
-                if lab == 1:
-                    break
-        labels.append(lab)
-    return labels
+    labels = [gold_label(p, a.gold.pairs, m) for p in a.pairs]
+    return [None if lab is None else int(lab == "contradiction") for lab in labels]
 
 
 def evaluate(analysed: list[Analysed], decider: Decider, top_k: int = 10) -> dict:
@@ -163,14 +167,8 @@ def evaluate(analysed: list[Analysed], decider: Decider, top_k: int = 10) -> dic
         flags = decider.decide(a.pairs, a.scores)
         flags.sort(key=lambda f: -f.score)
         top = flags[:top_k]
-        flagged_keys = [(f.pair.a.key, f.pair.b.key) for f in flags]
         for f in flags:
-            lab = None
-            for gp in a.gold.pairs:
-                if _pair_matches(f.pair, m[gp["a"]], m[gp["b"]]):
-                    lab = gp["label"]
-                    if lab == "contradiction":
-                        break
+            lab = gold_label(f.pair, a.gold.pairs, m)
             if lab == "contradiction":
                 tp += 1
             elif lab == "non_contradiction":
@@ -202,7 +200,6 @@ def evaluate(analysed: list[Analysed], decider: Decider, top_k: int = 10) -> dic
                 misses.append({"doc": a.gold.doc.id, "type": gp["type"],
                                "a": a.gold.claims[gp["a"]]["text"], "b": a.gold.claims[gp["b"]]["text"],
                                "why": why, "p_contradiction": sc, "note": gp.get("note", "")})
-        del flagged_keys
     gold_contra = sum(t["gold"] for t in per_type.values())
     flagged = sum(t["flagged"] for t in per_type.values())
     report = {

@@ -33,6 +33,7 @@ class BatchResult:
     scores: list[Score] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
     embeddings: np.ndarray | None = None  # one row per claim
+    per_doc: list[list[Claim]] = field(default_factory=list)  # the claims, document by document
     timings: dict[str, float] = field(default_factory=lambda: defaultdict(float))
 
 
@@ -100,13 +101,13 @@ class Pipeline:
         res.timings["topics"] += time.perf_counter() - t
         res.claims.extend(all_claims)
         res.embeddings = emb
-        res._per_doc = per_doc  # type: ignore[attr-defined]
+        res.per_doc.extend(per_doc)
         return res
 
     def pair(self, res: BatchResult) -> BatchResult:
         t = time.perf_counter()
         pos = 0
-        for cs in res._per_doc:  # type: ignore[attr-defined]
+        for cs in res.per_doc:
             res.pairs.extend(knn_pairs(cs, res.embeddings[pos:pos + len(cs)], self.cfg.pair))
             pos += len(cs)
         if self.cross is not None:

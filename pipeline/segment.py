@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 
 from .config import SegmentConfig
 from .normalize import Normalized
-from .types import Claim
 
 REPORT_VERBS = {
     "say", "claim", "insist", "deny", "tell", "announce", "state", "add", "warn", "argue",
@@ -403,7 +402,6 @@ def _reporting_verb(root, toks: set[int], in_region):
 
 
 def _content_tokens(rv, toks: set[int], subj) -> set[int]:
-    doc = rv.doc
     comp = [c for c in rv.children if c.dep_ in ("ccomp", "xcomp") and c.i in toks]
     if not comp and rv.lemma_.lower() in DENY_VERBS:
         comp = [c for c in rv.children if c.dep_ == "dobj" and c.i in toks]
