@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .errors import ContradictError
+from pipeline.errors import ContradictError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -60,7 +60,7 @@ def _run_cfg(config: Optional[Path], overrides: list[str], model: Optional[str],
              threshold: Optional[float], backend: Optional[Backend] = None,
              engine: Optional[Engine] = None, method: Optional[Method] = None,
              cross: Optional[bool] = None):
-    from .config import load_run_config
+    from pipeline.config import load_run_config
 
     ov = list(overrides or [])
     if model:
@@ -105,8 +105,8 @@ def run(
     _logging(verbose)
     cfg = _run_cfg(config, overrides or [], model, threshold, backend, engine, method, cross_document)
     if cfg.engine == "ray":
-        from .errors import ConfigError
-        from .ray_engine import run_ray
+        from pipeline.errors import ConfigError
+        from pipeline.run.ray_data import run_ray
 
         if resume:
             raise ConfigError("--resume is not supported with --engine ray",
@@ -114,7 +114,7 @@ def run(
 
         summary = run_ray([str(i) for i in inputs], out, cfg, manifest=manifest)
     else:
-        from .runner import run as run_local
+        from pipeline.run.local import run as run_local
 
         summary = run_local([str(i) for i in inputs], out, cfg, resume=resume, manifest=manifest)
     typer.echo(
@@ -150,11 +150,11 @@ def claims(
 ) -> None:
     """Write every claim with document, offsets, speaker, side, cue, stance and topic."""
     _logging(verbose)
-    from .config import load_run_config
-    from .ingest import iter_items
-    from .pipeline import Pipeline
-    from .types import Document
-    from .write import CLAIM_COLUMNS, claim_row, write_csv
+    from pipeline.config import load_run_config
+    from pipeline.stages.ingest import iter_items
+    from pipeline.pipeline import Pipeline
+    from pipeline.types import Document
+    from pipeline.run.sinks import CLAIM_COLUMNS, claim_row, write_csv
 
     cfg = load_run_config(config, overrides or [])
     pipe = Pipeline(cfg)
@@ -188,8 +188,8 @@ def score(
 ) -> None:
     """Print the model's probabilities in both directions."""
     _logging(False)
-    from .config import ScoreConfig
-    from .nli import LABELS, get_model
+    from pipeline.config import ScoreConfig
+    from pipeline.nli.model import LABELS, get_model
 
     m = get_model(ScoreConfig(model=model or "").resolved_model(), backend=backend.value)
     ab, ba = m.predict_both([(premise, hypothesis)])
@@ -208,8 +208,8 @@ def train(
 ) -> None:
     """Fine-tune a 3-label NLI cross-encoder (progress bar here, log in <output>/train.log)."""
     _logging(True)
-    from .config import load_train_config
-    from .train import train as do_train
+    from pipeline.config import load_train_config
+    from pipeline.nli.train import train as do_train
 
     cfg = load_train_config(config, overrides or [])
     metrics = do_train(cfg, output=output, overwrite=overwrite, resume=resume)
@@ -227,9 +227,9 @@ def eval_pairs_cmd(
 ) -> None:
     """Accuracy, macro-F1, per-class P/R/F1, PR-AUC, confusion matrix, ECE, best threshold."""
     _logging(False)
-    from .config import ScoreConfig
-    from .evaluate import eval_pairs
-    from .metrics import format_table
+    from pipeline.config import ScoreConfig
+    from pipeline.eval.pairs import eval_pairs
+    from pipeline.eval.metrics import format_table
 
     reports = eval_pairs(ScoreConfig(model=model or "").resolved_model(), list(data), out,
                          backend=backend.value, batch_size=batch_size, limit=limit)
@@ -250,7 +250,7 @@ def eval_docs_cmd(
     """Claim recall, speaker accuracy, pair recall/precision per type on annotated articles;
     the plain threshold against the learned decision stage (when trained)."""
     _logging(False)
-    from .evaldocs import format_report, run_eval_docs
+    from pipeline.eval.docs import format_report, run_eval_docs
 
     cfg = _run_cfg(config, overrides or [], model, None)
     reports = run_eval_docs(gold, cfg, out)
@@ -276,7 +276,7 @@ def train_decider_cmd(
 ) -> None:
     """Train the learned decision stage (logistic regression over pair features)."""
     _logging(False)
-    from .evaldocs import run_train_decider
+    from pipeline.eval.docs import run_train_decider
 
     cfg = _run_cfg(config, overrides or [], model, None)
     dec = run_train_decider(gold, cfg, out)
@@ -290,8 +290,8 @@ def export_onnx(
 ) -> None:
     """Export a model folder to ONNX (dynamic int8) for --backend onnx."""
     _logging(True)
-    from .config import ScoreConfig
-    from .onnx_export import export
+    from pipeline.config import ScoreConfig
+    from pipeline.nli.export import export
 
     path = export(ScoreConfig(model=model or "").resolved_model(), quantize=quantize)
     typer.echo(f"wrote {path}")

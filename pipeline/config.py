@@ -15,7 +15,7 @@ from typing import Any, get_type_hints
 
 import yaml
 
-from .errors import ConfigError
+from pipeline.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_DIR = REPO_ROOT / "models" / "nli-minilm-l6"

@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .attribute import attribute
-from .config import RunConfig
-from .decide import Decider, nli_text
-from .normalize import normalize
-from .pairing import knn_pairs
-from .segment import Segmenter
-from .topics import Topics
-from .types import Claim, Document, Flag, Pair, Score
+from pipeline.stages.attribute import attribute
+from pipeline.config import RunConfig
+from pipeline.stages.decide import Decider, nli_text
+from pipeline.stages.normalize import normalize
+from pipeline.stages.pairing import knn_pairs
+from pipeline.stages.segment import Segmenter
+from pipeline.stages.topics import Topics
+from pipeline.types import Claim, Document, Flag, Pair, Score
 
 
 @dataclass
@@ -58,7 +58,7 @@ class Pipeline:
     @property
     def nli(self):
         if self._nli is None:
-            from .nli import get_model
+            from pipeline.nli.model import get_model
 
             sc = self.cfg.score
             self._nli = get_model(sc.resolved_model(), backend=sc.backend, device=sc.device,

@@ -78,7 +78,7 @@ def load_sources(root: Path = ROOT) -> list[dict]:
 
 def person_names(sources: list[dict], spacy_model: str = "auto") -> list[str]:
     """PERSON entities in the sources (longest first), for name swapping."""
-    from pipeline.segment import load_spacy
+    from pipeline.stages.segment import load_spacy
 
     nlp = load_spacy(spacy_model)
     names: set[str] = set()
@@ -169,10 +169,10 @@ def peak_rss_mb_self() -> float:
 
 
 def ensure_onnx(model: str) -> None:
-    from pipeline.nli import ONNX_FILE
+    from pipeline.nli.model import ONNX_FILE
 
     if not (Path(model) / ONNX_FILE).is_file():
-        from pipeline.onnx_export import export
+        from pipeline.nli.export import export
 
         print(f"note: no {ONNX_FILE} in {model}; exporting it now", file=sys.stderr)
         export(model, quantize=True)
@@ -182,7 +182,7 @@ def ensure_onnx(model: str) -> None:
 def child_run(jsonl: str, model: str, workdir: str, batch_docs: int) -> dict:
     """Run the streaming runner on one corpus (in its own process); return the figures."""
     from pipeline.pipeline import Pipeline
-    from pipeline.runner import run
+    from pipeline.run.local import run
     from pipeline.types import Document
 
     cfg = run_cfg(model, "onnx", batch_docs)
@@ -235,7 +235,7 @@ def run_size(size: int, docs: list[dict], model: str, batch_docs: int) -> dict:
 # ---------------------------------------------------------------------------- backends
 def corpus_pairs(docs: list[dict], model: str, n: int) -> list[tuple[str, str]]:
     """Up to n candidate claim pairs (NLI texts) from the pipeline's pairing stage."""
-    from pipeline.decide import nli_text
+    from pipeline.stages.decide import nli_text
     from pipeline.pipeline import Pipeline
     from pipeline.types import Document
 
@@ -251,7 +251,7 @@ def corpus_pairs(docs: list[dict], model: str, n: int) -> list[tuple[str, str]]:
 
 
 def read_snli(path: Path, limit: int) -> list[tuple[str, str, str]]:
-    from pipeline.nli import LABELS
+    from pipeline.nli.model import LABELS
 
     rows = []
     with path.open(encoding="utf-8") as fh:
@@ -271,7 +271,7 @@ def compare_backends(pairs: list[tuple[str, str]], model: str, snli: Path, snli_
     import numpy as np
 
     from pipeline.config import ScoreConfig
-    from pipeline.nli import LABELS, NLIModel
+    from pipeline.nli.model import LABELS, NLIModel
 
     sc = ScoreConfig()
     out: dict = {"pairs": len(pairs), "directions": 2}
@@ -315,9 +315,9 @@ def compare_backends(pairs: list[tuple[str, str]], model: str, snli: Path, snli_
 def naive_baseline(docs: list[dict], model: str, spacy_model: str = "auto") -> dict:
     """Every pair of spaCy sentences in each article, both directions, onnx model."""
     from pipeline.config import ScoreConfig
-    from pipeline.nli import NLIModel
-    from pipeline.normalize import normalize
-    from pipeline.segment import load_spacy
+    from pipeline.nli.model import NLIModel
+    from pipeline.stages.normalize import normalize
+    from pipeline.stages.segment import load_spacy
 
     sc = ScoreConfig()
     nlp = load_spacy(spacy_model)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.config import PairConfig
-from pipeline.crossdoc import CrossIndex, speaker_key
+from pipeline.stages.crossdoc import CrossIndex, speaker_key
 from pipeline.types import Claim
 
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from pipeline.config import DecideConfig
-from pipeline.decide import FEATURES, Decider, LearnedDecider, features
+from pipeline.stages.decide import FEATURES, Decider, LearnedDecider, features
 from pipeline.errors import ConfigError, DataError
-from pipeline.evaldocs import Analysed, GoldDoc, evaluate, label_candidates, load_gold, match_claims, same_speaker
+from pipeline.eval.docs import Analysed, GoldDoc, evaluate, label_candidates, load_gold, match_claims, same_speaker
 from pipeline.types import Claim, Document, Pair, Score
 
 TEXT = "Talks are ongoing. Cooperation is suspended. The plant employs 1,200 workers. Only 950 workers remain."

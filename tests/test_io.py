@@ -8,11 +8,11 @@ import json
 import pytest
 
 from pipeline.config import load_run_config
-from pipeline.decide import numeric_mismatch, quantities
+from pipeline.stages.decide import numeric_mismatch, quantities
 from pipeline.errors import ConfigError, InputError
-from pipeline.ingest import iter_items
+from pipeline.stages.ingest import iter_items
 from pipeline.types import Document, Skipped
-from pipeline.write import FLAG_COLUMNS, safe_cell, write_csv
+from pipeline.run.sinks import FLAG_COLUMNS, safe_cell, write_csv
 
 
 def test_folder_jsonl_csv_and_bad_inputs(tmp_path):

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from pipeline import metrics
+from pipeline.eval import metrics
 from pipeline.errors import DataError
-from pipeline.evaluate import eval_pairs
+from pipeline.eval.pairs import eval_pairs
 
 C, E, N = "contradiction", "entailment", "neutral"
 

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import build_tiny_model
 from pipeline.errors import ModelError
-from pipeline.nli import LABELS, NLIModel, label_indices, length_batches
+from pipeline.nli.model import LABELS, NLIModel, label_indices, length_batches
 
 PAIRS = [
     ("talks are ongoing at all levels", "cooperation has been suspended"),

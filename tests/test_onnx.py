@@ -77,7 +77,7 @@ def tiny_model(tmp_path_factory) -> Path:
 
 
 def _both(folder: Path):
-    from pipeline.nli import NLIModel
+    from pipeline.nli.model import NLIModel
 
     ref = NLIModel(str(folder), backend="torch", device="cpu", max_length=64).predict(PAIRS)
     got = NLIModel(str(folder), backend="onnx", max_length=64).predict(PAIRS)
@@ -86,8 +86,8 @@ def _both(folder: Path):
 
 @needs_onnx
 def test_export_int8_matches_torch(tiny_model):
-    from pipeline.nli import ONNX_FILE
-    from pipeline.onnx_export import export
+    from pipeline.nli.model import ONNX_FILE
+    from pipeline.nli.export import export
 
     path = export(str(tiny_model), quantize=True)
     assert path == tiny_model / ONNX_FILE and path.is_file()
@@ -103,7 +103,7 @@ def test_export_int8_matches_torch(tiny_model):
 
 @needs_onnx
 def test_export_fp32_allclose(tiny_model):
-    from pipeline.onnx_export import export
+    from pipeline.nli.export import export
 
     export(str(tiny_model), quantize=False)
     ref, got = _both(tiny_model)
@@ -114,8 +114,8 @@ def test_export_fp32_allclose(tiny_model):
 @needs_onnx
 def test_onnx_batch_shapes(tiny_model):
     """Dynamic axes: one pair, and a batch of pairs of different lengths."""
-    from pipeline.nli import NLIModel
-    from pipeline.onnx_export import export
+    from pipeline.nli.model import NLIModel
+    from pipeline.nli.export import export
 
     export(str(tiny_model), quantize=False)
     m = NLIModel(str(tiny_model), backend="onnx", batch_size=4)
@@ -127,7 +127,7 @@ def test_onnx_batch_shapes(tiny_model):
 @needs_onnx
 def test_export_bad_folder(tmp_path):
     from pipeline.errors import ModelError
-    from pipeline.onnx_export import export
+    from pipeline.nli.export import export
 
     with pytest.raises(ModelError, match="no config.json"):
         export(str(tmp_path))

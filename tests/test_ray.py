@@ -72,8 +72,8 @@ def ray_local():
 
 def test_ray_matches_local(tmp_path, ray_local, monkeypatch):
     from pipeline.config import load_run_config
-    from pipeline.ray_engine import run_ray
-    from pipeline.runner import run
+    from pipeline.run.ray_data import run_ray
+    from pipeline.run.local import run
 
     monkeypatch.setenv("CONTRADICT_RAY_ACTORS", "1")
     model = make_tiny_model(tmp_path / "tiny")
@@ -113,7 +113,7 @@ def test_ray_matches_local(tmp_path, ray_local, monkeypatch):
 def test_ray_refuses_cross_document(tmp_path):
     from pipeline.config import load_run_config
     from pipeline.errors import ConfigError
-    from pipeline.ray_engine import run_ray
+    from pipeline.run.ray_data import run_ray
 
     cfg = load_run_config(None, ["pair.cross_document=true"])
     with pytest.raises(ConfigError, match="cross-document"):

@@ -15,7 +15,7 @@ import pytest
 
 from pipeline.config import load_run_config
 from pipeline.errors import ResumeError
-from pipeline.runner import run
+from pipeline.run.local import run
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -47,7 +47,7 @@ def _rows(path: Path) -> list[tuple]:
 SCRIPT = """
 import sys, time
 from pipeline.config import load_run_config
-from pipeline.runner import run
+from pipeline.run.local import run
 cfg = load_run_config(None, sys.argv[3:])
 run([sys.argv[1]], sys.argv[2], cfg, on_batch=lambda docs, flags: time.sleep(1.5))
 """

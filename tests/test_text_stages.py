@@ -8,11 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.attribute import attribute
+from pipeline.stages.attribute import attribute
 from pipeline.config import PairConfig
-from pipeline.normalize import normalize
-from pipeline.pairing import knn_pairs, relation
-from pipeline.segment import Segmenter, quote_regions
+from pipeline.stages.normalize import normalize
+from pipeline.stages.pairing import knn_pairs, relation
+from pipeline.stages.segment import Segmenter, quote_regions
 from pipeline.types import Claim
 
 
@@ -233,7 +233,7 @@ def test_knn_pairs_respects_min_similarity():
 
 
 def test_overlong_claim_is_split_not_truncated(seg):
-    from pipeline.segment import RawClaim
+    from pipeline.stages.segment import RawClaim
 
     text = "Officials said " + " ".join(f"word{i}" for i in range(250)) + "."
     start = len("Officials said ")

@@ -10,9 +10,9 @@ import pytest
 
 from pipeline.config import TrainConfig
 from pipeline.errors import ConfigError, DataError
-from pipeline.nli import NLIModel
-from pipeline.nlidata import canonical_label, read_jsonl
-from pipeline.train import mix, train
+from pipeline.nli.model import NLIModel
+from pipeline.nli.data import canonical_label, read_jsonl
+from pipeline.nli.train import mix, train
 
 
 def _write(path, rows):
@@ -59,7 +59,7 @@ def test_training_makes_the_loss_fall_and_saves_a_loadable_model(tmp_path, tiny_
     # save and reload: identical predictions
     pairs = [("the aid was open", "the aid was not open"), ("the vote was open", "the vote was open")]
     p1 = NLIModel(str(out)).predict(pairs)
-    from pipeline.nli import get_model
+    from pipeline.nli.model import get_model
 
     p2 = NLIModel(str(out)).predict(pairs)
     assert np.array_equal(p1, p2)
@@ -105,7 +105,7 @@ def test_label_names_and_ids():
 
 
 def test_mix_weights():
-    from pipeline.nlidata import NLIExample
+    from pipeline.nli.data import NLIExample
 
     files = {"a": [NLIExample(str(i), "h", "neutral", "a") for i in range(10)],
              "b": [NLIExample(str(i), "h", "neutral", "b") for i in range(10)]}

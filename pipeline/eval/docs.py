@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import RunConfig
-from .decide import DECIDER_FILE, FEATURES, Decider, LearnedDecider, feature_matrix
-from .errors import DataError
-from .pipeline import BatchResult, Pipeline
-from .types import Claim, Document, Pair, Score
+from pipeline.config import RunConfig
+from pipeline.stages.decide import DECIDER_FILE, FEATURES, Decider, LearnedDecider, feature_matrix
+from pipeline.errors import DataError
+from pipeline.pipeline import BatchResult, Pipeline
+from pipeline.types import Claim, Document, Pair, Score
 
 CONTRA_TYPES = ("negation_antonym", "numeric", "conflicting_facts", "walk_back", "denial",
                 "change_over_time")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from .errors import DataError
+from pipeline.errors import DataError
 
 LABELS = ("entailment", "neutral", "contradiction")
 # Integer labels follow the GLUE/MNLI convention unless the config maps them otherwise.

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import PairConfig
-from .types import Claim, Pair
+from pipeline.config import PairConfig
+from pipeline.types import Claim, Pair
 
 
 def relation(a: Claim, b: Claim) -> str:

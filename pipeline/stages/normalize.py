@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .config import NormalizeConfig
+from pipeline.config import NormalizeConfig
 
 # Lines that are page furniture on their own. READ MORE / RELATED also take the teaser
 # headline on the line that follows them.

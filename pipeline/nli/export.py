@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelError
-from .nli import ONNX_FILE
+from pipeline.errors import ModelError
+from pipeline.nli.model import ONNX_FILE
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import PairConfig
-from .types import Claim, Pair
+from pipeline.config import PairConfig
+from pipeline.types import Claim, Pair
 
 _FIELDS = ("doc_id", "id", "start", "end", "text", "sent_index", "speaker", "speaker_id",
            "side", "cue", "stance", "mention", "topic", "is_quote")

@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from .config import REPO_ROOT, TrainConfig, minilm_path, to_dict
-from .errors import ConfigError, DataError
-from .nlidata import LABELS as DATA_LABELS
-from .nlidata import NLIExample, load_files
+from pipeline.config import REPO_ROOT, TrainConfig, minilm_path, to_dict
+from pipeline.errors import ConfigError, DataError
+from pipeline.nli.data import LABELS as DATA_LABELS
+from pipeline.nli.data import NLIExample, load_files
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def prepare_output(path: Path, overwrite: bool, resume: bool) -> None:
 
 
 def _tokenize(tokenizer, examples: list[NLIExample], max_length: int):
-    from .nlidata import to_dataset
+    from pipeline.nli.data import to_dataset
 
     ds = to_dataset(examples)
 

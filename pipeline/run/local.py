@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from . import __version__
-from .config import RunConfig, to_dict
-from .errors import ResumeError
-from .ingest import iter_items
-from .pipeline import Pipeline
-from .types import Document, Skipped
-from .write import FLAG_COLUMNS, flag_row, write_csv, write_json
+from pipeline import __version__
+from pipeline.config import RunConfig, to_dict
+from pipeline.errors import ResumeError
+from pipeline.stages.ingest import iter_items
+from pipeline.pipeline import Pipeline
+from pipeline.types import Document, Skipped
+from pipeline.run.sinks import FLAG_COLUMNS, flag_row, write_csv, write_json
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +226,7 @@ def run(
 
     pipe = pipeline or Pipeline(cfg)
     if cfg.pair.cross_document and pipe.cross is None:
-        from .crossdoc import CrossIndex
+        from pipeline.stages.crossdoc import CrossIndex
 
         pipe.cross = CrossIndex(cfg.pair, state.folder)
         if done:

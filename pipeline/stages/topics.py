@@ -14,8 +14,8 @@ from collections import Counter
 
 import numpy as np
 
-from .config import TopicConfig, minilm_path
-from .types import Claim
+from pipeline.config import TopicConfig, minilm_path
+from pipeline.types import Claim
 
 _EMB: dict = {}
 _LOCK = threading.Lock()

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from .types import Claim, Flag
+from pipeline.types import Claim, Flag
 
 FLAG_COLUMNS = [
     "doc_a", "doc_b", "start_a", "end_a", "start_b", "end_b", "claim_a", "claim_b",

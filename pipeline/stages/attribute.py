@@ -18,9 +18,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .normalize import Normalized
-from .segment import Mention, RawClaim
-from .types import Claim
+from pipeline.stages.normalize import Normalized
+from pipeline.stages.segment import Mention, RawClaim
+from pipeline.types import Claim
 
 # demonyms and short forms -> side name
 DEMONYMS = {

@@ -20,8 +20,8 @@ import re
 import threading
 from dataclasses import dataclass, field
 
-from .config import SegmentConfig
-from .normalize import Normalized
+from pipeline.config import SegmentConfig
+from pipeline.stages.normalize import Normalized
 
 REPORT_VERBS = {
     "say", "claim", "insist", "deny", "tell", "announce", "state", "add", "warn", "argue",
@@ -73,7 +73,7 @@ def load_spacy(name: str = "auto"):
                 except ImportError:
                     continue
         else:
-            from .errors import ConfigError
+            from pipeline.errors import ConfigError
 
             raise ConfigError(
                 f"no spaCy English model found (tried {', '.join(candidates)})",

@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 from typing import Iterable, Iterator, Union
 
-from .config import IngestConfig
-from .errors import InputError
-from .types import Document, Skipped
+from pipeline.config import IngestConfig
+from pipeline.errors import InputError
+from pipeline.types import Document, Skipped
 
 Item = Union[Document, Skipped]
 

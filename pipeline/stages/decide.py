@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import DecideConfig
-from .errors import ConfigError
-from .types import Flag, Pair, Score
+from pipeline.config import DecideConfig
+from pipeline.errors import ConfigError
+from pipeline.types import Flag, Pair, Score
 
 # ----------------------------------------------------------------------------- numbers
 _SCALE = {"thousand": 1e3, "k": 1e3, "million": 1e6, "mn": 1e6, "m": 1e6, "billion": 1e9,

@@ -10,7 +10,11 @@ import json
 import logging
 from pathlib import Path
 
-from . import metrics, nli, nlidata
+from pipeline.eval import metrics
+
+from pipeline.nli import model as nli
+
+from pipeline.nli import data as nlidata
 
 log = logging.getLogger(__name__)
 

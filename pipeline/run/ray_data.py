@@ -32,10 +32,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .config import RunConfig
-from .errors import ConfigError
-from .ingest import iter_items
-from .types import Document, Skipped
+from pipeline.config import RunConfig
+from pipeline.errors import ConfigError
+from pipeline.stages.ingest import iter_items
+from pipeline.types import Document, Skipped
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ class PipelineActor:
                 hf_logging.disable_progress_bar()
             except ImportError:  # pragma: no cover
                 pass
-        from .pipeline import Pipeline
+        from pipeline.pipeline import Pipeline
 
         self.pipeline = Pipeline(cfg)
         # load the models now, not inside the first batch
@@ -100,7 +100,7 @@ class PipelineActor:
         self.pipeline.decider  # noqa: B018
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
-        from .write import flag_row
+        from pipeline.run.sinks import flag_row
 
         n = len(batch["id"])
         docs = [Document(**{f: str(batch[f][i]) for f in DOC_FIELDS}) for i in range(n)]
@@ -174,7 +174,7 @@ def run_ray(inputs: list[str], out_csv: str | Path, cfg: RunConfig,
         ConfigError: cross-document pairing is on, or a CONTRADICT_RAY_* variable is bad.
         InputError: an input path does not exist.
     """
-    from .runner import finalize
+    from pipeline.run.local import finalize
 
     if cfg.pair.cross_document:
         raise ConfigError("cross-document pairing is not supported with engine=ray",

@@ -31,7 +31,7 @@ from typing import Sequence
 
 import numpy as np
 
-from . import nli
+from pipeline.nli import model as nli
 
 CONTRADICTION = "contradiction"
 MAX_PR_POINTS = 200

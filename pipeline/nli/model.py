@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import ModelError
+from pipeline.errors import ModelError
 
 log = logging.getLogger(__name__)
 
