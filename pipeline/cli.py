@@ -79,6 +79,7 @@ def _run_cfg(config: Optional[Path], overrides: list[str], model: Optional[str],
 
 
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML run config (default: built-in defaults; see configs/run.yaml).")]
+DEFAULT_STORIES = [Path("data/labelled/dev.jsonl"), Path("data/labelled/test.jsonl")]
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Dotted override, e.g. --set pair.k=8 (repeatable).")]
 ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="NLI model: a local folder or a hub id (default: the model in models/).")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")]
@@ -224,16 +225,36 @@ def eval_pairs_cmd(
     backend: Annotated[Backend, typer.Option(help="NLI backend.")] = Backend.torch,
     limit: Annotated[int, typer.Option(help="Only the first N rows of each file (0: all).")] = 0,
     batch_size: Annotated[int, typer.Option(help="Pairs per batch.")] = 64,
+    diagnostics: Annotated[bool, typer.Option(help="Also the negation stress set and the unrelated-pair false-positive rate.")] = True,
+    nli_root: Annotated[Path, typer.Option(help="NLI data folder for the stress set (dev/, test/cad_test.jsonl, extra/).")] = Path("../shared/data/nli"),
+    stress_gold: Annotated[Path, typer.Option(help="Annotated articles whose hard non-contradictions join the stress set.")] = Path("data/labelled/dev.jsonl"),
+    stories: Annotated[Optional[list[Path]], typer.Option("--stories", help="JSONL of documents or annotated articles for cross-story pairs (repeatable; default data/labelled/*.jsonl).")] = None,
+    threshold: Annotated[Optional[float], typer.Option(help="Operating threshold on P(contradiction) (default: decide.threshold).")] = None,
+    directions: Annotated[str, typer.Option(help="How the two directions combine: max, mean or min.")] = "max",
 ) -> None:
-    """Accuracy, macro-F1, per-class P/R/F1, PR-AUC, confusion matrix, ECE, best threshold."""
+    """Accuracy, macro-F1, per-class P/R/F1, PR-AUC, confusion matrix, ECE before and after
+    calibration, best threshold, hypothesis-only gap; the negation stress set's
+    false-contradiction rate and the unrelated-pair false-positive rate."""
     _logging(False)
     from pipeline.config import ScoreConfig
     from pipeline.eval.pairs import eval_pairs
     from pipeline.eval.metrics import format_table
 
-    reports = eval_pairs(ScoreConfig(model=model or "").resolved_model(), list(data), out,
+    from pipeline.config import RunConfig
+    from pipeline.eval.pairs import eval_diagnostics, format_diagnostics
+
+    model_dir = ScoreConfig(model=model or "").resolved_model()
+    reports = eval_pairs(model_dir, list(data), out,
                          backend=backend.value, batch_size=batch_size, limit=limit)
     typer.echo(format_table(reports))
+    if diagnostics:
+        thr = RunConfig().decide.threshold if threshold is None else threshold
+        diag = eval_diagnostics(model_dir, out, nli_root=nli_root if nli_root.exists() else None,
+                                labelled_dev=stress_gold if stress_gold.is_file() else None,
+                                stories=list(stories or DEFAULT_STORIES), threshold=thr,
+                                directions=directions, backend=backend.value,
+                                batch_size=batch_size)
+        typer.echo(format_diagnostics(diag, reports))
     if out:
         typer.echo(f"report and plots in {out}")
 

@@ -181,8 +181,32 @@ class TrainConfig:
     fp16_weights: bool = True
     num_threads: int = 0  # 0: torch default
     log_file: str = ""  # empty: <output_dir>/train.log
+    # Data for the news meaning of contradiction (pipeline/nli/augment.py); 0 switches a part off.
+    unrelated_neutrals: float = 0.0  # neutral pairs of two sources, as a share of the mix
+    unrelated_premise_share: float = 0.5  # of those, premise + premise (the rest + hypothesis)
+    knn_neutrals: int = 0  # topically close, different-example neutral pairs (MiniLM kNN)
+    knn_min_similarity: float = 0.45
+    knn_max_similarity: float = 0.8  # above: a near-duplicate, not used
+    reverse_contradictions: float = 0.0  # share of contradiction pairs also trained reversed
+    # Debiasing against the hypothesis-only shortcut (pipeline/nli/debias.py).
+    debias: str = "none"  # none | poe | reweight
+    bias_folds: int = 5
+    calibrate: bool = True  # fit a temperature on the dev files after training
 
     def __post_init__(self) -> None:
+        from pipeline.nli.debias import DEBIAS_METHODS
+
+        if self.debias not in DEBIAS_METHODS:
+            raise ConfigError("train.debias must be one of " + ", ".join(DEBIAS_METHODS),
+                              found=self.debias, fix="set train.debias: poe")
+        for name in ("unrelated_premise_share", "reverse_contradictions"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"train.{name} must be in [0, 1]", found=getattr(self, name))
+        if self.unrelated_neutrals < 0 or self.knn_neutrals < 0:
+            raise ConfigError("train.unrelated_neutrals and train.knn_neutrals must be >= 0")
+        if not 0.0 <= self.knn_min_similarity < self.knn_max_similarity <= 1.0:
+            raise ConfigError("train.knn_min_similarity < train.knn_max_similarity, both in [0, 1]",
+                              found=(self.knn_min_similarity, self.knn_max_similarity))
         if self.epochs <= 0:
             raise ConfigError("train.epochs must be positive", found=self.epochs)
         if not 0.0 <= self.label_smoothing < 1.0:
@@ -190,8 +214,8 @@ class TrainConfig:
         if self.max_length < 8:
             raise ConfigError("train.max_length must be at least 8", found=self.max_length)
         for stem, w in self.file_weights.items():
-            if w <= 0:
-                raise ConfigError(f"train.file_weights[{stem}] must be positive", found=w)
+            if not w >= 0:  # 0 leaves a file out
+                raise ConfigError(f"train.file_weights[{stem}] must be >= 0", found=w)
 
 
 def _build(cls: type, data: dict[str, Any], where: str) -> Any:

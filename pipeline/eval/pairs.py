@@ -10,6 +10,9 @@ import json
 import logging
 from pathlib import Path
 
+import numpy as np
+
+from pipeline.errors import DataError
 from pipeline.eval import metrics
 
 from pipeline.nli import model as nli
@@ -55,17 +58,153 @@ def eval_pairs(
     nli_model = nli.get_model(
         model, backend=backend, batch_size=batch_size, max_length=max_length
     )
+    bias = _bias_model(model)
     reports: dict[str, dict] = {}
     for stem, rows in files.items():
         if limit and limit > 0:
             rows = rows[:limit]
         probs = nli_model.predict([(r.premise, r.hypothesis) for r in rows])
-        reports[stem] = metrics.classification_report([r.label for r in rows], probs, nli.LABELS)
+        gold = [r.label for r in rows]
+        reports[stem] = metrics.classification_report(gold, probs, nli.LABELS)
+        reports[stem]["ece_uncalibrated"] = uncalibrated_ece(gold, probs, nli_model.temperature)
+        if bias is not None:
+            reports[stem]["hypothesis_only"] = hypothesis_only_gap(bias, rows, probs)
         log.info("evaluated %s: n=%d acc=%.3f", stem, reports[stem]["n"], reports[stem]["accuracy"])
 
     if out_dir is not None:
         write_outputs(reports, Path(out_dir), model=model, data=data, backend=backend, limit=limit)
     return reports
+
+
+def _bias_model(model: str):
+    from pipeline.nli.debias import BIAS_FILE, HypothesisOnlyBias
+
+    path = Path(model) / BIAS_FILE
+    return HypothesisOnlyBias.load(path) if path.is_file() else None
+
+
+def uncalibrated_ece(gold: list[str], probs: np.ndarray, temperature: float) -> float | None:
+    """ECE of the probabilities before the model's temperature was applied.
+
+    ``softmax(T * log p)`` undoes a temperature exactly, so no second pass is needed."""
+    if not len(gold):
+        return None
+    raw = np.exp(temperature * np.log(np.clip(probs, 1e-12, 1.0)))
+    raw = raw / raw.sum(axis=1, keepdims=True)
+    idx = {lab: i for i, lab in enumerate(nli.LABELS)}
+    correct = raw.argmax(1) == np.array([idx[g] for g in gold])
+    ece, _ = metrics.reliability_bins(raw.max(1), correct)
+    return round(float(ece), 4)
+
+
+def hypothesis_only_gap(bias, rows, probs: np.ndarray) -> dict:
+    """The hypothesis-only model's accuracy on ``rows`` and the NLI model's accuracy on the
+    examples it gets right ("easy") and wrong ("hard"); a smaller gap means the NLI model
+    leans less on the shortcut."""
+    from pipeline.nli.debias import LABELS as BIAS_LABELS
+
+    gold = [r.label for r in rows]
+    bias_pred = [BIAS_LABELS[i] for i in bias.predict_proba([r.hypothesis for r in rows]).argmax(1)]
+    pred = [nli.LABELS[i] for i in probs.argmax(1)]
+    easy = [p == g for p, g, b in zip(pred, gold, bias_pred) if b == g]
+    hard = [p == g for p, g, b in zip(pred, gold, bias_pred) if b != g]
+    acc = lambda xs: round(float(np.mean(xs)), 4) if xs else None  # noqa: E731
+    out = {"bias_accuracy": acc([b == g for b, g in zip(bias_pred, gold)]),
+           "model_accuracy_easy": acc(easy), "model_accuracy_hard": acc(hard),
+           "n_easy": len(easy), "n_hard": len(hard)}
+    out["gap"] = (round(out["model_accuracy_easy"] - out["model_accuracy_hard"], 4)
+                  if easy and hard else None)
+    return out
+
+
+def combine_directions(ab: np.ndarray, ba: np.ndarray, how: str) -> np.ndarray:
+    """P(contradiction) of a pair from its two directions: ``max``, ``mean`` or ``min``."""
+    if how == "max":
+        return np.maximum(ab, ba)
+    if how == "mean":
+        return (ab + ba) / 2
+    if how == "min":
+        return np.minimum(ab, ba)
+    raise DataError("directions must be max, mean or min", found=how)
+
+
+def stress_report(nli_model, rows, threshold: float) -> dict:
+    """False-contradiction rate on a stress set (every gold label is entailment/neutral):
+    argmax = contradiction, and P(contradiction) >= ``threshold``; overall and per source."""
+    if not rows:
+        return {"n": 0}
+    probs = nli_model.predict([(r.premise, r.hypothesis) for r in rows])
+    c = nli.LABELS.index("contradiction")
+    arg = probs.argmax(1) == c
+    thr = probs[:, c] >= threshold
+    out = {"n": len(rows), "false_contradiction_rate": round(float(arg.mean()), 4),
+           "rate_at_threshold": round(float(thr.mean()), 4), "threshold": threshold,
+           "per_source": {}}
+    for src in sorted({r.source for r in rows}):
+        m = np.array([r.source == src for r in rows])
+        out["per_source"][src] = {"n": int(m.sum()),
+                                  "false_contradiction_rate": round(float(arg[m].mean()), 4)}
+    return out
+
+
+def unrelated_report(nli_model, pairs: list[tuple[str, str]], threshold: float,
+                     directions: str = "max") -> dict:
+    """Share of cross-story claim pairs (which cannot contradict) whose combined
+    P(contradiction) reaches ``threshold``; also for each way of combining the directions
+    and at 0.5."""
+    if not pairs:
+        return {"n": 0}
+    ab, ba = nli_model.predict_both(pairs)
+    c = nli.LABELS.index("contradiction")
+    out = {"n": len(pairs), "threshold": threshold, "directions": directions}
+    for how in ("max", "mean", "min"):
+        p = combine_directions(ab[:, c], ba[:, c], how)
+        out[how] = {"rate_at_threshold": round(float((p >= threshold).mean()), 4),
+                    "rate_at_0.5": round(float((p >= 0.5).mean()), 4)}
+    out["false_positive_rate"] = out[directions]["rate_at_threshold"]
+    return out
+
+
+def eval_diagnostics(model: str, out_dir: Path | None, *, nli_root: Path | None,
+                     labelled_dev: Path | None, stories: list[Path], threshold: float,
+                     directions: str = "max", backend: str = "torch", batch_size: int = 64,
+                     max_length: int = 256, n_unrelated: int = 2000) -> dict:
+    """The news-reader diagnostics of an NLI model: the negation stress set's
+    false-contradiction rate and the unrelated-pair false-positive rate.
+
+    Args:
+        model: model folder or hub id.
+        out_dir: if given, ``out_dir/diagnostics.json`` is written.
+        nli_root: the NLI data folder (``dev/``, ``test/cad_test.jsonl``, ``extra/``); parts
+            that are missing are left out and listed under ``missing``.
+        labelled_dev: annotated articles whose hard non-contradictions join the stress set.
+        stories: JSONL files of documents or annotated articles for the cross-story pairs.
+        threshold, directions: the operating point the pairs are judged at.
+    """
+    from pipeline.eval import stress
+
+    nli_model = nli.get_model(model, backend=backend, batch_size=batch_size, max_length=max_length)
+    specs, missing = [], []
+    if nli_root is not None:
+        for rel in ("dev", "test/cad_test.jsonl"):
+            (specs if (nli_root / rel).exists() else missing).append(str(nli_root / rel))
+    rows = stress.negation_stress_set(specs, [labelled_dev] if labelled_dev else [])
+    curriculum = nli_root / "extra" / "curriculum_templated.jsonl" if nli_root else None
+    if curriculum is not None and curriculum.is_file():
+        rows += stress.curriculum_negation(curriculum)
+    elif curriculum is not None:
+        missing.append(str(curriculum))
+    result = {"model": str(model), "temperature": nli_model.temperature,
+              "stress": stress_report(nli_model, rows, threshold), "missing": missing}
+    present = [p for p in stories if Path(p).is_file()]
+    if len(present) and sum(len(v) for v in stress.story_claims(present).values()):
+        pairs = stress.cross_story_pairs(stress.story_claims(present), n=n_unrelated)
+        result["unrelated"] = unrelated_report(nli_model, pairs, threshold, directions)
+        result["unrelated"]["stories"] = [str(p) for p in present]
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "diagnostics.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return result
 
 
 def write_outputs(
@@ -91,3 +230,31 @@ def write_outputs(
     tmp.write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+def format_diagnostics(diag: dict, reports: dict[str, dict]) -> str:
+    """Plain-text lines for the diagnostics and the per-file calibration/bias columns."""
+    lines = ["", "calibration and hypothesis-only gap (per file):",
+             "file                  ECE-raw  ECE-cal  hyp-only-acc  acc-easy  acc-hard   gap"]
+    f = lambda x: "-" if x is None else f"{x:.3f}"  # noqa: E731
+    for stem, r in reports.items():
+        h = r.get("hypothesis_only") or {}
+        lines.append(f"{stem[:20]:20s}  {f(r.get('ece_uncalibrated')):>7s}  {f(r.get('ece')):>7s}"
+                     f"  {f(h.get('bias_accuracy')):>12s}  {f(h.get('model_accuracy_easy')):>8s}"
+                     f"  {f(h.get('model_accuracy_hard')):>8s}  {f(h.get('gap')):>5s}")
+    s = diag.get("stress", {})
+    if s.get("n"):
+        lines += ["", f"negation stress set: n={s['n']}  false-contradiction rate "
+                      f"{s['false_contradiction_rate']:.3f} (argmax), {s['rate_at_threshold']:.3f} "
+                      f"at P(c) >= {s['threshold']:.3f}"]
+        lines += [f"  {src:36s} n={v['n']:4d}  {v['false_contradiction_rate']:.3f}"
+                  for src, v in s["per_source"].items()]
+    u = diag.get("unrelated")
+    if u and u.get("n"):
+        lines += ["", f"unrelated-pair false-positive rate (cross-story claim pairs, n={u['n']}): "
+                      f"{u['false_positive_rate']:.3f} at P(c) >= {u['threshold']:.3f} ({u['directions']} of the two directions)"]
+        lines += [f"  {how:4s}: {u[how]['rate_at_threshold']:.3f} at the threshold, {u[how]['rate_at_0.5']:.3f} at 0.5"
+                  for how in ("max", "mean", "min")]
+    if diag.get("missing"):
+        lines.append("not found (left out): " + ", ".join(diag["missing"]))
+    return "\n".join(lines)

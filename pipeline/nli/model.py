@@ -131,6 +131,10 @@ class NLIModel:
                 fix="pass a local model folder, or set HF_HUB_OFFLINE=0 with network access",
             ) from exc
         self.label_index = label_indices(self.config.id2label)
+        from pipeline.nli.calibrate import load_temperature
+
+        # calibration.json beside the weights (written by `contradict train`); 1.0 without it
+        self.temperature = load_temperature(self.name_or_path) if Path(self.name_or_path).exists() else 1.0
         self.backend = backend
         self.max_length = max_length
         self.batch_size = batch_size
@@ -188,7 +192,7 @@ class NLIModel:
         with self._lock:
             for idx in length_batches(lengths, self.batch_size, self.token_budget):
                 logits = self._logits([pairs[i][0] for i in idx], [pairs[i][1] for i in idx])
-                probs = _softmax(logits)
+                probs = _softmax(logits / self.temperature)
                 for col, lab in enumerate(LABELS):
                     j = self.label_index.get(lab)
                     if j is not None:

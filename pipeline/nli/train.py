@@ -22,6 +22,9 @@ import numpy as np
 
 from pipeline.config import REPO_ROOT, TrainConfig, minilm_path, to_dict
 from pipeline.errors import ConfigError, DataError
+from pipeline.nli import augment
+from pipeline.nli.calibrate import CALIBRATION_FILE, fit_temperature
+from pipeline.nli.debias import BIAS_FILE, HypothesisOnlyBias, bias_report, debiased_loss, out_of_fold_proba
 from pipeline.nli.data import LABELS as DATA_LABELS
 from pipeline.nli.data import NLIExample, load_files
 
@@ -30,6 +33,7 @@ log = logging.getLogger(__name__)
 ID2LABEL = {0: "entailment", 1: "neutral", 2: "contradiction"}
 LABEL2ID = {v: k for k, v in ID2LABEL.items()}
 assert set(ID2LABEL.values()) == set(DATA_LABELS)
+DATA_LABELS_TRAIN = tuple(ID2LABEL[i] for i in range(3))  # the bias model's column order
 
 
 def mix(files: dict[str, list[NLIExample]], weights: dict[str, float], seed: int) -> list[NLIExample]:
@@ -48,6 +52,54 @@ def mix(files: dict[str, list[NLIExample]], weights: dict[str, float], seed: int
     return out
 
 
+def build_mixture(rows: list[NLIExample], cfg: TrainConfig) -> tuple[list[NLIExample], dict]:
+    """The weighted file mixture plus the parts for the news meaning of contradiction
+    (configs/train.yaml switches each): unrelated neutrals, kNN neutrals, reversed
+    contradictions. Returns the shuffled rows and {part: count}."""
+    parts = {"files": len(rows)}
+    extra: list[NLIExample] = []
+    if cfg.unrelated_neutrals > 0:
+        got = augment.unrelated_neutrals(rows, int(round(cfg.unrelated_neutrals * len(rows))),
+                                         cfg.unrelated_premise_share, seed=cfg.seed)
+        parts["unrelated_neutrals"] = len(got)
+        extra += got
+    if cfg.knn_neutrals > 0:
+        from pipeline.stages.topics import Topics
+        from pipeline.config import TopicConfig
+
+        topics = Topics(TopicConfig())
+        got = augment.knn_neutrals(rows, cfg.knn_neutrals, topics.embed,
+                                   cfg.knn_min_similarity, cfg.knn_max_similarity, seed=cfg.seed)
+        parts["knn_neutrals"] = len(got)
+        extra += got
+    if cfg.reverse_contradictions > 0:
+        got = augment.reverse_contradictions(rows, cfg.reverse_contradictions, seed=cfg.seed)
+        parts["reversed_contradictions"] = len(got)
+        extra += got
+    out = list(rows) + extra
+    random.Random(cfg.seed + 1).shuffle(out)
+    log.info("training mixture: %s", parts)
+    return out, parts
+
+
+def fit_bias(train_rows: list[NLIExample], dev_rows: list[NLIExample], cfg: TrainConfig,
+             out_dir: Path) -> tuple[np.ndarray | None, dict]:
+    """Fit the hypothesis-only bias model on the mixture (saved as ``bias_model.json``),
+    report it on dev, and return out-of-fold bias probabilities for debiased training."""
+    hyps = [r.hypothesis for r in train_rows]
+    labs = [r.label for r in train_rows]
+    model = HypothesisOnlyBias().fit(hyps, labs)
+    model.save(out_dir / BIAS_FILE)
+    info = {"dev": bias_report(model, [r.hypothesis for r in dev_rows], [r.label for r in dev_rows])}
+    probs = None
+    if cfg.debias != "none":
+        probs = out_of_fold_proba(hyps, labs, folds=max(cfg.bias_folds, 2), seed=cfg.seed)
+        gold = np.array([DATA_LABELS_TRAIN.index(lab) for lab in labs])
+        info["train_out_of_fold_accuracy"] = float((probs.argmax(1) == gold).mean())
+    log.info("hypothesis-only bias model: dev accuracy %.3f", info["dev"]["accuracy"])
+    return probs, info
+
+
 def prepare_output(path: Path, overwrite: bool, resume: bool) -> None:
     if path.exists() and any(path.iterdir()) and not (overwrite or resume):
         raise ConfigError(
@@ -59,10 +111,12 @@ def prepare_output(path: Path, overwrite: bool, resume: bool) -> None:
     path.mkdir(parents=True, exist_ok=True)
 
 
-def _tokenize(tokenizer, examples: list[NLIExample], max_length: int):
+def _tokenize(tokenizer, examples: list[NLIExample], max_length: int, bias=None):
     from pipeline.nli.data import to_dataset
 
     ds = to_dataset(examples)
+    if bias is not None:
+        ds = ds.add_column("bias", [list(map(float, row)) for row in bias])
 
     def enc(batch: dict[str, list]) -> dict[str, list]:
         out = tokenizer(batch["premise"], batch["hypothesis"], truncation=True, max_length=max_length)
@@ -134,19 +188,29 @@ def train(
         dev_rows = dev_rows[: cfg.max_dev_examples]
     if not train_rows:
         raise DataError("the training mixture is empty", fix="check train_files and file_weights")
+    train_rows, parts = build_mixture(train_rows, cfg)
 
     base = minilm_path(cfg.base_model)
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForSequenceClassification.from_pretrained(
-        base, num_labels=3, id2label=ID2LABEL, label2id=LABEL2ID, ignore_mismatched_sizes=True
+        base, num_labels=3, id2label=ID2LABEL, label2id=LABEL2ID, ignore_mismatched_sizes=True,
+        dtype=torch.float32,  # a base saved in fp16 (a shipped model) trains in fp32
     )
-    train_ds = _tokenize(tokenizer, train_rows, cfg.max_length)
+    bias_info: dict[str, Any] = {}
+    bias_probs = None
+    if cfg.debias != "none" or cfg.bias_folds:
+        bias_probs, bias_info = fit_bias(train_rows, dev_rows, cfg, out_dir)
+    train_ds = _tokenize(tokenizer, train_rows, cfg.max_length,
+                         bias_probs if cfg.debias != "none" else None)
     dev_ds = _tokenize(tokenizer, dev_rows, cfg.max_length)
 
     summary = {
         "train_files": {k: len(v) for k, v in train_files.items()},
         "dev_files": {k: len(v) for k, v in dev_files.items()},
         "train_examples_after_mixing": len(train_rows),
+        "mixture_parts": parts,
+        "debias": cfg.debias,
+        "hypothesis_only_bias": bias_info,
         "dev_examples": len(dev_rows),
     }
     with log_path.open("a", encoding="utf-8") as fh:
@@ -185,8 +249,22 @@ def train(
         use_cpu=not torch.cuda.is_available(),
         dataloader_num_workers=0,
         disable_tqdm=False,
+        remove_unused_columns=False,  # keeps the bias column; compute_loss drops what the model lacks
     )
-    trainer = Trainer(
+
+    class DebiasTrainer(Trainer):
+        def compute_loss(self, model, inputs, return_outputs=False, **kw):
+            inputs = dict(inputs)
+            inputs.pop("length", None)
+            bias = inputs.pop("bias", None)
+            labels = inputs.pop("labels")
+            outputs = model(**inputs)
+            method = cfg.debias if (bias is not None and model.training) else "none"
+            smoothing = cfg.label_smoothing if model.training else 0.0
+            loss = debiased_loss(outputs.logits, labels, bias, method, smoothing)
+            return (loss, outputs) if return_outputs else loss
+
+    trainer = DebiasTrainer(
         model=model,
         args=args,
         train_dataset=train_ds,
@@ -203,6 +281,12 @@ def train(
             log.warning("--resume: no checkpoint in %s, starting from the base model", ckpt_dir)
     trainer.train(resume_from_checkpoint=last)
     metrics = trainer.evaluate()
+    calibration = None
+    if cfg.calibrate:
+        pred = trainer.predict(dev_ds)
+        calibration = fit_temperature(np.asarray(pred.predictions), np.asarray(pred.label_ids))
+        log.info("temperature %.3f (dev NLL %.4f -> %.4f)", calibration["temperature"],
+                 calibration["nll_before"], calibration["nll_after"])
 
     best = trainer.model
     if cfg.fp16_weights:
@@ -211,11 +295,13 @@ def train(
     best.config.label2id = LABEL2ID
     best.save_pretrained(out_dir, safe_serialization=True)
     tokenizer.save_pretrained(out_dir)
+    if calibration is not None:
+        (out_dir / CALIBRATION_FILE).write_text(json.dumps(calibration, indent=2), encoding="utf-8")
     resolved = to_dict(cfg)
     resolved.update({"base_model_resolved": base, "output_dir": str(out_dir)})
     (out_dir / "train_config.json").write_text(json.dumps(resolved, indent=2), encoding="utf-8")
     (out_dir / "train_summary.json").write_text(
-        json.dumps({**summary, "dev_metrics": metrics,
+        json.dumps({**summary, "dev_metrics": metrics, "calibration": calibration,
                     "best_checkpoint": trainer.state.best_model_checkpoint}, indent=2),
         encoding="utf-8",
     )

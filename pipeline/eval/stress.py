@@ -1,0 +1,148 @@
+"""Stress sets for the NLI model: where a model that learnt shortcuts says "contradiction".
+
+* ``negation_stress_set``: pairs in which a negation or contrast word appears but the gold
+  label is entailment or neutral, drawn from NLI files (dev files, CAD, the negation items of
+  the Curriculum templated tasks) and from the hard non-contradiction pairs of annotated
+  articles (``data/labelled/dev.jsonl``). A model that reads "not" as "contradiction" has a
+  high false-contradiction rate here.
+* ``cross_story_pairs``: claims of two *different* stories (a vaccine claim against a merger
+  claim) cannot contradict; the share of them that reach the operating threshold is the
+  unrelated-pair false-positive rate.
+
+Both are pure data builders; scoring happens in ``eval/pairs.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Iterable
+
+from pipeline.errors import DataError
+from pipeline.nli.data import NLIExample, expand_paths, read_jsonl
+from pipeline.nli.debias import has_cue
+
+
+def negation_stress_set(
+    nli_specs: Iterable[str] = (), labelled: Iterable[Path] = (), per_file: int = 600,
+    seed: int = 13,
+) -> list[NLIExample]:
+    """Entailment/neutral pairs carrying a negation or contrast word.
+
+    Args:
+        nli_specs: NLI JSONL files, folders or globs; from each, up to ``per_file`` pairs
+            (sampled with ``seed``) whose premise or hypothesis has a cue and whose label is
+            not contradiction. ``source`` is set to ``stress:<file stem>``.
+        labelled: annotated-article JSONL files; every ``non_contradiction`` pair in which one
+            claim has a cue is taken (``source`` ``stress:labelled``).
+        per_file: cap per NLI file, so one big file does not dominate the rate.
+        seed: sampling seed.
+    """
+    rng = random.Random(seed)
+    out: list[NLIExample] = []
+    for path in expand_paths(list(nli_specs)):
+        rows = [r for r in read_jsonl(path) if r.label != "contradiction"
+                and (has_cue(r.premise) or has_cue(r.hypothesis))]
+        if len(rows) > per_file:
+            rows = rng.sample(rows, per_file)
+        out.extend(NLIExample(r.premise, r.hypothesis, r.label, f"stress:{path.stem}") for r in rows)
+    for path in labelled:
+        out.extend(labelled_pairs(Path(path), label="non_contradiction", require_cue=True))
+    return out
+
+
+def labelled_pairs(path: Path, label: str, require_cue: bool = False) -> list[NLIExample]:
+    """Annotated pairs of one label from an articles JSONL file, as NLI examples (claim a as
+    premise); ``non_contradiction`` becomes ``neutral``."""
+    out: list[NLIExample] = []
+    for lineno, doc in _read_docs(path):
+        claims = {c["id"]: c["text"] for c in doc.get("claims", [])}
+        for p in doc.get("pairs", []):
+            if p.get("label") != label or p.get("a") not in claims or p.get("b") not in claims:
+                continue
+            a, b = " ".join(claims[p["a"]].split()), " ".join(claims[p["b"]].split())
+            if require_cue and not (has_cue(a) or has_cue(b)):
+                continue
+            gold = "contradiction" if label == "contradiction" else "neutral"
+            out.append(NLIExample(a, b, gold, "stress:labelled"))
+    return out
+
+
+def _read_docs(path: Path):
+    try:
+        fh = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot open: {exc}") from exc
+    with fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                doc = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path}:{lineno}: not valid JSON ({exc.msg})",
+                                expected="one article object per line") from exc
+            yield lineno, doc
+
+
+def story_claims(paths: Iterable[Path], text_field: str = "text") -> dict[str, list[str]]:
+    """{story id: claim texts} from JSONL files of documents.
+
+    Annotated articles give their gold claims; a plain document JSONL (``id``, ``text``)
+    gives its sentences (a simple split on sentence-final punctuation, so that no model is
+    needed to build the set).
+    """
+    import re
+
+    out: dict[str, list[str]] = {}
+    for path in paths:
+        for lineno, doc in _read_docs(Path(path)):
+            sid = str(doc.get("id") or f"{Path(path).stem}:{lineno}")
+            if doc.get("claims"):
+                texts = [" ".join(c["text"].split()) for c in doc["claims"]]
+            else:
+                text = " ".join(str(doc.get(text_field, "")).split())
+                texts = [s for s in re.split(r"(?<=[.!?])\s+(?=[\"'A-Z])", text)
+                         if len(s.split()) >= 5]
+            if texts:
+                out[sid] = texts
+    return out
+
+
+def cross_story_pairs(stories: dict[str, list[str]], n: int = 2000, seed: int = 13
+                      ) -> list[tuple[str, str]]:
+    """``n`` random pairs of claims from two different stories (none repeated).
+
+    Stories whose ids share a subject prefix (``business-01``, ``business-02``) still count
+    as different stories: different events of one beat are exactly what must not be flagged.
+    """
+    ids = sorted(stories)
+    if len(ids) < 2:
+        raise DataError("cross-story pairs need at least two stories", found=len(ids))
+    rng = random.Random(seed)
+    seen: set[tuple[str, str]] = set()
+    out: list[tuple[str, str]] = []
+    sizes = [len(v) for v in stories.values()]
+    limit = min(n, (sum(sizes) ** 2 - sum(k * k for k in sizes)) // 2)  # unordered cross pairs
+    attempts = 0
+    while len(out) < limit and attempts < 50 * n:
+        attempts += 1
+        sa, sb = rng.sample(ids, 2)
+        pair = (rng.choice(stories[sa]), rng.choice(stories[sb]))
+        key = tuple(sorted(pair))
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(pair)
+    return out
+
+
+def curriculum_negation(path: Path, n: int = 600, seed: int = 13) -> list[NLIExample]:
+    """The negation items of the Curriculum templated tasks (one file, no task column): the
+    entailment/neutral pairs whose hypothesis carries a negation cue, ``n`` sampled."""
+    rows = [r for r in read_jsonl(Path(path)) if r.label != "contradiction"
+            and has_cue(r.hypothesis)]
+    if len(rows) > n:
+        rows = random.Random(seed).sample(rows, n)
+    return [NLIExample(r.premise, r.hypothesis, r.label, "stress:curriculum_negation") for r in rows]

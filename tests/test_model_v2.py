@@ -1,0 +1,181 @@
+"""Model v2 and debiasing: training-data builders, the bias model, calibration, stress sets."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from pipeline.config import TrainConfig
+from pipeline.errors import ConfigError
+from pipeline.eval import stress
+from pipeline.eval.pairs import combine_directions, uncalibrated_ece
+from pipeline.nli import augment
+from pipeline.nli.calibrate import CALIBRATION_FILE, fit_temperature, load_temperature
+from pipeline.nli.data import NLIExample
+from pipeline.nli.debias import HypothesisOnlyBias, debiased_loss, has_cue, out_of_fold_proba
+
+
+def _rows():
+    out = []
+    for i in range(30):
+        out.append(NLIExample(f"The council approved budget number {i} on Monday.",
+                              f"The council rejected budget {i}.", "contradiction", "news"))
+        out.append(NLIExample(f"A dog runs across field {i} at noon.",
+                              f"An animal is outside {i}.", "entailment", "snli"))
+    return out
+
+
+def test_unrelated_neutrals_join_two_sources_and_are_neutral():
+    rows = _rows()
+    got = augment.unrelated_neutrals(rows, 40, premise_share=1.0, seed=1)
+    assert len(got) == 40
+    premises = {r.premise for r in rows}
+    for r in got:
+        assert r.label == "neutral"
+        # premise + premise from one council and one dog example, never two of one source
+        assert r.premise in premises and r.hypothesis in premises
+        assert ("council" in r.premise) != ("council" in r.hypothesis)
+
+
+def test_unrelated_neutrals_need_two_sources():
+    rows = [r for r in _rows() if r.source == "news"]
+    assert augment.unrelated_neutrals(rows, 5) == []
+
+
+def test_knn_neutrals_respect_the_similarity_band_and_skip_captions():
+    rows = [NLIExample("Prices of oil rose sharply this week in Asia.", "x", "neutral", "mnli"),
+            NLIExample("European gas traders fear a cold winter ahead.", "y", "neutral", "mnli"),
+            NLIExample("Prices of oil rose sharply this week in Asia!", "z", "neutral", "mnli"),
+            NLIExample("A man in a red hat plays the guitar.", "w", "neutral", "snli")]
+    vecs = {rows[0].premise: [1.0, 0.0], rows[1].premise: [0.8, 0.6],
+            rows[2].premise: [1.0, 0.0], rows[3].premise: [0.8, 0.6]}
+
+    def embed(texts):
+        v = np.array([vecs[t] for t in texts], dtype=np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    got = augment.knn_neutrals(rows, 10, embed, min_similarity=0.5, max_similarity=0.9)
+    assert got, "the oil/gas pair (cosine 0.8) is inside the band"
+    for r in got:
+        assert r.label == "neutral"
+        assert "guitar" not in r.premise + r.hypothesis  # caption source left out
+        # the two near-identical oil premises (cosine 1.0) are never paired
+        assert {r.premise.rstrip("!."), r.hypothesis.rstrip("!.")} != {rows[0].premise.rstrip(".")}
+
+
+def test_reverse_contradictions_swap_only_contradictions():
+    got = augment.reverse_contradictions(_rows(), 1.0)
+    assert len(got) == 30
+    assert all(r.label == "contradiction" and "rejected" in r.premise for r in got)
+
+
+def test_bias_model_learns_negation_shortcut_and_round_trips(tmp_path):
+    hyps = ["the man is not eating", "nobody is here", "the man is eating", "a woman sings",
+            "there is no cat", "the cat sleeps", "a boy may be tall", "the girl might win"] * 10
+    labels = ["contradiction", "contradiction", "entailment", "entailment",
+              "contradiction", "entailment", "neutral", "neutral"] * 10
+    b = HypothesisOnlyBias().fit(hyps, labels)
+    p = b.predict_proba(["the dog is not barking"])
+    assert p.shape == (1, 3) and abs(p.sum() - 1) < 1e-5
+    assert p[0].argmax() == 2  # contradiction, from "not" alone
+    assert "not" in [w for w, _ in b.top_words("contradiction", 5)]
+    b.save(tmp_path / "bias.json")
+    again = HypothesisOnlyBias.load(tmp_path / "bias.json")
+    assert np.allclose(again.predict_proba(hyps[:4]), b.predict_proba(hyps[:4]), atol=1e-4)
+    oof = out_of_fold_proba(hyps, labels, folds=4)
+    assert oof.shape == (80, 3)
+
+
+def test_poe_loss_is_small_where_the_bias_is_already_right():
+    torch = pytest.importorskip("torch")
+    logits = torch.tensor([[0.0, 0.0, 2.0]])
+    labels = torch.tensor([2])
+    confident_bias = torch.tensor([[0.01, 0.01, 0.98]])
+    unsure_bias = torch.tensor([[0.34, 0.33, 0.33]])
+    plain = debiased_loss(logits, labels, None, "none")
+    poe_easy = debiased_loss(logits, labels, confident_bias, "poe")
+    poe_hard = debiased_loss(logits, labels, unsure_bias, "poe")
+    assert poe_easy < poe_hard
+    assert abs(float(poe_hard) - float(plain)) < 0.05
+    rw = debiased_loss(torch.cat([logits, logits]), torch.tensor([2, 2]),
+                       torch.cat([confident_bias, unsure_bias]), "reweight")
+    assert float(rw) > 0
+    with pytest.raises(ConfigError):
+        debiased_loss(logits, labels, unsure_bias, "magic")
+
+
+def test_train_config_checks_the_new_keys():
+    with pytest.raises(ConfigError):
+        TrainConfig(debias="magic")
+    with pytest.raises(ConfigError):
+        TrainConfig(knn_min_similarity=0.9, knn_max_similarity=0.5)
+    assert TrainConfig(file_weights={"x": 0.0}).file_weights == {"x": 0.0}
+
+
+def test_temperature_fit_softens_overconfident_logits(tmp_path):
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 600)
+    logits = rng.normal(0, 1, (600, 3))
+    logits[np.arange(600), labels] += 2.0
+    logits *= 4  # right direction, far too confident
+    fit = fit_temperature(logits, labels)
+    assert fit["temperature"] > 2 and fit["nll_after"] < fit["nll_before"]
+    (tmp_path / CALIBRATION_FILE).write_text(json.dumps(fit))
+    assert load_temperature(tmp_path) == fit["temperature"]
+    assert load_temperature(tmp_path / "none") == 1.0
+
+
+def test_uncalibrated_ece_undoes_the_temperature():
+    raw = np.array([[0.9, 0.05, 0.05], [0.2, 0.7, 0.1]])
+    t = 2.0
+    cal = np.exp(np.log(raw) / t)
+    cal /= cal.sum(1, keepdims=True)
+    gold = ["contradiction", "contradiction"]
+    # raw top confidences 0.9 and 0.7, accuracy 0.5 -> |1-0.9|/2 + |0-0.7|/2
+    assert uncalibrated_ece(gold, cal, t) == pytest.approx(0.4, abs=1e-3)
+
+
+def test_combine_directions():
+    ab, ba = np.array([0.9, 0.1]), np.array([0.3, 0.5])
+    assert combine_directions(ab, ba, "max").tolist() == [0.9, 0.5]
+    assert combine_directions(ab, ba, "min").tolist() == [0.3, 0.1]
+    assert combine_directions(ab, ba, "mean").tolist() == pytest.approx([0.6, 0.3])
+
+
+def test_negation_cues():
+    assert has_cue("There is no freeze in relations")
+    assert has_cue("They didn't talk") and has_cue("Talks continued, but slowly")
+    assert not has_cue("The two sides continue to communicate")
+    assert not has_cue("Notably, the note was noted")  # cue words only as whole words
+
+
+def test_stress_set_and_cross_story_pairs(tmp_path):
+    nli = tmp_path / "dev.jsonl"
+    nli.write_text("\n".join(json.dumps(r) for r in [
+        {"premise": "Talks go on.", "hypothesis": "There is no freeze.", "label": "entailment"},
+        {"premise": "Talks go on.", "hypothesis": "Talks stopped.", "label": "contradiction"},
+        {"premise": "Talks go on.", "hypothesis": "Talks are held.", "label": "entailment"},
+        {"premise": "It is not raining.", "hypothesis": "Fans wait.", "label": "neutral"},
+    ]) + "\n")
+    arts = tmp_path / "arts.jsonl"
+    arts.write_text("\n".join(json.dumps(d) for d in [
+        {"id": "a", "claims": [{"id": "c1", "text": "Relations are not frozen"},
+                               {"id": "c2", "text": "The two sides keep talking"},
+                               {"id": "c3", "text": "Talks collapsed"}],
+         "pairs": [{"a": "c1", "b": "c2", "label": "non_contradiction"},
+                   {"a": "c2", "b": "c3", "label": "contradiction"}]},
+        {"id": "b", "text": "The vaccine was approved on Monday by regulators. "
+                            "Shipments start next week across the country."},
+    ]) + "\n")
+    rows = stress.negation_stress_set([str(nli)], [arts])
+    assert sorted(r.hypothesis for r in rows) == ["Fans wait.", "The two sides keep talking",
+                                                  "There is no freeze."]
+    assert all(r.label != "contradiction" for r in rows)
+    stories = stress.story_claims([arts])
+    assert len(stories["a"]) == 3 and len(stories["b"]) == 2
+    pairs = stress.cross_story_pairs(stories, n=50)
+    assert len(pairs) == 6  # 3 x 2 cross-story pairs exist, each once
+    for x, y in pairs:
+        assert (x in stories["a"]) != (y in stories["a"])
