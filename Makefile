@@ -35,7 +35,13 @@ test: .venv/.installed ## Run the test suite (fast tests, no ../shared needed)
 test-slow: .venv/.installed ## Run the slow tests too (real model end to end)
 	$(PY) -m pytest -q -m "slow or not slow"
 
-train: .venv/.installed ## Fine-tune the NLI model (configs/train.yaml) into $(TRAIN_OUT); RESUME=1 continues
+V1_COMMIT := 408e7cd
+runs/v1-base/config.json: ## the v1 weights that model v2 continues (from git history)
+	mkdir -p runs/v1-base
+	for f in config.json model.safetensors tokenizer.json tokenizer_config.json; do \
+	  git show $(V1_COMMIT):models/nli-minilm-l6/$$f > runs/v1-base/$$f; done
+
+train: .venv/.installed runs/v1-base/config.json ## Fine-tune the NLI model (configs/train.yaml) into $(TRAIN_OUT); RESUME=1 continues
 	$(BIN)/contradict train --config configs/train.yaml --output $(TRAIN_OUT) $(if $(RESUME),--resume,)
 
 eval-pairs: .venv/.installed ## Measure $(MODEL) on every file in $(NLI)/test -> $(EVAL_OUT)/pairs

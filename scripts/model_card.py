@@ -1,10 +1,13 @@
 """Write metrics.json and the model card (README.md) of a trained NLI model from its files.
 
     .venv/bin/python scripts/model_card.py models/nli-minilm-l6 --report out/eval/pairs/report.json \
+        [--diag out/eval/pairs/diagnostics.json] [--compare NAME=DIR ...] \
         [--docs out/eval/docs/docs_report.json] [--notes notes.md]
 
 Reads the model's train_config.json and train_summary.json, the `contradict eval pairs`
-report (test files) and optionally the `contradict eval docs` report.
+report (test files) and diagnostics (stress set, unrelated pairs), the same for other
+models to compare with (`--compare v1=out/eval-v1`, a folder holding report.json and/or
+diagnostics.json), and optionally the `contradict eval docs` report.
 """
 
 from __future__ import annotations
@@ -23,7 +26,37 @@ LICENCES = {
     "mnli_train_taxi": "TaxiNLI / MultiNLI, C-UDA v1.0 (MNLI text under OANC/free licences)",
     "oie_train": "OpenIE-NLI (SNLI + MultiNLI pairs), no licence file; underlying SNLI CC BY-SA 4.0 and MultiNLI",
     "oie_dev": "OpenIE-NLI (SNLI + MultiNLI pairs), no licence file; underlying SNLI CC BY-SA 4.0 and MultiNLI",
+    "lingnli_train": "LingNLI (Parrish et al. 2021), licence not stated; premises are MultiNLI text",
+    "tracie_train": "TRACIE temporal NLI, Apache-2.0",
+    "scitail_devtest": "SciTail dev+test, Apache-2.0",
 }
+
+
+def _load(path: Path | None) -> dict:
+    return json.loads(path.read_text()) if path and path.is_file() else {}
+
+
+def comparison_table(models: dict[str, tuple[dict, dict]]) -> str:
+    """One row per model: MNLI-mm, SNLI, ANLI r1-3 accuracy, MNLI-mm contradiction F1, the
+    stress set's false-contradiction rate, the unrelated-pair rate, the hypothesis-only gap."""
+    head = ("| model | MNLI-mm acc | MNLI-mm C-F1 | SNLI acc | ANLI r1/r2/r3 | CAD test | stress FCR (argmax) "
+            "| unrelated pairs >= thr (max / mean / min) | hyp-only gap (MNLI-mm) |\n"
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    out = [head]
+    for name, (rep, diag) in models.items():
+        f = rep.get("files", {})
+        acc = lambda k: f"{f[k]['accuracy']:.1%}" if k in f else "-"  # noqa: E731
+        cf1 = f"{f['mnli_dev_mm_taxi']['per_class']['contradiction']['f1']:.3f}" if "mnli_dev_mm_taxi" in f else "-"
+        gap = (f.get("mnli_dev_mm_taxi", {}).get("hypothesis_only") or {}).get("gap")
+        st = diag.get("stress", {})
+        un = diag.get("unrelated", {})
+        unr = (" / ".join(f"{un[h]['rate_at_threshold']:.1%}" for h in ("max", "mean", "min"))
+               + f" (thr {un['threshold']})") if un.get("n") else "-"
+        out.append(f"| {name} | {acc('mnli_dev_mm_taxi')} | {cf1} | {acc('snli_test')} | "
+                   f"{acc('anli_r1_dev')}/{acc('anli_r2_dev')}/{acc('anli_r3_dev')} | {acc('cad_test')} | "
+                   f"{st.get('false_contradiction_rate', '-') if not st.get('n') else format(st['false_contradiction_rate'], '.1%')} | "
+                   f"{unr} | {'-' if gap is None else format(gap, '.3f')} |")
+    return "\n".join(out)
 
 
 def main() -> None:
@@ -32,6 +65,9 @@ def main() -> None:
     ap.add_argument("--report", type=Path, required=True, help="eval pairs report.json (test files)")
     ap.add_argument("--docs", type=Path, help="eval docs docs_report.json")
     ap.add_argument("--notes", type=Path, help="markdown with the experiments tried")
+    ap.add_argument("--diag", type=Path, help="eval pairs diagnostics.json of this model")
+    ap.add_argument("--compare", action="append", default=[],
+                    help="NAME=DIR: another model's eval pairs folder (report.json, diagnostics.json)")
     args = ap.parse_args()
 
     cfg = json.loads((args.model / "train_config.json").read_text())
@@ -53,7 +89,22 @@ def main() -> None:
         },
         "dev": summary.get("dev_metrics", {}),
         "train_examples_after_mixing": summary.get("train_examples_after_mixing"),
+        "mixture_parts": summary.get("mixture_parts"),
+        "debias": summary.get("debias"),
+        "calibration": summary.get("calibration"),
+        "hypothesis_only_bias_dev": (summary.get("hypothesis_only_bias") or {}).get("dev"),
+        "hypothesis_only_gap": {stem: r.get("hypothesis_only") for stem, r in files.items()},
+        "ece_uncalibrated": {stem: r.get("ece_uncalibrated") for stem, r in files.items()},
     }
+    diag = _load(args.diag)
+    if diag:
+        metrics["negation_stress"] = diag.get("stress")
+        metrics["unrelated_pairs"] = diag.get("unrelated")
+    compare = {"this model": (report, diag)}
+    for spec in args.compare:
+        name, _, folder = spec.partition("=")
+        compare[name] = (_load(Path(folder) / "report.json"), _load(Path(folder) / "diagnostics.json"))
+    bias = (summary.get("hypothesis_only_bias") or {}).get("dev") or {}
     if args.docs:
         docs = json.loads(args.docs.read_text())["reports"]
         metrics["labelled_articles_test"] = {
@@ -75,6 +126,13 @@ def main() -> None:
         for stem, n in summary["train_files"].items()
     )
     notes = args.notes.read_text() if args.notes else ""
+    parts = summary.get("mixture_parts") or {}
+    parts_rows = "\n".join(f"| {k} | {v} |" for k, v in parts.items())
+    bias_words = "\n".join(
+        f"| {lab} | {bias.get('recall_per_label', {}).get(lab, 0) or 0:.3f} | "
+        + ", ".join(f"`{w}`" for w, _ in bias.get("top_words", {}).get(lab, [])[:10]) + " |"
+        for lab in ("entailment", "neutral", "contradiction")) if bias else ""
+    cal = summary.get("calibration") or {}
     card = f"""---
 language: en
 license: cc-by-sa-4.0
@@ -107,11 +165,58 @@ weights (a weight of 3 repeats a file three times, 0.5 keeps a random half):
 | --- | --- | --- | --- |
 {train_rows}
 
+Parts added for the news meaning of "contradiction" (`pipeline/nli/augment.py`, each switched
+in `configs/train.yaml`):
+
+| part | pairs |
+| --- | --- |
+{parts_rows}
+
+- `files`: the weighted file mixture above;
+- `unrelated_neutrals`: the premise of one example with the hypothesis ({1 - cfg.get('unrelated_premise_share', 0):.0%}) or the
+  premise ({cfg.get('unrelated_premise_share', 0):.0%}) of an example from another source, labelled neutral (two unrelated
+  statements cannot contradict; SNLI's convention says they do);
+- `knn_neutrals`: each premise with its nearest all-MiniLM-L6-v2 neighbour among other examples'
+  premises, cosine in [{cfg.get('knn_min_similarity')}, {cfg.get('knn_max_similarity')}] (above: a near-duplicate), word overlap at most 0.5,
+  caption sources (SNLI and derived) left out: topically close, different-event pairs, neutral;
+- `reversed_contradictions`: {cfg.get('reverse_contradictions', 0):.0%} of the contradiction pairs also as (hypothesis, premise).
+
 {summary.get('train_examples_after_mixing')} training pairs per epoch after mixing. Checkpoints were
 chosen on `../shared/data/nli/dev/` (MNLI matched from TaxiNLI, ConjNLI dev, SICK trial;
 {summary.get('dev_examples')} pairs); nothing from `test/` was used for training or tuning.
 Because the training data include CC BY-SA material (SNLI and derived sets), the weights are
 released under CC BY-SA 4.0; TaxiNLI's MNLI pairs come under the C-UDA v1.0 agreement.
+
+## Debiasing: a negation word is not a contradiction
+
+Training objective: **{summary.get('debias', 'none')}** (`train.debias`; `poe` = product of experts
+with a hypothesis-only bias model, Clark et al. 2019 / He et al. 2019: the loss is the cross
+entropy of `log_softmax(logits) + log p_bias`, with out-of-fold bias probabilities from
+{cfg.get('bias_folds')} folds). The bias model (`bias_model.json`: bag of words and bigrams of the
+hypothesis alone, logistic regression, fitted on the training mixture) on the dev files:
+accuracy {bias.get('accuracy', float('nan')):.3f} against a majority baseline of {bias.get('majority_baseline', float('nan')):.3f}.
+
+| label | hypothesis-only recall (dev) | most predictive words |
+| --- | --- | --- |
+{bias_words}
+
+## Calibration
+
+A temperature of {cal.get('temperature', 1.0)} (fitted on {cal.get('n', 0)} dev pairs, NLL {cal.get('nll_before', float('nan')):.4f} ->
+{cal.get('nll_after', float('nan')):.4f}) divides the logits before the softmax (`calibration.json`, applied by the
+pipeline on every backend). ECE on the test files before -> after is in the table below
+(`ece_uncalibrated` / `ece` in `metrics.json`).
+
+## Compared with the other candidates
+
+`contradict eval pairs --data ../shared/data/nli/test` (stress set and cross-story pairs built
+by `pipeline/eval/stress.py`; "unrelated pairs" = cross-story claim pairs of
+`data/labelled/`, which cannot contradict, whose combined P(contradiction) reaches the
+threshold; "stress FCR" = share of the negation stress set, all entailment or neutral,
+predicted contradiction; "hyp-only gap" = accuracy where the hypothesis-only model is right
+minus where it is wrong):
+
+{comparison_table(compare)}
 
 ## Settings
 
@@ -125,6 +230,7 @@ released under CC BY-SA 4.0; TaxiNLI's MNLI pairs come under the C-UDA v1.0 agre
 | weight decay | {cfg['weight_decay']} |
 | sampling | length-grouped batches |
 | seed | {cfg['seed']} |
+| initial weights | `{cfg.get('base_model')}` |
 | best checkpoint | `{Path(summary.get('best_checkpoint') or '').name}` by dev accuracy ({summary.get('dev_metrics', {}).get('eval_accuracy', float('nan')):.4f}) |
 
 Command: `make train` (= `contradict train --config configs/train.yaml`), on 2 CPU cores.
@@ -135,7 +241,7 @@ Command: `make train` (= `contradict train --config configs/train.yaml`), on 2 C
 (accuracy, macro-F1, contradiction precision/recall/F1, contradiction PR-AUC, expected
 calibration error):
 
-| test file | n | accuracy | macro-F1 | C-prec | C-rec | C-F1 | C PR-AUC | ECE |
+| test file | n | accuracy | macro-F1 | C-prec | C-rec | C-F1 | C PR-AUC | ECE (calibrated) |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 {rows}
 

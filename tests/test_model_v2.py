@@ -179,3 +179,20 @@ def test_stress_set_and_cross_story_pairs(tmp_path):
     assert len(pairs) == 6  # 3 x 2 cross-story pairs exist, each once
     for x, y in pairs:
         assert (x in stories["a"]) != (y in stories["a"])
+
+
+def test_built_rows_get_a_uniform_bias_and_do_not_fit_it(tmp_path):
+    from pipeline.nli.train import fit_bias, is_built
+
+    base = [NLIExample("p", h, lab, "mnli") for h, lab in
+            [("the man is not eating", "contradiction"), ("a man eats", "entailment"),
+             ("a man may eat later", "neutral")] * 20]
+    built = [NLIExample("p", "A long unrelated sentence about markets.", "neutral", "aug_unrelated"),
+             NLIExample("a man eats", "p", "contradiction", "mnli_rev")]
+    rows = base + built
+    assert [is_built(r) for r in built] == [True, True] and not is_built(base[0])
+    probs, info = fit_bias(rows, base[:6], TrainConfig(debias="poe", bias_folds=3), tmp_path)
+    assert info["fitted_on"] == len(base)
+    assert np.allclose(probs[-2:], 1 / 3)
+    assert probs[0].argmax() == 2  # "not" -> contradiction, out of fold
+    assert (tmp_path / "bias_model.json").is_file()

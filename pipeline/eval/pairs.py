@@ -165,6 +165,27 @@ def unrelated_report(nli_model, pairs: list[tuple[str, str]], threshold: float,
     return out
 
 
+def directions_report(nli_model, labelled: Path, threshold: float) -> dict:
+    """On the annotated pairs of ``labelled`` (gold claim texts): the recall of the
+    contradiction pairs and the share of non-contradiction pairs reaching ``threshold``, for
+    each way of combining the two directions: the evidence for ``decide.directions``."""
+    from pipeline.eval import stress
+
+    out: dict = {"threshold": threshold}
+    c = nli.LABELS.index("contradiction")
+    for label, key in (("contradiction", "contradiction_recall"),
+                       ("non_contradiction", "non_contradiction_flagged")):
+        rows = stress.labelled_pairs(Path(labelled), label=label)
+        if not rows:
+            continue
+        ab, ba = nli_model.predict_both([(r.premise, r.hypothesis) for r in rows])
+        for how in ("max", "mean", "min"):
+            p = combine_directions(ab[:, c], ba[:, c], how)
+            out.setdefault(how, {})[key] = round(float((p >= threshold).mean()), 4)
+            out[how]["n_" + label] = len(rows)
+    return out
+
+
 def eval_diagnostics(model: str, out_dir: Path | None, *, nli_root: Path | None,
                      labelled_dev: Path | None, stories: list[Path], threshold: float,
                      directions: str = "max", backend: str = "torch", batch_size: int = 64,
@@ -196,6 +217,8 @@ def eval_diagnostics(model: str, out_dir: Path | None, *, nli_root: Path | None,
         missing.append(str(curriculum))
     result = {"model": str(model), "temperature": nli_model.temperature,
               "stress": stress_report(nli_model, rows, threshold), "missing": missing}
+    if labelled_dev is not None:
+        result["labelled_pairs"] = directions_report(nli_model, labelled_dev, threshold)
     present = [p for p in stories if Path(p).is_file()]
     if len(present) and sum(len(v) for v in stress.story_claims(present).values()):
         pairs = stress.cross_story_pairs(stress.story_claims(present), n=n_unrelated)
@@ -249,6 +272,12 @@ def format_diagnostics(diag: dict, reports: dict[str, dict]) -> str:
                       f"at P(c) >= {s['threshold']:.3f}"]
         lines += [f"  {src:36s} n={v['n']:4d}  {v['false_contradiction_rate']:.3f}"
                   for src, v in s["per_source"].items()]
+    lp = diag.get("labelled_pairs")
+    if lp and "max" in lp:
+        lines += ["", f"annotated pairs of the stress gold at P(c) >= {lp['threshold']:.3f}: "
+                      "contradiction recall / non-contradictions reaching it"]
+        lines += [f"  {how:4s}: {lp[how].get('contradiction_recall', float('nan')):.3f} / "
+                  f"{lp[how].get('non_contradiction_flagged', float('nan')):.3f}" for how in ("max", "mean", "min")]
     u = diag.get("unrelated")
     if u and u.get("n"):
         lines += ["", f"unrelated-pair false-positive rate (cross-story claim pairs, n={u['n']}): "

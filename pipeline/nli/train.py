@@ -82,20 +82,33 @@ def build_mixture(rows: list[NLIExample], cfg: TrainConfig) -> tuple[list[NLIExa
     return out, parts
 
 
+def is_built(row: NLIExample) -> bool:
+    """True for rows made by pipeline/nli/augment.py rather than read from a file."""
+    return row.source.startswith("aug_") or row.source.endswith("_rev")
+
+
 def fit_bias(train_rows: list[NLIExample], dev_rows: list[NLIExample], cfg: TrainConfig,
              out_dir: Path) -> tuple[np.ndarray | None, dict]:
     """Fit the hypothesis-only bias model on the mixture (saved as ``bias_model.json``),
     report it on dev, and return out-of-fold bias probabilities for debiased training."""
-    hyps = [r.hypothesis for r in train_rows]
-    labs = [r.label for r in train_rows]
+    # The bias is the annotation artifact of crowd-written pairs: fit it on the original
+    # rows only. Built rows (unrelated/kNN neutrals, reversed contradictions) get a uniform
+    # bias: otherwise "a long second sentence -> neutral" would be a learnt shortcut and the
+    # product of experts would switch off exactly the lesson those rows teach.
+    orig = [i for i, r in enumerate(train_rows) if not is_built(r)]
+    hyps = [train_rows[i].hypothesis for i in orig]
+    labs = [train_rows[i].label for i in orig]
     model = HypothesisOnlyBias().fit(hyps, labs)
     model.save(out_dir / BIAS_FILE)
-    info = {"dev": bias_report(model, [r.hypothesis for r in dev_rows], [r.label for r in dev_rows])}
+    info = {"dev": bias_report(model, [r.hypothesis for r in dev_rows], [r.label for r in dev_rows]),
+            "fitted_on": len(orig)}
     probs = None
     if cfg.debias != "none":
-        probs = out_of_fold_proba(hyps, labs, folds=max(cfg.bias_folds, 2), seed=cfg.seed)
+        probs = np.full((len(train_rows), 3), 1.0 / 3, dtype=np.float32)
+        oof = out_of_fold_proba(hyps, labs, folds=max(cfg.bias_folds, 2), seed=cfg.seed)
+        probs[orig] = oof
         gold = np.array([DATA_LABELS_TRAIN.index(lab) for lab in labs])
-        info["train_out_of_fold_accuracy"] = float((probs.argmax(1) == gold).mean())
+        info["train_out_of_fold_accuracy"] = float((oof.argmax(1) == gold).mean())
     log.info("hypothesis-only bias model: dev accuracy %.3f", info["dev"]["accuracy"])
     return probs, info
 
