@@ -172,6 +172,7 @@ def directions_report(nli_model, labelled: Path, threshold: float) -> dict:
     from pipeline.eval import stress
 
     out: dict = {"threshold": threshold}
+    scores: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     c = nli.LABELS.index("contradiction")
     for label, key in (("contradiction", "contradiction_recall"),
                        ("non_contradiction", "non_contradiction_flagged")):
@@ -179,10 +180,20 @@ def directions_report(nli_model, labelled: Path, threshold: float) -> dict:
         if not rows:
             continue
         ab, ba = nli_model.predict_both([(r.premise, r.hypothesis) for r in rows])
+        scores[label] = (ab[:, c], ba[:, c])
         for how in ("max", "mean", "min"):
             p = combine_directions(ab[:, c], ba[:, c], how)
             out.setdefault(how, {})[key] = round(float((p >= threshold).mean()), 4)
             out[how]["n_" + label] = len(rows)
+    if len(scores) == 2:  # how well each combination ranks contradictions above the rest
+        from sklearn.metrics import average_precision_score, roc_auc_score
+
+        (ca, cb), (na, nb) = scores["contradiction"], scores["non_contradiction"]
+        y = np.r_[np.ones(len(ca)), np.zeros(len(na))]
+        for how in ("max", "mean", "min"):
+            p = np.r_[combine_directions(ca, cb, how), combine_directions(na, nb, how)]
+            out[how]["roc_auc"] = round(float(roc_auc_score(y, p)), 4)
+            out[how]["average_precision"] = round(float(average_precision_score(y, p)), 4)
     return out
 
 
@@ -277,7 +288,9 @@ def format_diagnostics(diag: dict, reports: dict[str, dict]) -> str:
         lines += ["", f"annotated pairs of the stress gold at P(c) >= {lp['threshold']:.3f}: "
                       "contradiction recall / non-contradictions reaching it"]
         lines += [f"  {how:4s}: {lp[how].get('contradiction_recall', float('nan')):.3f} / "
-                  f"{lp[how].get('non_contradiction_flagged', float('nan')):.3f}" for how in ("max", "mean", "min")]
+                  f"{lp[how].get('non_contradiction_flagged', float('nan')):.3f}; ranking: ROC-AUC "
+                  f"{lp[how].get('roc_auc', float('nan')):.3f}, AP {lp[how].get('average_precision', float('nan')):.3f}"
+                  for how in ("max", "mean", "min")]
     u = diag.get("unrelated")
     if u and u.get("n"):
         lines += ["", f"unrelated-pair false-positive rate (cross-story claim pairs, n={u['n']}): "
