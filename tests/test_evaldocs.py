@@ -232,3 +232,23 @@ def test_load_gold_exhaustive_flag(tmp_path):
     p.write_text(json.dumps(row) + "\n")
     with pytest.raises(DataError, match="exhaustive"):
         load_gold(p)
+
+
+def test_report_eval_docs_writes_metrics_curve_png_and_candidates(tmp_path):
+    from pipeline.config import RunConfig, ScoreConfig
+    from pipeline.eval.docs import SWEEP, report_eval_docs
+
+    a = _exhaustive_case()
+    cfg = RunConfig(score=ScoreConfig(model=str(tmp_path / "no-model")),
+                    decide=DecideConfig(threshold=0.5, numeric=False))
+    reports = report_eval_docs([a], cfg, tmp_path / "out", gold_path="g.jsonl")
+    assert list(reports) == ["threshold"]  # no decider.json beside the model
+    m = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    d = m["methods"]["threshold"]
+    assert d["default"]["precision"] == pytest.approx(1 / 3) and d["default"]["threshold"] == 0.5
+    assert [p["threshold"] for p in d["curve"]] == list(SWEEP)
+    assert "false positive" in m["conventions"]
+    assert (tmp_path / "out" / "docs_pr.png").read_bytes()[:4] == b"\x89PNG"
+    rows = [json.loads(l) for l in (tmp_path / "out" / "candidates.jsonl").read_text().splitlines()]
+    assert len(rows) == 5 and sum(r["flagged"] for r in rows) == 3
+    assert rows[0]["gold_pairs"][0]["label"] == "contradiction" and rows[3]["gold_pairs"] == []

@@ -491,11 +491,17 @@ def run_eval_docs(gold_path: str | Path, cfg: RunConfig, out_dir: Path | None = 
     at the default point and at every threshold of ``SWEEP``), ``docs_pr.png`` (those curves)
     and ``candidates.jsonl`` (every candidate pair, flagged or not, with its gold match).
     """
+    gold = load_gold(gold_path)
+    analysed = analyse(Pipeline(cfg), gold)
+    return report_eval_docs(analysed, cfg, out_dir, gold_path=str(gold_path))
+
+
+def report_eval_docs(analysed: list[Analysed], cfg: RunConfig, out_dir: Path | None = None,
+                     gold_path: str = "") -> dict[str, dict]:
+    """The reports (and, with ``out_dir``, the files) of ``run_eval_docs`` for articles the
+    pipeline has already processed."""
     from dataclasses import replace
 
-    gold = load_gold(gold_path)
-    pipe = Pipeline(cfg)
-    analysed = analyse(pipe, gold)
     sweep = SWEEP if out_dir is not None else None
     deciders = {"threshold": Decider(replace(cfg.decide, method="threshold"))}
     model_dir = cfg.score.resolved_model()
