@@ -226,7 +226,7 @@ def with_threshold(decider: Decider, t: float) -> Decider:
     return new
 
 
-SWEEP = tuple(float(t) for t in np.round(np.arange(0.0, 1.0001, 0.025), 3))
+SWEEP = tuple(float(t) for t in np.round(np.arange(0.0, 1.0001, 0.05), 2))
 
 
 def doc_metrics(analysed: list[Analysed], decider: Decider,
