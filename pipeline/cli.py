@@ -264,12 +264,16 @@ def eval_docs_cmd(
     gold: Annotated[Path, typer.Option("--gold", "-g", help="Annotated articles (JSONL, see data/labelled/README.md).")],
     model: ModelOpt = None,
     config: ConfigOpt = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Folder for docs_report.json.")] = None,
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", help="Folder for docs_report.json, metrics.json, docs_pr.png (every threshold) "
+                      "and candidates.jsonl.")] = None,
     misses: Annotated[int, typer.Option(help="Print the N worst misses.")] = 5,
     overrides: SetOpt = None,
 ) -> None:
-    """Claim recall, speaker accuracy, pair recall/precision per type on annotated articles;
-    the plain threshold against the learned decision stage (when trained)."""
+    """Precision (unannotated flags in exhaustively annotated articles count as false
+    positives), recall, F1, per-article precision@3/5/10 and average precision, flags per
+    article, hard non-contradictions flagged, speaker accuracy; the plain threshold against
+    the learned decision stage (when trained)."""
     _logging(False)
     from pipeline.eval.docs import format_report, run_eval_docs
 
@@ -284,7 +288,8 @@ def eval_docs_cmd(
             typer.echo(f"- [{m['doc']}, {m['type']}] {m['why']} (p_c={m['p_contradiction']})\n"
                        f"    A: {m['a'][:100]!s}\n    B: {m['b'][:100]!s}")
     if out:
-        typer.echo(f"report in {out / 'docs_report.json'}")
+        typer.echo(f"report in {out / 'docs_report.json'}, metrics at every threshold in "
+                   f"{out / 'metrics.json'} and {out / 'docs_pr.png'}")
 
 
 @app.command("train-decider")

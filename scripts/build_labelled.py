@@ -16,6 +16,9 @@ Source file format
     wrap: 72                # optional: hard-wrap paragraphs at this width
     quotes: curly           # optional: convert "..." and ' to curly quotes
     source: Wire (fictional)   # optional, this is the default
+    exhaustive: yes         # optional (default no): every contradiction in the
+                            # article is in the pairs table, so any other pair of
+                            # its statements is not a contradiction
 
     Headline line (becomes the title and the first line of the text)
 
@@ -100,6 +103,8 @@ def parse_source(path: Path) -> dict:
             raise SourceError(f"{path.name}: missing header {key!r}")
     if header["split"] not in SPLITS:
         raise SourceError(f"{path.name}: bad split {header['split']!r}")
+    if header.get("exhaustive", "no") not in ("yes", "no"):
+        raise SourceError(f"{path.name}: exhaustive must be yes or no, not {header['exhaustive']!r}")
 
     # --- sections
     body_lines: list[str] = []
@@ -288,6 +293,8 @@ def build_article(path: Path) -> tuple[str, dict]:
         "claims": claims,
         "pairs": pairs,
     }
+    if h.get("exhaustive", "no") == "yes":
+        article["exhaustive"] = True
     return h["split"], article
 
 

@@ -5,7 +5,7 @@ Checks every article and annotation:
   * required fields and types; article ids unique across both splits;
   * claim ids unique within an article; 0 <= start < end <= len(text);
     text[start:end] == claim["text"]; no leading/trailing whitespace in spans;
-  * speaker / side are strings or null;
+  * speaker / side are strings or null; ``exhaustive`` (optional) is a boolean;
   * pairs refer to existing claims, are not self-pairs or duplicates,
     and use a valid label/type combination.
 
@@ -53,6 +53,7 @@ def _empty_stats() -> dict:
         "non_contradiction_types": Counter(),
         "subjects": Counter(),
         "hard_wrapped": 0,
+        "exhaustive": 0,
         "words": [],
     }
 
@@ -65,6 +66,8 @@ def check_article(art: dict, where: str, errors: list[str]) -> None:
         if not isinstance(art[field], typ):
             errors.append(f"{where}: field {field!r} should be {typ.__name__}")
             return
+    if not isinstance(art.get("exhaustive", False), bool):
+        errors.append(f"{where}: field 'exhaustive' should be true or false")
     text = art["text"]
     claim_ids = set()
     for j, c in enumerate(art["claims"]):
@@ -115,6 +118,7 @@ def check_article(art: dict, where: str, errors: list[str]) -> None:
 def _add_stats(stats: dict, art: dict) -> None:
     stats["articles"] += 1
     stats["claims"] += len(art.get("claims", []))
+    stats["exhaustive"] += int(art.get("exhaustive") is True)
     stats["subjects"][art.get("subject")] += 1
     body = art.get("text", "").split("\n\n")
     # "hard-wrapped" = some paragraph contains a single newline inside prose
@@ -179,7 +183,7 @@ def format_stats(stats: dict) -> str:
         lines.append(
             f"[{name}] articles={st['articles']} claims={st['claims']} pairs={st['pairs']} "
             f"contradiction={st['contradiction']} non_contradiction={st['non_contradiction']} "
-            f"hard_wrapped={st['hard_wrapped']} words/article={wr}"
+            f"hard_wrapped={st['hard_wrapped']} exhaustive={st['exhaustive']} words/article={wr}"
         )
         lines.append("  contradiction types:     " + ", ".join(
             f"{t}={st['contradiction_types'].get(t, 0)}" for t in CONTRADICTION_TYPES))

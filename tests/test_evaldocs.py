@@ -109,3 +109,146 @@ def test_load_gold_checks_spans(tmp_path):
     p.write_text(json.dumps(row) + "\n")
     with pytest.raises(DataError, match="gold.jsonl:1: claim c1 span"):
         load_gold(p)
+
+
+# ----------------------------------------------------------------------------- reader's metrics
+from pipeline.eval.docs import doc_metrics, with_threshold  # noqa: E402
+from pipeline.eval.metrics import article_ranking, docs_point, plot_docs_curves  # noqa: E402
+
+
+def test_article_ranking_by_hand():
+    # ranks: 1 correct (g1), 2 wrong, 3 correct (g2), 4 correct again (g1, a duplicate)
+    r = article_ranking([["g1"], [], ["g2"], ["g1"]], n_gold=3, ks=(3, 5, 10))
+    assert r["p@3"] == pytest.approx(2 / 3)
+    assert r["p@5"] == pytest.approx(3 / 4) and r["p@10"] == pytest.approx(3 / 4)
+    # AP: g1 found at rank 1 (P=1), g2 at rank 3 (P=2/3), g3 never (0); duplicates add nothing
+    assert r["ap"] == pytest.approx((1 + 2 / 3) / 3)
+    assert article_ranking([], n_gold=2, ks=(3,)) == {"p@3": 0.0, "ap": 0.0}
+    assert article_ranking([["g1"]], n_gold=0, ks=(3,)) == {"p@3": None, "ap": None}
+    # order matters: the correct flag last gives a lower AP and P@1
+    assert article_ranking([[], ["g1"]], n_gold=1, ks=(1,)) == {"p@1": 0.0, "ap": 0.5}
+
+
+def _f(contra=(), non=(), hard=()):
+    return {"contra": list(contra), "non_contra": list(non), "hard": list(hard)}
+
+
+def test_docs_point_counts_unannotated_flags_only_in_exhaustive_articles():
+    arts = [
+        {"flags": [_f([0]), _f(), _f(non=[2], hard=[2]), _f([1])], "gold_contra": [0, 1, 5],
+         "gold_hard": [2, 3], "exhaustive": True},
+        {"flags": [_f(), _f()], "gold_contra": [], "gold_hard": [], "exhaustive": True},
+        {"flags": [_f([0]), _f()], "gold_contra": [0], "gold_hard": [1], "exhaustive": False},
+    ]
+    p = docs_point(arts, ks=(3, 5))
+    # correct 3; wrong: 1 annotated + 1 + 2 unannotated in exhaustive articles; the
+    # non-exhaustive article's unannotated flag is left out
+    assert p["flags_correct"] == 3 and p["flags_unannotated"] == 4
+    assert p["flags_unannotated_counted"] == 3
+    assert p["precision"] == pytest.approx(3 / 7)
+    assert p["recall"] == pytest.approx(3 / 4) and p["found"] == 3
+    assert p["f1"] == pytest.approx(2 * (3 / 7) * 0.75 / (3 / 7 + 0.75))
+    assert p["flags"] == 8 and p["flags_per_article"] == pytest.approx(8 / 3)
+    assert p["hard_nc_flagged"] == 1 and p["hard_nc_total"] == 3
+    assert p["hard_nc_flagged_rate"] == pytest.approx(1 / 3)
+    # the article without gold is out of the ranking means
+    assert p["articles_ranked"] == 2 and p["articles_without_gold"] == 1
+    # article 1 ranks correct, wrong, wrong, correct; article 3 correct, wrong
+    assert p["p@3"] == pytest.approx((1 / 3 + 1 / 2) / 2)
+    assert p["p@5"] == pytest.approx((2 / 4 + 1 / 2) / 2)
+    assert p["map"] == pytest.approx(((1 + 2 / 4) / 3 + 1.0) / 2)
+
+
+def _exhaustive_case():
+    g = _gold()
+    g.exhaustive = True
+    g.pairs.append({"a": "c2", "b": "c4", "label": "non_contradiction", "type": "agreeing"})
+    cs = [_claim(0, 0, 17, "a senior US official"), _claim(1, 19, 43, "Dastgir"),
+          _claim(2, 45, 76), _claim(3, 78, 101)]
+    pairs = [Pair(cs[0], cs[1], "opposing_sides", 0.6),   # gold contradiction
+             Pair(cs[2], cs[3], "unattributed", 0.3),     # gold contradiction
+             Pair(cs[0], cs[2], "unattributed", 0.4),     # gold non-contradiction (hard)
+             Pair(cs[1], cs[2], "unattributed", 0.3),     # unannotated
+             Pair(cs[1], cs[3], "unattributed", 0.3)]     # gold non-contradiction (agreeing)
+    scores = [_score(0.6), _score(0.3), _score(0.9), _score(0.8), _score(0.1)]
+    return Analysed(g, cs, pairs, scores)
+
+
+def test_evaluate_reports_honest_precision_and_ranking():
+    a = _exhaustive_case()
+    assert label_candidates(a) == [1, 1, 0, 0, 0]
+    rep = evaluate([a], Decider(DecideConfig(threshold=0.5, numeric=False)), thresholds=(0.0, 0.5, 0.95))
+    # flags in rank order: pair 2 (0.9, hard NC), pair 3 (0.8, unannotated), pair 0 (0.6, gold)
+    assert rep["flags"] == 3 and rep["flags_correct"] == 1
+    assert rep["precision"] == pytest.approx(1 / 3)
+    assert rep["pair_precision"] == pytest.approx(1 / 2)  # the old measure ignores pair 3
+    assert rep["recall"] == pytest.approx(1 / 2)
+    assert rep["p@3"] == pytest.approx(1 / 3) and rep["map"] == pytest.approx((1 / 3) / 2)
+    assert rep["hard_nc_flagged"] == 1 and rep["hard_nc_total"] == 2
+    assert rep["threshold"] == 0.5 and rep["exhaustive_articles"] == 1
+    curve = {p["threshold"]: p for p in rep["curve"]}
+    assert curve[0.0]["flags"] == 5 and curve[0.0]["recall"] == 1.0
+    assert curve[0.0]["hard_nc_flagged"] == 2
+    assert curve[0.95]["flags"] == 0 and curve[0.95]["precision"] == 0.0
+    assert curve[0.5]["precision"] == rep["precision"]
+    # not exhaustive: the unannotated flag is left out of precision
+    a.gold.exhaustive = False
+    old = evaluate([a], Decider(DecideConfig(threshold=0.5, numeric=False)))
+    assert old["precision"] == pytest.approx(1 / 2) and old["curve"] == []
+
+
+def test_with_threshold_copies_and_doc_metrics_sweep():
+    a = _exhaustive_case()
+    dec = Decider(DecideConfig(threshold=0.5, numeric=False))
+    low = with_threshold(dec, 0.05)
+    assert dec.cfg.threshold == 0.5 and low.cfg.threshold == 0.05
+    dm = doc_metrics([a], dec, thresholds=(0.05, 0.7))
+    assert dm["default"]["flags"] == 3
+    assert [p["flags"] for p in dm["curve"]] == [5, 2]
+    rng = np.random.default_rng(0)
+    learned = LearnedDecider(list(FEATURES), np.zeros(len(FEATURES)), np.ones(len(FEATURES)),
+                             rng.normal(size=len(FEATURES)), 0.0, 0.4, {})
+    ld = Decider(DecideConfig(threshold=0.5, numeric=False))
+    ld.learned = learned
+    l2 = with_threshold(ld, 0.9)
+    assert l2.learned.threshold == 0.9 and ld.learned.threshold == 0.4
+
+
+def test_plot_docs_curves_writes_a_png(tmp_path):
+    pts = [{"threshold": t, "precision": 1 - t / 2, "recall": 1 - t, "p@5": 0.5,
+            "hard_nc_flagged_rate": t / 3, "flags_per_article": 10 * (1 - t)} for t in (0.0, 0.5, 1.0)]
+    path = plot_docs_curves({"threshold": pts}, {"threshold": pts[1]}, tmp_path / "x" / "pr.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_load_gold_exhaustive_flag(tmp_path):
+    g = _gold()
+    row = {"id": "d", "text": TEXT, "claims": list(g.claims.values()), "pairs": g.pairs,
+           "exhaustive": True}
+    p = tmp_path / "gold.jsonl"
+    p.write_text(json.dumps(row) + "\n")
+    assert load_gold(p)[0].exhaustive is True
+    row["exhaustive"] = "yes"
+    p.write_text(json.dumps(row) + "\n")
+    with pytest.raises(DataError, match="exhaustive"):
+        load_gold(p)
+
+
+def test_report_eval_docs_writes_metrics_curve_png_and_candidates(tmp_path):
+    from pipeline.config import RunConfig, ScoreConfig
+    from pipeline.eval.docs import SWEEP, report_eval_docs
+
+    a = _exhaustive_case()
+    cfg = RunConfig(score=ScoreConfig(model=str(tmp_path / "no-model")),
+                    decide=DecideConfig(threshold=0.5, numeric=False))
+    reports = report_eval_docs([a], cfg, tmp_path / "out", gold_path="g.jsonl")
+    assert list(reports) == ["threshold"]  # no decider.json beside the model
+    m = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    d = m["methods"]["threshold"]
+    assert d["default"]["precision"] == pytest.approx(1 / 3) and d["default"]["threshold"] == 0.5
+    assert [p["threshold"] for p in d["curve"]] == list(SWEEP)
+    assert "false positive" in m["conventions"]
+    assert (tmp_path / "out" / "docs_pr.png").read_bytes()[:4] == b"\x89PNG"
+    rows = [json.loads(l) for l in (tmp_path / "out" / "candidates.jsonl").read_text().splitlines()]
+    assert len(rows) == 5 and sum(r["flagged"] for r in rows) == 3
+    assert rows[0]["gold_pairs"][0]["label"] == "contradiction" and rows[3]["gold_pairs"] == []

@@ -5,7 +5,14 @@ Gold format: see data/labelled/README.md (one article per JSONL line with ``clai
 
 Matching is by span overlap: a predicted claim matches a gold claim when their overlap is
 at least half of the shorter span. A gold pair is found when some predicted pair matches its
-two claims, in either order.
+two claims, in either order. The overlap rule makes matching robust to claim boundaries that
+differ slightly from the annotation (a trailing clause, a quote mark, a split compound).
+
+An article whose gold record says ``"exhaustive": true`` lists every contradiction it holds:
+any other pair of its statements is not a contradiction, so a flag that matches no gold
+contradiction is a false positive whether or not the pair is annotated. In other articles an
+unannotated flag is left out of precision. The metrics themselves (precision@k, average
+precision, hard non-contradictions flagged) are pure functions in ``pipeline.eval.metrics``.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import numpy as np
 from pipeline.config import RunConfig
 from pipeline.stages.decide import DECIDER_FILE, FEATURES, Decider, LearnedDecider, feature_matrix
 from pipeline.errors import DataError
+from pipeline.eval.metrics import HARD_NON_CONTRADICTION_TYPES, docs_point, plot_docs_curves
 from pipeline.pipeline import BatchResult, Pipeline
 from pipeline.types import Claim, Document, Pair, Score
 
@@ -33,6 +41,7 @@ class GoldDoc:
     doc: Document
     claims: dict[str, dict]  # id -> {start, end, text, speaker}
     pairs: list[dict]  # {a, b, label, type}
+    exhaustive: bool = False  # every contradiction in the article is among ``pairs``
 
 
 def load_gold(path: str | Path) -> list[GoldDoc]:
@@ -57,7 +66,11 @@ def load_gold(path: str | Path) -> list[GoldDoc]:
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise DataError(f"{path}:{n}: not a gold article ({exc})",
                             expected="id, text, claims, pairs; see data/labelled/README.md") from exc
-        out.append(GoldDoc(doc, claims, obj["pairs"]))
+        exhaustive = obj.get("exhaustive", False)
+        if not isinstance(exhaustive, bool):
+            raise DataError(f"{path}:{n}: 'exhaustive' must be true or false",
+                            found=repr(exhaustive), fix="see data/labelled/README.md")
+        out.append(GoldDoc(doc, claims, obj["pairs"], exhaustive))
     if not out:
         raise DataError(f"{path}: no articles")
     return out
@@ -144,14 +157,104 @@ def gold_label(pair: Pair, gold_pairs: list[dict], m: dict[str, list[Claim]]) ->
 
 def label_candidates(a: Analysed) -> list[int | None]:
     """For each candidate pair: 1 gold contradiction, 0 gold non-contradiction, None
-    unannotated."""
+    unannotated. In an exhaustively annotated article an unannotated pair is 0: the article
+    lists all its contradictions."""
     m = match_claims(a.gold.claims, a.claims)
     labels = [gold_label(p, a.gold.pairs, m) for p in a.pairs]
-    return [None if lab is None else int(lab == "contradiction") for lab in labels]
+    unannotated = 0 if a.gold.exhaustive else None
+    return [unannotated if lab is None else int(lab == "contradiction") for lab in labels]
 
 
-def evaluate(analysed: list[Analysed], decider: Decider, top_k: int = 10) -> dict:
-    """Claim recall, speaker accuracy, pair recall/precision (overall and per type)."""
+def pair_hits(pair: Pair, gold_pairs: list[dict], m: dict[str, list[Claim]]) -> dict[str, list[int]]:
+    """The gold pairs (indices into ``gold_pairs``) a predicted pair matches:
+    ``{"contra": [...], "non_contra": [...], "hard": [...]}`` (hard = non-contradictions of a
+    type in ``metrics.HARD_NON_CONTRADICTION_TYPES``)."""
+    out: dict[str, list[int]] = {"contra": [], "non_contra": [], "hard": []}
+    for i, gp in enumerate(gold_pairs):
+        if _pair_matches(pair, m[gp["a"]], m[gp["b"]]):
+            if gp["label"] == "contradiction":
+                out["contra"].append(i)
+            else:
+                out["non_contra"].append(i)
+                if gp.get("type") in HARD_NON_CONTRADICTION_TYPES:
+                    out["hard"].append(i)
+    return out
+
+
+def _pair_key(p: Pair) -> tuple[str, str]:
+    return (p.a.key, p.b.key)
+
+
+class _Prepared:
+    """Per article: the claim matching and every candidate's gold hits, computed once so that
+    a threshold sweep only re-runs the decision stage."""
+
+    def __init__(self, a: Analysed):
+        self.a = a
+        self.m = match_claims(a.gold.claims, a.claims)
+        self.hits = {_pair_key(p): pair_hits(p, a.gold.pairs, self.m) for p in a.pairs}
+        self.gold_contra = [i for i, gp in enumerate(a.gold.pairs) if gp["label"] == "contradiction"]
+        self.gold_hard = [i for i, gp in enumerate(a.gold.pairs) if gp["label"] != "contradiction"
+                          and gp.get("type") in HARD_NON_CONTRADICTION_TYPES]
+
+    def article(self, flags: list) -> dict:
+        ranked = sorted(flags, key=lambda f: -f.score)
+        empty = {"contra": [], "non_contra": [], "hard": []}
+        return {"flags": [self.hits.get(_pair_key(f.pair), empty) for f in ranked],
+                "gold_contra": self.gold_contra, "gold_hard": self.gold_hard,
+                "exhaustive": self.a.gold.exhaustive}
+
+
+def decider_threshold(decider: Decider) -> float:
+    """The threshold a decision stage flags at (the learned stage's own, else the config's)."""
+    learned = getattr(decider, "learned", None)
+    return float(learned.threshold) if learned is not None else float(decider.cfg.threshold)
+
+
+def with_threshold(decider: Decider, t: float) -> Decider:
+    """A copy of ``decider`` that flags at threshold ``t`` (everything else unchanged)."""
+    import copy
+    from dataclasses import replace
+
+    new = copy.copy(decider)
+    learned = getattr(decider, "learned", None)
+    if learned is not None:
+        new.learned = copy.copy(learned)
+        new.learned.threshold = float(t)
+    else:
+        new.cfg = replace(decider.cfg, threshold=float(t))
+    return new
+
+
+SWEEP = tuple(float(t) for t in np.round(np.arange(0.0, 1.0001, 0.05), 2))
+
+
+def doc_metrics(analysed: list[Analysed], decider: Decider,
+                thresholds: tuple[float, ...] | None = SWEEP) -> dict:
+    """The reader's metrics (``metrics.docs_point``) at the decider's own operating point
+    (``default``) and, when ``thresholds`` is given, at each of them (``curve``)."""
+    prep = [_Prepared(a) for a in analysed]
+    t0 = decider_threshold(decider)
+
+    def point(dec: Decider, t: float) -> dict:
+        arts = [pa.article(dec.decide(pa.a.pairs, pa.a.scores)) for pa in prep]
+        return {"threshold": t, **docs_point(arts)}
+
+    out = {"default": point(decider, t0), "curve": []}
+    for t in thresholds or ():
+        out["curve"].append(point(with_threshold(decider, t), t))
+    return out
+
+
+def evaluate(analysed: list[Analysed], decider: Decider, top_k: int = 10,
+             thresholds: tuple[float, ...] | None = None) -> dict:
+    """Claim recall, speaker accuracy, pair recall/precision (overall and per type), and the
+    reader's metrics of ``doc_metrics`` at the decider's operating point (``precision``,
+    ``recall``, ``f1``, ``p@3``/``p@5``/``p@10``, ``map``, ``flags_per_article``,
+    ``hard_nc_flagged_rate``, ...; ``precision`` counts unannotated flags of exhaustively
+    annotated articles as false positives) and, when ``thresholds`` is given, at each
+    threshold (``curve``). ``pair_precision`` is the older measure over annotated flags only.
+    """
     claims_total = claims_found = spk_total = spk_ok = 0
     per_type = defaultdict(lambda: {"gold": 0, "candidate": 0, "flagged": 0, "top": 0})
     tp = fp = unannotated = 0
@@ -220,24 +323,49 @@ def evaluate(analysed: list[Analysed], decider: Decider, top_k: int = 10) -> dic
         "per_type": {k: {**v, "recall": v["flagged"] / max(1, v["gold"])} for k, v in sorted(per_type.items())},
         "misses": misses,
     }
+    dm = doc_metrics(analysed, decider, thresholds)
+    report.update(dm["default"])
+    report["exhaustive_articles"] = sum(int(a.gold.exhaustive) for a in analysed)
+    report["curve"] = dm["curve"]
     return report
 
 
+def _cell(v, w: int) -> str:
+    if v is None:
+        return f"{'-':>{w}}"
+    return f"{v:>{w}.3f}" if isinstance(v, float) else f"{v:>{w}}"
+
+
 def format_report(reports: dict[str, dict]) -> str:
-    """A terminal table: one column per decision method."""
+    """A terminal table: one column per decision method, then notes on the conventions."""
     names = list(reports)
+    first = next(iter(reports.values()))
+    w = max(14, *(len(n) for n in names))
+    lines = [f"{'':<34}" + "".join(f"{n:>{w}}" for n in names)]
+
+    def row(label: str, vals: list) -> None:
+        lines.append(f"{label:<34}" + "".join(_cell(v, w) for v in vals))
+
+    row("threshold (default point)", [reports[n].get("threshold") for n in names])
+    for label, key in [("precision (unannotated = FP)", "precision"), ("recall", "recall"),
+                       ("F1", "f1"), ("mean precision@3", "p@3"), ("mean precision@5", "p@5"),
+                       ("mean precision@10", "p@10"), ("mean average precision", "map"),
+                       ("flags per article", "flags_per_article")]:
+        row(label, [reports[n].get(key) for n in names])
+    lines.append(f"{'hard non-contradictions flagged':<34}" + "".join(
+        f"{str(reports[n].get('hard_nc_flagged', 0)) + '/' + str(reports[n].get('hard_nc_total', 0)):>{w}}"
+        for n in names))
+    row("  rate", [reports[n].get("hard_nc_flagged_rate") for n in names])
     rows = [("claim recall", "claim_recall"), ("speaker accuracy", "speaker_accuracy"),
             ("candidate recall", "candidate_recall"), ("pair recall", "pair_recall"),
-            ("pair precision", "pair_precision"), (f"recall@top{next(iter(reports.values()))['top_k']}", "recall_at_top_k"),
+            ("precision, annotated flags only", "pair_precision"),
+            (f"recall@top{first['top_k']}", "recall_at_top_k"),
             ("flags", "flags"), ("  gold contradictions", "flags_gold_contradiction"),
             ("  gold non-contradictions", "flags_gold_non_contradiction"),
-            ("  unannotated", "flags_unannotated")]
-    w = max(14, *(len(n) for n in names))
-    lines = [f"{'':<28}" + "".join(f"{n:>{w}}" for n in names)]
+            ("  unannotated", "flags_unannotated"),
+            ("  unannotated counted as FP", "flags_unannotated_counted")]
     for label, key in rows:
-        vals = [reports[n][key] for n in names]
-        lines.append(f"{label:<28}" + "".join(
-            f"{v:>{w}.3f}" if isinstance(v, float) else f"{v:>{w}}" for v in vals))
+        row(label, [reports[n].get(key) for n in names])
     lines.append("pair recall by type")
     types = sorted({t for r in reports.values() for t in r["per_type"]})
     for t in types:
@@ -245,7 +373,21 @@ def format_report(reports: dict[str, dict]) -> str:
         for n in names:
             pt = reports[n]["per_type"].get(t, {"flagged": 0, "gold": 0})
             vals.append(f"{pt['flagged']}/{pt['gold']}")
-        lines.append(f"  {t:<26}" + "".join(f"{v:>{w}}" for v in vals))
+        lines.append(f"  {t:<32}" + "".join(f"{v:>{w}}" for v in vals))
+    n_art = first.get("articles", 0)
+    lines += [
+        "",
+        f"precision: a flag is correct when it matches a gold contradiction; {first.get('exhaustive_articles', 0)} "
+        f"of {n_art} articles are exhaustively annotated, and there every other flag, annotated "
+        "or not, counts as a false positive (elsewhere unannotated flags are left out).",
+        f"precision@k / average precision: means over the {first.get('articles_ranked', 0)} articles "
+        f"with a gold contradiction; the {first.get('articles_without_gold', 0)} without one are left "
+        "out of those means, but their flags count in precision and in flags per article. "
+        "precision@k = correct among the first min(k, flags) rows; 0 for an article with gold "
+        "contradictions and no flag.",
+        "hard non-contradictions flagged: annotated agreeing / paraphrase / related_compatible "
+        "pairs matched by a flag.",
+    ]
     return "\n".join(lines)
 
 
@@ -311,23 +453,84 @@ def train_decider(analysed: list[Analysed], out_path: Path, *, unannotated_weigh
     return dec
 
 
+def candidate_rows(analysed: list[Analysed], decider: Decider) -> list[dict]:
+    """Every candidate pair with its scores, whether ``decider`` flags it, and the gold claims
+    and pairs it matches: the material for reviewing annotations (see data/labelled/README.md)."""
+    rows = []
+    for a in analysed:
+        m = match_claims(a.gold.claims, a.claims)
+        owner: dict[str, list[str]] = defaultdict(list)
+        for gid, cs in m.items():
+            for c in cs:
+                owner[c.key].append(gid)
+        flagged = {_pair_key(f.pair): f for f in decider.decide(a.pairs, a.scores)}
+        for p, s in zip(a.pairs, a.scores):
+            f = flagged.get(_pair_key(p))
+            hits = pair_hits(p, a.gold.pairs, m)
+            rows.append({
+                "doc": a.gold.doc.id, "relation": p.relation, "similarity": round(p.similarity, 4),
+                "p_contradiction": [round(float(v), 4) for v in s.p_contradiction],
+                "p_entailment": [round(float(v), 4) for v in s.p_entailment],
+                "flagged": f is not None, "score": round(f.score, 4) if f else None,
+                "reason": f.reason if f else "",
+                "a": {"start": p.a.start, "end": p.a.end, "text": p.a.text, "speaker": p.a.speaker,
+                      "gold": owner.get(p.a.key, [])},
+                "b": {"start": p.b.start, "end": p.b.end, "text": p.b.text, "speaker": p.b.speaker,
+                      "gold": owner.get(p.b.key, [])},
+                "gold_pairs": [{"a": a.gold.pairs[i]["a"], "b": a.gold.pairs[i]["b"],
+                                "label": a.gold.pairs[i]["label"], "type": a.gold.pairs[i]["type"]}
+                               for i in hits["contra"] + hits["non_contra"]],
+            })
+    return rows
+
+
 def run_eval_docs(gold_path: str | Path, cfg: RunConfig, out_dir: Path | None = None) -> dict[str, dict]:
-    """Evaluate with the plain threshold and, when one exists, the learned stage."""
+    """Evaluate with the plain threshold and, when one exists, the learned stage.
+
+    With ``out_dir``: ``docs_report.json`` (everything), ``metrics.json`` (the reader's metrics
+    at the default point and at every threshold of ``SWEEP``), ``docs_pr.png`` (those curves)
+    and ``candidates.jsonl`` (every candidate pair, flagged or not, with its gold match).
+    """
+    gold = load_gold(gold_path)
+    analysed = analyse(Pipeline(cfg), gold)
+    return report_eval_docs(analysed, cfg, out_dir, gold_path=str(gold_path))
+
+
+def report_eval_docs(analysed: list[Analysed], cfg: RunConfig, out_dir: Path | None = None,
+                     gold_path: str = "") -> dict[str, dict]:
+    """The reports (and, with ``out_dir``, the files) of ``run_eval_docs`` for articles the
+    pipeline has already processed."""
     from dataclasses import replace
 
-    gold = load_gold(gold_path)
-    pipe = Pipeline(cfg)
-    analysed = analyse(pipe, gold)
-    reports = {"threshold": evaluate(analysed, Decider(replace(cfg.decide, method="threshold")))}
+    sweep = SWEEP if out_dir is not None else None
+    deciders = {"threshold": Decider(replace(cfg.decide, method="threshold"))}
     model_dir = cfg.score.resolved_model()
     learned_path = Path(cfg.decide.classifier) if cfg.decide.classifier else Path(model_dir) / DECIDER_FILE
     if learned_path.is_file():
-        reports["learned"] = evaluate(analysed, Decider(replace(cfg.decide, method="learned",
-                                                                classifier=str(learned_path))))
+        deciders["learned"] = Decider(replace(cfg.decide, method="learned", classifier=str(learned_path)))
+    reports = {name: evaluate(analysed, dec, thresholds=sweep) for name, dec in deciders.items()}
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "docs_report.json").write_text(json.dumps(
             {"gold": str(gold_path), "model": model_dir, "reports": reports}, indent=2), encoding="utf-8")
+        keys = ("threshold", "precision", "recall", "f1", "p@3", "p@5", "p@10", "map",
+                "flags", "flags_per_article", "flags_correct", "flags_unannotated",
+                "flags_unannotated_counted", "gold_contradictions", "found", "hard_nc_flagged",
+                "hard_nc_total", "hard_nc_flagged_rate", "articles", "articles_ranked",
+                "articles_without_gold", "exhaustive_articles", "speaker_accuracy", "claim_recall")
+        metrics = {
+            "gold": str(gold_path), "model": model_dir,
+            "conventions": format_report(reports).split("\n\n", 1)[-1],
+            "methods": {n: {"default": {k: r.get(k) for k in keys}, "curve": r["curve"]}
+                        for n, r in reports.items()},
+        }
+        (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+        plot_docs_curves({n: r["curve"] for n, r in reports.items()},
+                         {n: r for n, r in reports.items()}, out_dir / "docs_pr.png")
+        default = deciders.get(cfg.decide.method, deciders["threshold"])
+        with open(out_dir / "candidates.jsonl", "w", encoding="utf-8") as fh:
+            for row in candidate_rows(analysed, default):
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     return reports
 
 

@@ -328,3 +328,191 @@ def format_table(reports: dict[str, dict]) -> str:
         if k == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- article-level
+# Document evaluation (``pipeline.eval.docs``) reduces each article to its flags in rank order,
+# each flag carrying the ids of the gold pairs it matches; the functions below turn that into
+# the reader's metrics. Pure: no pipeline, no model.
+
+HARD_NON_CONTRADICTION_TYPES = ("agreeing", "paraphrase", "related_compatible")
+DOC_KS = (3, 5, 10)
+
+
+def article_ranking(hits: Sequence[Sequence], n_gold: int, ks: Sequence[int] = DOC_KS) -> dict:
+    """Precision@k and average precision of one article's ranked flags.
+
+    Args:
+        hits: one entry per flag, best first: the ids of the gold contradictions the flag
+            matches (empty: the flag is not a gold contradiction).
+        n_gold: gold contradictions in the article.
+        ks: the cut-offs.
+
+    Returns:
+        ``{"p@k": ..., "ap": ...}``, all None when ``n_gold`` is 0 (such an article has nothing
+        to rank: it is left out of the means). ``p@k`` = correct flags among the first
+        ``min(k, flags)`` / ``min(k, flags)``, what a reader of the top k rows sees; 0 when
+        the article has gold contradictions but no flag. ``ap`` = the mean over the gold
+        contradictions of the precision at the rank where each is first found (0 for one never
+        found); a second flag for an already-found contradiction counts as correct in p@k but
+        adds nothing to ``ap``, so ``ap`` <= 1.
+
+    Example:
+        >>> article_ranking([["g1"], [], ["g2"]], n_gold=2, ks=(3,))
+        {'p@3': 0.6666666666666666, 'ap': 0.8333333333333333}
+    """
+    if n_gold <= 0:
+        return {**{f"p@{k}": None for k in ks}, "ap": None}
+    out: dict = {}
+    for k in ks:
+        top = list(hits[:k])
+        out[f"p@{k}"] = sum(1 for h in top if h) / len(top) if top else 0.0
+    found: set = set()
+    correct = 0
+    ap = 0.0
+    for rank, h in enumerate(hits, start=1):
+        if h:
+            correct += 1
+            new = set(h) - found
+            if new:
+                found |= new
+                ap += len(new) * correct / rank
+    out["ap"] = min(1.0, ap / n_gold)
+    return out
+
+
+def docs_point(articles: Sequence[dict], ks: Sequence[int] = DOC_KS) -> dict:
+    """The document-level metrics at one operating point.
+
+    Args:
+        articles: one dict per article::
+
+            {"flags": [{"contra": [gold contradiction ids matched],
+                        "non_contra": [gold non-contradiction ids matched],
+                        "hard": [those of them that are hard (same subject)]}, ...],  # best first
+             "gold_contra": [every gold contradiction id],
+             "gold_hard": [every gold hard non-contradiction id],
+             "exhaustive": True}   # every contradiction in the article is annotated
+
+    Returns:
+        precision, recall, f1: over flags pooled across articles. A flag is correct when it
+        matches a gold contradiction. In an exhaustive article every other flag is a false
+        positive, annotated or not; in a non-exhaustive one an unannotated flag is left out
+        of precision (it might be an unlisted contradiction). Recall = gold contradictions
+        matched by at least one flag / gold contradictions.
+        ``p@k`` and ``map`` (mean average precision): means of ``article_ranking`` over the
+        articles with at least one gold contradiction (``articles_ranked``); the others
+        (``articles_without_gold``) are left out of those means, but their flags count in
+        precision and in ``flags_per_article``.
+        ``hard_nc_flagged`` = hard non-contradiction pairs matched by a flag that is not a
+        gold contradiction / ``hard_nc_total`` (``hard_nc_flagged_rate``).
+        Counts: flags, flags_correct, flags_annotated_wrong, flags_unannotated,
+        flags_unannotated_counted (those counted as false positives), gold_contradictions,
+        found.
+    """
+    flags = correct = wrong_annotated = unann = unann_counted = 0
+    n_gold = found_total = 0
+    hard_total = hard_flagged = 0
+    per_k: dict[int, list[float]] = {k: [] for k in ks}
+    aps: list[float] = []
+    ranked = without = 0
+    for art in articles:
+        fl = art["flags"]
+        gold = set(art["gold_contra"])
+        hard = set(art["gold_hard"])
+        exhaustive = bool(art.get("exhaustive", False))
+        flags += len(fl)
+        found: set = set()
+        hard_hit: set = set()
+        for f in fl:
+            c = set(f["contra"]) & gold
+            if c:
+                correct += 1
+                found |= c
+                continue
+            hard_hit |= set(f.get("hard", ())) & hard
+            if f.get("non_contra"):
+                wrong_annotated += 1
+            else:
+                unann += 1
+                unann_counted += int(exhaustive)
+        n_gold += len(gold)
+        found_total += len(found)
+        hard_total += len(hard)
+        hard_flagged += len(hard_hit)
+        if gold:
+            ranked += 1
+            r = article_ranking([sorted(set(f["contra"]) & gold) for f in fl], len(gold), ks)
+            for k in ks:
+                per_k[k].append(r[f"p@{k}"])
+            aps.append(r["ap"])
+        else:
+            without += 1
+    counted = correct + wrong_annotated + unann_counted
+    precision, recall, f1 = _prf(correct, counted, n_gold)
+    if n_gold:
+        recall = found_total / n_gold
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    out = {
+        "precision": precision, "recall": recall, "f1": float(f1),
+        "flags": flags, "flags_per_article": flags / len(articles) if articles else 0.0,
+        "flags_correct": correct, "flags_annotated_wrong": wrong_annotated,
+        "flags_unannotated": unann, "flags_unannotated_counted": unann_counted,
+        "gold_contradictions": n_gold, "found": found_total,
+        "hard_nc_total": hard_total, "hard_nc_flagged": hard_flagged,
+        "hard_nc_flagged_rate": hard_flagged / hard_total if hard_total else 0.0,
+        "articles": len(articles), "articles_ranked": ranked, "articles_without_gold": without,
+        "map": float(np.mean(aps)) if aps else None,
+    }
+    for k in ks:
+        out[f"p@{k}"] = float(np.mean(per_k[k])) if per_k[k] else None
+    return out
+
+
+def plot_docs_curves(curves: dict[str, list[dict]], points: dict[str, dict], path: Path) -> Path:
+    """One PNG: precision against recall over thresholds (left) and, against the threshold,
+    mean precision@5, hard non-contradictions flagged and flags per article (right), one line
+    per decision method, the default operating point marked. Agg canvas, no pyplot."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig = Figure(figsize=(11, 4.5))
+    FigureCanvasAgg(fig)
+    ax, bx = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    cx = bx.twinx()
+    for i, (name, curve) in enumerate(curves.items()):
+        col = f"C{i}"
+        pts = sorted(curve, key=lambda p: p["threshold"])
+        ax.plot([p["recall"] for p in pts], [p["precision"] for p in pts], "-", color=col,
+                label=name)
+        d = points.get(name)
+        if d:
+            ax.plot([d["recall"]], [d["precision"]], "o", color=col,
+                    label=f"{name} default (t={d['threshold']:.3f}): P {d['precision']:.2f} "
+                          f"R {d['recall']:.2f}")
+        t = [p["threshold"] for p in pts]
+        bx.plot(t, [p["p@5"] if p["p@5"] is not None else np.nan for p in pts], "-", color=col,
+                label=f"{name} mean P@5")
+        bx.plot(t, [p["hard_nc_flagged_rate"] for p in pts], ":", color=col,
+                label=f"{name} hard non-contra. flagged")
+        cx.plot(t, [p["flags_per_article"] for p in pts], "--", color=col, alpha=0.6,
+                label=f"{name} flags/article")
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("recall (gold contradictions found)")
+    ax.set_ylabel("precision (unannotated flags = false positives)")
+    ax.set_title("flags vs annotations, every threshold")
+    ax.legend(loc="upper right", fontsize=7)
+    bx.set_xlabel("threshold")
+    bx.set_ylim(0, 1.02)
+    bx.set_ylabel("rate")
+    cx.set_ylabel("flags per article")
+    h1, l1 = bx.get_legend_handles_labels()
+    h2, l2 = cx.get_legend_handles_labels()
+    bx.legend(h1 + h2, l1 + l2, loc="upper right", fontsize=7)
+    bx.set_title("ranking and false alarms by threshold")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return path
