@@ -27,13 +27,7 @@ def _cli(*args):
                           text=True, env=env, cwd=REPO, timeout=600)
 
 
-@pytest.fixture(scope="module")
-def sample_run(tmp_path_factory, shipped_model):
-    out = tmp_path_factory.mktemp("run") / "flagged.csv"
-    result = CliRunner().invoke(app, ["run", str(SAMPLE), "-o", str(out), "--config",
-                                      str(REPO / "configs" / "run.yaml"), "--model", str(shipped_model)])
-    assert result.exit_code == 0, result.output + repr(result.exception)
-    return out, result.output
+# sample_run (conftest.py): the CLI once on data/sample, every output format
 
 
 def test_run_writes_the_contract_csv_and_manifest(sample_run):
