@@ -58,6 +58,9 @@ def screenshot(report: Path, png: Path, row: int = 1, width: int = 1600, height:
     with tempfile.TemporaryDirectory(prefix="contradict-chromium-") as profile:
         drv = chromium_driver(profile, width, height)
         try:
+            # the page gets exactly width x height (the window also counts its own frame)
+            drv.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
             drv.get(report.resolve().as_uri())
             rows = drv.find_elements(By.CSS_SELECTOR, "#flags tbody tr")
             if rows and row > 0:

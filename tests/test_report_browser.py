@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 
 import pytest
@@ -20,12 +21,20 @@ _spec = importlib.util.spec_from_file_location("_report_screenshot", REPO / "scr
 shot = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(shot)
 
+
+def _unavailable(why: str) -> None:
+    """Skip (fail where CONTRADICT_REQUIRE_BROWSER=1, as .ci/run sets) without a browser."""
+    if os.environ.get("CONTRADICT_REQUIRE_BROWSER") == "1":
+        pytest.fail(why + " (CONTRADICT_REQUIRE_BROWSER=1)", pytrace=False)
+    pytest.skip(why, allow_module_level=True)
+
+
 try:
     import selenium  # noqa: F401
 except ImportError:  # pragma: no cover
-    pytest.skip("selenium is not installed: pip install selenium", allow_module_level=True)
+    _unavailable("selenium is not installed: pip install selenium")
 if not shot.find_chromium():
-    pytest.skip(f"headless Chromium not found; install it with: {shot.INSTALL}", allow_module_level=True)
+    _unavailable(f"headless Chromium not found; install it with: {shot.INSTALL}")
 
 from selenium.webdriver.common.by import By  # noqa: E402
 

@@ -22,10 +22,8 @@ from pipeline.config import RunConfig
 from pipeline.stages.decide import DECIDER_FILE, FEATURES, Decider, LearnedDecider, feature_matrix
 from pipeline.errors import DataError
 from pipeline.pipeline import BatchResult, Pipeline
+from pipeline.types import CONTRADICTION_TYPES as CONTRA_TYPES  # noqa: F401
 from pipeline.types import Claim, Document, Pair, Score
-
-CONTRA_TYPES = ("negation_antonym", "numeric", "conflicting_facts", "walk_back", "denial",
-                "change_over_time")
 
 
 @dataclass

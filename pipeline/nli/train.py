@@ -22,14 +22,16 @@ import numpy as np
 
 from pipeline.config import REPO_ROOT, TrainConfig, minilm_path, to_dict
 from pipeline.errors import ConfigError, DataError
-from pipeline.nli.data import LABELS as DATA_LABELS
 from pipeline.nli.data import NLIExample, load_files
+from pipeline.types import LABELS
 
 log = logging.getLogger(__name__)
 
+# The output order of a model trained here (the GLUE/MNLI convention); readers look labels up by
+# name in config.id2label, so this order matters only inside training.
 ID2LABEL = {0: "entailment", 1: "neutral", 2: "contradiction"}
 LABEL2ID = {v: k for k, v in ID2LABEL.items()}
-assert set(ID2LABEL.values()) == set(DATA_LABELS)
+assert set(ID2LABEL.values()) == set(LABELS)
 
 
 def mix(files: dict[str, list[NLIExample]], weights: dict[str, float], seed: int) -> list[NLIExample]:

@@ -271,7 +271,12 @@ _JS = """
       }
     }
     var target = go === "b" ? b : a;
-    if (target.length) target[0].scrollIntoView({ block: "center" });
+    if (!target.length) return;
+    if (pane.scrollHeight > pane.clientHeight) {  // too far apart: the claim near the top
+      pane.scrollTop += target[0].getBoundingClientRect().top - pane.getBoundingClientRect().top - 56;
+    } else {
+      target[0].scrollIntoView({ block: "center" });
+    }
   }
 
   Array.prototype.forEach.call(document.querySelectorAll("#flags thead th[data-sort]"), function (th) {

@@ -24,8 +24,9 @@ FLAG_COLUMNS = [
     "p_contradiction", "p_entailment", "p_neutral", "reason", "similarity", "stance_a",
     "stance_b", "cue_a", "cue_b", "details",
 ]
+# Named like the flags CSV without the _a/_b suffix: doc_a/claim_a/speaker_a -> doc/claim/speaker.
 CLAIM_COLUMNS = [
-    "doc", "claim_id", "start", "end", "text", "speaker", "speaker_id", "side", "mention",
+    "doc", "claim_id", "start", "end", "claim", "speaker", "speaker_id", "side", "mention",
     "cue", "stance", "topic", "is_quote",
 ]
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
@@ -55,7 +56,7 @@ def flag_row(f: Flag) -> dict:
 
 def claim_row(c: Claim) -> dict:
     return {
-        "doc": c.doc_id, "claim_id": c.id, "start": c.start, "end": c.end, "text": c.text,
+        "doc": c.doc_id, "claim_id": c.id, "start": c.start, "end": c.end, "claim": c.text,
         "speaker": c.speaker, "speaker_id": c.speaker_id, "side": c.side, "mention": c.mention,
         "cue": c.cue, "stance": c.stance, "topic": c.topic, "is_quote": int(c.is_quote),
     }
