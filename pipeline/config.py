@@ -307,15 +307,13 @@ def load_run_config(path: str | Path | None = None, overrides: list[str] | None 
 
 def load_train_config(path: str | Path | None = None, overrides: list[str] | None = None) -> TrainConfig:
     """Read a training YAML (keys under ``train:``, or at the top level) and apply overrides
-    named like every other override, ``section.key=value``: ``train.epochs=1``."""
+    named like every other override, ``section.key=value``: ``train.epochs=1``. A bare key
+    (``epochs=1``) still works: training has one section."""
     data = read_yaml(path)
     data = {"train": data.get("train", data)}
-    for item in overrides or []:
-        key = item.split("=", 1)[0].strip()
-        if "=" in item and not key.startswith("train."):
-            raise ConfigError(f"override {item!r} names no section",
-                              expected="train.key=value", fix=f"write it as train.{item.strip()}")
-    data = apply_overrides(data, overrides or [])
+    named = [item.strip() if item.strip().startswith("train.") else f"train.{item.strip()}"
+             for item in overrides or []]
+    data = apply_overrides(data, named)
     return _build(TrainConfig, data["train"], "train")
 
 

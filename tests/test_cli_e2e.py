@@ -58,7 +58,7 @@ def test_top_prints_output_top_rows(sample_run):
     _, output = sample_run  # run with --top 3
     lines = output.splitlines()
     head = next(i for i, line in enumerate(lines) if line.lstrip().startswith("score"))
-    assert len(lines[head + 1:]) == 3
+    assert len([line for line in lines[head + 1:] if line.strip()]) == 3
 
 
 def test_every_format_has_the_csv_rows_in_order(sample_run):
