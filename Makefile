@@ -11,29 +11,35 @@ export TRANSFORMERS_OFFLINE=1
 export TOKENIZERS_PARALLELISM=false
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-slow train eval eval-pairs eval-docs train-decider bench export-onnx clean
+.PHONY: help install run report-screenshot test test-slow train eval eval-pairs eval-docs train-decider bench export-onnx clean
 
 help: ## List the targets
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 
 .venv/.installed: pyproject.toml
 	python3 -m venv .venv
 	$(BIN)/pip install -q --upgrade pip
 	# the CPU build of torch first: an unpinned torch would pull a CUDA build of several GB
 	$(BIN)/pip install -q torch==2.13.0
+	# the distribution was called "contradict" before (a name taken on the package index)
+	-$(BIN)/pip uninstall -y -q contradict 2>/dev/null
 	$(BIN)/pip install -q -e '.[fast,ray,dev]'
 	touch $@
 
 install: .venv/.installed ## Create .venv and install everything (offline-capable)
 
-run: .venv/.installed ## Run the pipeline on data/sample -> out/flagged.csv, out/manifest.json
+run: .venv/.installed ## Run the pipeline on data/sample -> out/flagged.csv, out/flagged.html (report), out/manifest.json
 	$(BIN)/contradict run data/sample -o out/flagged.csv --config configs/run.yaml
 
-test: .venv/.installed ## Run the test suite (fast tests, no ../shared needed)
+report-screenshot: .venv/.installed ## Screenshot of the HTML report in headless Chromium -> out/report.png
+	@[ -f out/flagged.html ] || $(MAKE) --no-print-directory run
+	$(PY) scripts/report_screenshot.py out/flagged.html out/report.png
+
+test: .venv/.installed ## Run the fast tests (no ../shared needed; the browser test skips without Chromium)
 	$(PY) -m pytest -q
 
-test-slow: .venv/.installed ## Run the slow tests too (real model end to end)
-	$(PY) -m pytest -q -m "slow or not slow"
+test-slow: .venv/.installed ## Run only the slow tests (marked slow: > 20 s each)
+	$(PY) -m pytest -q -m slow
 
 V1_COMMIT := 408e7cd
 runs/v1-base/config.json: ## the v1 weights that model v2 continues (from git history)

@@ -1,7 +1,9 @@
 """contradict: statement-contradiction detection over news articles.
 
-Stages (one module each): ingest, normalize, segment, attribute, topics, pairing, nli
-(score), decide, write; pipeline.py assembles them, runner.py streams a corpus through them.
+stages/ holds one module per stage (ingest, normalize, segment, attribute, topics, pairing,
+crossdoc, decide); pipeline.py assembles them; run/ streams a corpus through them and writes
+the outputs (sinks: CSV, JSONL, Parquet, HTML report); nli/ is the NLI model (scoring,
+training, export); eval/ measures models and the pipeline; cli.py is the command.
 """
 
 __version__ = "0.1.0"

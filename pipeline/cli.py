@@ -59,8 +59,9 @@ def _logging(verbose: bool) -> None:
 def _run_cfg(config: Optional[Path], overrides: list[str], model: Optional[str],
              threshold: Optional[float], backend: Optional[Backend] = None,
              engine: Optional[Engine] = None, method: Optional[Method] = None,
-             cross: Optional[bool] = None):
-    from pipeline.config import load_run_config
+             cross: Optional[bool] = None, formats: Optional[str] = None,
+             top: Optional[int] = None):
+    from pipeline.config import default_run_config, load_run_config
 
     ov = list(overrides or [])
     if model:
@@ -75,12 +76,16 @@ def _run_cfg(config: Optional[Path], overrides: list[str], model: Optional[str],
         ov.append(f"decide.method={method.value}")
     if cross is not None:
         ov.append(f"pair.cross_document={'true' if cross else 'false'}")
-    return load_run_config(config, ov)
+    if formats is not None:
+        ov.append(f"output.formats={json.dumps(formats)}")
+    if top is not None:
+        ov.append(f"output.top={top}")
+    return load_run_config(config or default_run_config(), ov)
 
 
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML run config (default: built-in defaults; see configs/run.yaml).")]
 DEFAULT_STORIES = [Path("data/labelled/dev.jsonl"), Path("data/labelled/test.jsonl")]
-SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Dotted override, e.g. --set pair.k=8 (repeatable).")]
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML run config (default: configs/run.yaml when it exists in the current folder, else the built-in defaults).")]
+SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Dotted override section.key=value, e.g. --set pair.k=8 (repeatable).")]
 ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="NLI model: a local folder or a hub id (default: the model in models/).")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")]
 
@@ -98,13 +103,19 @@ def run(
     engine: Annotated[Optional[Engine], typer.Option(help="local, or ray (Ray Data; RAY_ADDRESS picks the cluster).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run with the same inputs and config.")] = False,
     manifest: Annotated[Optional[Path], typer.Option(help="Manifest path (default: manifest.json beside the CSV).")] = None,
-    top: Annotated[int, typer.Option(help="Rows of the top-flags table to print.")] = 10,
+    formats: Annotated[Optional[str], typer.Option("--format", "-f", help="Output formats, comma-separated: csv,jsonl,parquet,html (default csv; output.formats). Each goes beside -o with its suffix: flagged.csv -> flagged.html.")] = None,
+    top: Annotated[Optional[int], typer.Option(help="Rows of the top-flags table to print (output.top, default 10).")] = None,
     overrides: SetOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Run the whole pipeline and write flagged pairs (CSV) and a manifest (JSON)."""
+    """Run the whole pipeline and write flagged pairs (CSV, and JSONL, Parquet, an HTML report
+    with --format) and a manifest (JSON)."""
     _logging(verbose)
-    cfg = _run_cfg(config, overrides or [], model, threshold, backend, engine, method, cross_document)
+    from pipeline.run.sinks import output_paths
+
+    cfg = _run_cfg(config, overrides or [], model, threshold, backend, engine, method, cross_document,
+                   formats, top)
+    paths = output_paths(out, cfg.output.formats)  # a clash of names fails now, not after the run
     if cfg.engine == "ray":
         from pipeline.errors import ConfigError
         from pipeline.run.ray_data import run_ray
@@ -120,12 +131,12 @@ def run(
         summary = run_local([str(i) for i in inputs], out, cfg, resume=resume, manifest=manifest)
     typer.echo(
         f"{summary.documents} documents, {len(summary.skipped)} skipped, {summary.claims} claims, "
-        f"{summary.pairs} candidate pairs, {summary.flags} flagged -> {summary.out_csv}"
+        f"{summary.pairs} candidate pairs, {summary.flags} flagged -> {', '.join(map(str, paths.values()))}"
     )
     if summary.skipped:
         typer.echo(f"skipped documents are listed with reasons in {summary.manifest}")
-    if summary.top and top > 0:
-        typer.echo(format_top(summary.top[:top]))
+    if summary.top and cfg.output.top > 0:
+        typer.echo(format_top(summary.top[:cfg.output.top]))
 
 
 def format_top(rows: list[dict], width: int = 60) -> str:
@@ -151,13 +162,12 @@ def claims(
 ) -> None:
     """Write every claim with document, offsets, speaker, side, cue, stance and topic."""
     _logging(verbose)
-    from pipeline.config import load_run_config
     from pipeline.stages.ingest import iter_items
     from pipeline.pipeline import Pipeline
     from pipeline.types import Document
     from pipeline.run.sinks import CLAIM_COLUMNS, claim_row, write_csv
 
-    cfg = load_run_config(config, overrides or [])
+    cfg = _run_cfg(config, overrides or [], None, None)
     pipe = Pipeline(cfg)
     skipped = []
 
@@ -205,7 +215,7 @@ def train(
     output: Annotated[Optional[str], typer.Option(help="Output folder (default: output_dir in the config).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace a non-empty output folder.")] = False,
     resume: Annotated[bool, typer.Option(help="Continue from the last checkpoint in <output>/checkpoints.")] = False,
-    overrides: SetOpt = None,
+    overrides: Annotated[Optional[list[str]], typer.Option("--set", help="Dotted override section.key=value, e.g. --set train.epochs=1 (repeatable).")] = None,
 ) -> None:
     """Fine-tune a 3-label NLI cross-encoder (progress bar here, log in <output>/train.log)."""
     _logging(True)

@@ -54,8 +54,8 @@ class IngestConfig:
 
 @dataclass
 class NormalizeConfig:
-    unwrap: bool = True
-    drop_furniture: bool = True
+    unwrap: bool = True  # join hard-wrapped lines
+    drop_furniture: bool = True  # drop "|", READ MORE + headline, INSIDE STORY: ...
 
 
 @dataclass
@@ -76,10 +76,10 @@ class TopicConfig:
 
 @dataclass
 class PairConfig:
-    k: int = 8
-    min_similarity: float = 0.15
+    k: int = 8  # nearest neighbours per claim
+    min_similarity: float = 0.15  # cosine, all-MiniLM-L6-v2 (one article: most claims are related)
     max_pairs_per_doc: int = 400
-    cross_document: bool = False
+    cross_document: bool = False  # also pair across documents (ANN index, faiss)
     cross_scope: str = "speaker_or_topic"  # speaker | topic | speaker_or_topic
     cross_k: int = 4
     cross_min_similarity: float = 0.55
@@ -99,10 +99,10 @@ class PairConfig:
 @dataclass
 class ScoreConfig:
     model: str = ""  # empty: the default model shipped in models/
-    backend: str = "torch"  # torch | onnx
+    backend: str = "torch"  # torch | onnx (after `contradict export-onnx`)
     batch_size: int = 32
     max_length: int = 256
-    token_budget: int = 8192
+    token_budget: int = 8192  # padded tokens per batch
     device: str = "auto"
 
     def __post_init__(self) -> None:
@@ -115,7 +115,7 @@ class ScoreConfig:
 
 @dataclass
 class DecideConfig:
-    method: str = "threshold"  # threshold | learned
+    method: str = "threshold"  # threshold | learned (decider.json beside the model)
     threshold: float = 0.225  # best F1 on data/labelled/dev.jsonl (make train-decider prints it)
     numeric: bool = True
     numeric_min_similarity: float = 0.55
@@ -128,9 +128,32 @@ class DecideConfig:
             raise ConfigError("decide.threshold must be in [0, 1]", found=self.threshold)
 
 
+OUTPUT_FORMATS = ("csv", "jsonl", "parquet", "html")  # the sinks in pipeline/run/sinks.py
+
+
 @dataclass
 class OutputConfig:
+    """What a run writes: ``formats`` (csv, jsonl, parquet, html; a list or "csv,html"), each to
+    the ``-o`` path with its suffix; ``top``: rows of the top-flags table the CLI prints."""
+
+    formats: list[str] = field(default_factory=lambda: ["csv"])
     top: int = 10
+
+    def __post_init__(self) -> None:
+        if isinstance(self.formats, str):
+            self.formats = [f for f in self.formats.split(",")]
+        if not isinstance(self.formats, list) or not self.formats:
+            raise ConfigError("output.formats must be a non-empty list", found=self.formats,
+                              fix="e.g. --format csv,html or output.formats: [csv, html]")
+        self.formats = [str(f).strip().lower() for f in self.formats if str(f).strip()]
+        bad = [f for f in self.formats if f not in OUTPUT_FORMATS]
+        if bad or not self.formats:
+            raise ConfigError(f"unknown output format(s): {', '.join(bad) or '(none)'}",
+                              expected=", ".join(OUTPUT_FORMATS), found=self.formats,
+                              fix="pass --format with names from the expected list")
+        self.formats = list(dict.fromkeys(self.formats))
+        if self.top < 0:
+            raise ConfigError("output.top must be 0 or more", found=self.top)
 
 
 @dataclass
@@ -143,7 +166,7 @@ class RunConfig:
     score: ScoreConfig = field(default_factory=ScoreConfig)
     decide: DecideConfig = field(default_factory=DecideConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
-    batch_docs: int = 32
+    batch_docs: int = 32  # documents per streamed batch
     engine: str = "local"  # local | ray
 
     def __post_init__(self) -> None:
@@ -291,16 +314,31 @@ def read_yaml(path: str | Path | None) -> dict[str, Any]:
     return data
 
 
+DEFAULT_RUN_CONFIG = Path("configs") / "run.yaml"
+
+
+def default_run_config(cwd: str | Path | None = None) -> Path | None:
+    """``configs/run.yaml`` in ``cwd`` (default: the current folder) when it exists, else None
+    (the built-in defaults). The CLI reads it when no --config is given."""
+    p = Path(cwd or ".") / DEFAULT_RUN_CONFIG
+    return p if p.is_file() else None
+
+
 def load_run_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RunConfig:
     data = apply_overrides(read_yaml(path), overrides or [])
     return _build(RunConfig, data, "")
 
 
 def load_train_config(path: str | Path | None = None, overrides: list[str] | None = None) -> TrainConfig:
+    """Read a training YAML (keys under ``train:``, or at the top level) and apply overrides
+    named like every other override, ``section.key=value``: ``train.epochs=1``. A bare key
+    (``epochs=1``) still works: training has one section."""
     data = read_yaml(path)
-    data = data.get("train", data)
-    data = apply_overrides(data, overrides or [])
-    return _build(TrainConfig, data, "train")
+    data = {"train": data.get("train", data)}
+    named = [item.strip() if item.strip().startswith("train.") else f"train.{item.strip()}"
+             for item in overrides or []]
+    data = apply_overrides(data, named)
+    return _build(TrainConfig, data["train"], "train")
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:

@@ -5,6 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+# The three NLI labels, in the column order of every probability array in this project
+# (NLIModel.predict, eval metrics). A model's own output order is looked up by name in its
+# config.id2label (nli.model.label_indices); a trained model's head uses nli.train.ID2LABEL.
+LABELS = ("contradiction", "entailment", "neutral")
+
+# Pair types in the annotated articles (data/labelled/README.md): why two claims contradict,
+# or why a related pair does not.
+CONTRADICTION_TYPES = ("negation_antonym", "numeric", "conflicting_facts", "walk_back", "denial",
+                       "change_over_time")
+NON_CONTRADICTION_TYPES = ("agreeing", "paraphrase", "related_compatible")
+
 
 @dataclass(frozen=True)
 class Document:

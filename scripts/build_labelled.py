@@ -59,15 +59,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SRC_DIR = ROOT / "data" / "labelled" / "src"
 OUT_DIR = ROOT / "data" / "labelled"
 
-CONTRADICTION_TYPES = {
-    "negation_antonym",
-    "numeric",
-    "conflicting_facts",
-    "walk_back",
-    "denial",
-    "change_over_time",
-}
-NON_CONTRADICTION_TYPES = {"agreeing", "paraphrase", "related_compatible"}
+sys.path.insert(0, str(ROOT))
+from pipeline.types import CONTRADICTION_TYPES, NON_CONTRADICTION_TYPES  # noqa: E402  (stdlib only)
+
 LABEL_TYPES = {
     "contradiction": CONTRADICTION_TYPES,
     "non_contradiction": NON_CONTRADICTION_TYPES,

@@ -23,15 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FILES = [ROOT / "data" / "labelled" / "dev.jsonl", ROOT / "data" / "labelled" / "test.jsonl"]
 
-CONTRADICTION_TYPES = (
-    "negation_antonym",
-    "numeric",
-    "conflicting_facts",
-    "walk_back",
-    "denial",
-    "change_over_time",
-)
-NON_CONTRADICTION_TYPES = ("agreeing", "paraphrase", "related_compatible")
+sys.path.insert(0, str(ROOT))
+from pipeline.types import CONTRADICTION_TYPES, NON_CONTRADICTION_TYPES  # noqa: E402  (stdlib only)
+
 LABEL_TYPES = {
     "contradiction": CONTRADICTION_TYPES,
     "non_contradiction": NON_CONTRADICTION_TYPES,

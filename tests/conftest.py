@@ -57,3 +57,20 @@ def shipped_model() -> Path:
     if not (SHIPPED_MODEL / "config.json").is_file():
         pytest.skip("the shipped model is not in models/")
     return SHIPPED_MODEL
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory, shipped_model):
+    """The CLI once on data/sample with the shipped model, every output format: (csv path, output).
+
+    Shared by the end-to-end tests and the browser test so the pipeline runs once per session."""
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    out = tmp_path_factory.mktemp("run") / "flagged.csv"
+    result = CliRunner().invoke(app, ["run", str(SAMPLE), "-o", str(out), "--config",
+                                      str(REPO / "configs" / "run.yaml"), "--model", str(shipped_model),
+                                      "--format", "csv,jsonl,parquet,html", "--top", "3"])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return out, result.output

@@ -27,13 +27,7 @@ def _cli(*args):
                           text=True, env=env, cwd=REPO, timeout=600)
 
 
-@pytest.fixture(scope="module")
-def sample_run(tmp_path_factory, shipped_model):
-    out = tmp_path_factory.mktemp("run") / "flagged.csv"
-    result = CliRunner().invoke(app, ["run", str(SAMPLE), "-o", str(out), "--config",
-                                      str(REPO / "configs" / "run.yaml"), "--model", str(shipped_model)])
-    assert result.exit_code == 0, result.output + repr(result.exception)
-    return out, result.output
+# sample_run (conftest.py): the CLI once on data/sample, every output format
 
 
 def test_run_writes_the_contract_csv_and_manifest(sample_run):
@@ -58,6 +52,32 @@ def test_run_writes_the_contract_csv_and_manifest(sample_run):
     assert manifest["counts"]["documents"] == 4 and manifest["skipped"] == []
     assert manifest["counts"]["flags"] == len(rows)
     assert "flagged" in output
+
+
+def test_top_prints_output_top_rows(sample_run):
+    _, output = sample_run  # run with --top 3
+    lines = output.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.lstrip().startswith("score"))
+    assert len([line for line in lines[head + 1:] if line.strip()]) == 3
+
+
+def test_every_format_has_the_csv_rows_in_order(sample_run):
+    import pyarrow.parquet as pq
+
+    out, output = sample_run
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    jl = [json.loads(line) for line in out.with_suffix(".jsonl").open(encoding="utf-8")]
+    pa_rows = pq.read_table(out.with_suffix(".parquet")).to_pylist()
+    key = [tuple(r[k] for k in KEY) for r in rows]
+    assert [tuple(str(r[k]) for k in KEY) for r in jl] == key
+    assert [tuple(str(r[k]) for k in KEY) for r in pa_rows] == key
+    assert [float(r["score"]) for r in jl] == [float(r["score"]) for r in rows]
+    page = out.with_suffix(".html").read_text(encoding="utf-8")
+    assert page.count("<tr id=") == len(rows)
+    manifest = json.loads((out.parent / "manifest.json").read_text())
+    assert set(manifest["outputs"]) == {"csv", "jsonl", "parquet", "html"}
+    for path in manifest["outputs"].values():
+        assert path in output
 
 
 def test_pakistan_suspension_is_flagged_against_ongoing_talks(sample_run):
@@ -94,8 +114,9 @@ def test_claims_command(tmp_path):
     result = CliRunner().invoke(app, ["claims", str(SAMPLE / "pakistan_us_cooperation.txt"), "-o", str(out)])
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
-    assert {"doc", "start", "end", "speaker", "side", "cue", "stance", "topic"} <= set(rows[0])
-    assert any(r["speaker"] == "Khurram Dastgir" and "suspended" in r["text"] for r in rows)
+    assert {"doc", "claim_id", "start", "end", "claim", "speaker", "side", "cue", "stance",
+            "topic"} <= set(rows[0])
+    assert any(r["speaker"] == "Khurram Dastgir" and "suspended" in r["claim"] for r in rows)
 
 
 def test_score_prints_both_directions(tiny_model):

@@ -47,6 +47,7 @@ def _cfg(tmp_path, tiny_model, **kw):
     return TrainConfig(**base)
 
 
+@pytest.mark.slow  # trains 4 epochs: 278 s with --durations on the loaded 2-core machine, well over 20 s alone
 def test_training_makes_the_loss_fall_and_saves_a_loadable_model(tmp_path, tiny_model):
     out = tmp_path / "out"
     train(_cfg(tmp_path, tiny_model), output=str(out))

@@ -30,10 +30,8 @@ from pipeline.stages.decide import DECIDER_FILE, FEATURES, Decider, LearnedDecid
 from pipeline.errors import DataError
 from pipeline.eval.metrics import HARD_NON_CONTRADICTION_TYPES, docs_point, plot_docs_curves
 from pipeline.pipeline import BatchResult, Pipeline
+from pipeline.types import CONTRADICTION_TYPES as CONTRA_TYPES  # noqa: F401
 from pipeline.types import Claim, Document, Pair, Score
-
-CONTRA_TYPES = ("negation_antonym", "numeric", "conflicting_facts", "walk_back", "denial",
-                "change_over_time")
 
 
 @dataclass

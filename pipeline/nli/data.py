@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Iterable
 
 from pipeline.errors import DataError
-
-LABELS = ("entailment", "neutral", "contradiction")
+from pipeline.types import LABELS
 # Integer labels follow the GLUE/MNLI convention unless the config maps them otherwise.
 DEFAULT_ID_NAMES = {"0": "entailment", "1": "neutral", "2": "contradiction"}
 ALIASES = {

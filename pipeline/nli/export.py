@@ -178,7 +178,7 @@ def export(model_dir: str, quantize: bool = True, opset: int = 17) -> Path:
         import onnxruntime  # noqa: F401
     except ImportError as exc:
         raise ModelError("export needs onnx and onnxruntime",
-                         fix="pip install 'contradict[fast]'") from exc
+                         fix="pip install 'contradict-news[fast]'") from exc
     tok, model = _load(str(folder))
     target = folder / ONNX_FILE
     tmp = Path(tempfile.mkdtemp(prefix="onnx-export-"))

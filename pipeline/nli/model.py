@@ -19,10 +19,10 @@ from typing import Sequence
 import numpy as np
 
 from pipeline.errors import ModelError
+from pipeline.types import LABELS  # column order of every probability array
 
 log = logging.getLogger(__name__)
 
-LABELS = ("contradiction", "entailment", "neutral")
 ONNX_FILE = "model.int8.onnx"
 
 

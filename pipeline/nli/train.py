@@ -25,14 +25,16 @@ from pipeline.errors import ConfigError, DataError
 from pipeline.nli import augment
 from pipeline.nli.calibrate import CALIBRATION_FILE, fit_temperature
 from pipeline.nli.debias import BIAS_FILE, HypothesisOnlyBias, bias_report, debiased_loss, out_of_fold_proba
-from pipeline.nli.data import LABELS as DATA_LABELS
 from pipeline.nli.data import NLIExample, load_files
+from pipeline.types import LABELS
 
 log = logging.getLogger(__name__)
 
+# The output order of a model trained here (the GLUE/MNLI convention); readers look labels up by
+# name in config.id2label, so this order matters only inside training.
 ID2LABEL = {0: "entailment", 1: "neutral", 2: "contradiction"}
 LABEL2ID = {v: k for k, v in ID2LABEL.items()}
-assert set(ID2LABEL.values()) == set(DATA_LABELS)
+assert set(ID2LABEL.values()) == set(LABELS)
 DATA_LABELS_TRAIN = tuple(ID2LABEL[i] for i in range(3))  # the bias model's column order
 
 

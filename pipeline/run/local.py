@@ -28,7 +28,7 @@ from pipeline.errors import ResumeError
 from pipeline.stages.ingest import iter_items
 from pipeline.pipeline import Pipeline
 from pipeline.types import Document, Skipped
-from pipeline.run.sinks import FLAG_COLUMNS, flag_row, write_csv, write_json
+from pipeline.run.sinks import flag_row, output_paths, write_json, write_outputs
 
 log = logging.getLogger(__name__)
 
@@ -300,23 +300,26 @@ def finalize(out_csv: Path, manifest: Path, flags_file: Path, cfg: RunConfig, *,
                 top.append(r)
             yield r
 
-    n_rows = write_csv(out_csv, FLAG_COLUMNS, rows_with_top())
-    timings["write"] = timings.get("write", 0.0) + time.perf_counter() - t
-    timings["total"] = time.perf_counter() - t0
-    write_json(manifest, {
+    info = {
         "tool": "contradict", "version": __version__,
         "inputs": inputs, "output": str(out_csv),
+        "outputs": {k: str(v) for k, v in output_paths(out_csv, cfg.output.formats).items()},
         "documents_processed": counts["documents"],
         "documents": sorted(done),
         "skipped": skipped,
         "counts": {"documents": counts["documents"], "skipped": len(skipped),
-                   "claims": counts["claims"], "pairs": counts["pairs"], "flags": n_rows},
+                   "claims": counts["claims"], "pairs": counts["pairs"], "flags": counts["flags"]},
         "model": {"name_or_path": cfg.score.resolved_model(), "backend": cfg.score.backend},
         "decision": {"method": cfg.decide.method, "threshold": cfg.decide.threshold},
         "config": to_dict(cfg),
         "resumed": resumed,
-        "timings_s": {k: round(v, 3) for k, v in sorted(timings.items())},
-    })
+    }
+    # every output format (csv, jsonl, parquet, html) gets the same rows in the same order
+    n_rows = write_outputs(out_csv, cfg.output.formats, rows_with_top, info).rows
+    info["counts"]["flags"] = n_rows
+    timings["write"] = timings.get("write", 0.0) + time.perf_counter() - t
+    timings["total"] = time.perf_counter() - t0
+    write_json(manifest, {**info, "timings_s": {k: round(v, 3) for k, v in sorted(timings.items())}})
     return RunSummary(out_csv=out_csv, manifest=manifest, documents=counts["documents"],
                       skipped=skipped, claims=counts["claims"], pairs=counts["pairs"],
                       flags=n_rows, top=top)

@@ -1,7 +1,9 @@
-"""Write: flagged-pairs CSV (the contract in DESIGN.md), claims CSV, run manifest.
+"""Write: the flag rows in every output format (CSV, JSONL, Parquet, HTML report), the claims
+CSV, the run manifest.
 
-CSV cells that a spreadsheet would run as a formula (starting with = + - @, tab or CR)
-are prefixed with a single quote.
+``write_outputs`` is what the run layer calls at the end of a run; each format is a small sink
+class (``SINKS``). CSV cells that a spreadsheet would run as a formula (starting with
+= + - @, tab or CR) are prefixed with a single quote.
 """
 
 from __future__ import annotations
@@ -9,9 +11,11 @@ from __future__ import annotations
 import csv
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, Mapping, Protocol, Sequence
 
+from pipeline.errors import ConfigError
 from pipeline.types import Claim, Flag
 
 FLAG_COLUMNS = [
@@ -20,8 +24,9 @@ FLAG_COLUMNS = [
     "p_contradiction", "p_entailment", "p_neutral", "reason", "similarity", "stance_a",
     "stance_b", "cue_a", "cue_b", "details",
 ]
+# Named like the flags CSV without the _a/_b suffix: doc_a/claim_a/speaker_a -> doc/claim/speaker.
 CLAIM_COLUMNS = [
-    "doc", "claim_id", "start", "end", "text", "speaker", "speaker_id", "side", "mention",
+    "doc", "claim_id", "start", "end", "claim", "speaker", "speaker_id", "side", "mention",
     "cue", "stance", "topic", "is_quote",
 ]
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
@@ -51,7 +56,7 @@ def flag_row(f: Flag) -> dict:
 
 def claim_row(c: Claim) -> dict:
     return {
-        "doc": c.doc_id, "claim_id": c.id, "start": c.start, "end": c.end, "text": c.text,
+        "doc": c.doc_id, "claim_id": c.id, "start": c.start, "end": c.end, "claim": c.text,
         "speaker": c.speaker, "speaker_id": c.speaker_id, "side": c.side, "mention": c.mention,
         "cue": c.cue, "stance": c.stance, "topic": c.topic, "is_quote": int(c.is_quote),
     }
@@ -76,3 +81,203 @@ def write_json(path: Path, data: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
     os.replace(tmp, path)
+
+
+# --- sinks: one per output format --------------------------------------------------------------
+#
+# A sink writes the flag rows of a finished run to one file. Every sink receives the same rows
+# in the same order (score, highest first) and the manifest (inputs, config, counts, model).
+# To add an output format: write a class with ``format``, ``suffix`` and ``write`` below, add it
+# to SINKS, and add its name to pipeline.config.OUTPUT_FORMATS.
+
+
+class Sink(Protocol):
+    """Writes flag rows (dicts keyed by FLAG_COLUMNS) to ``path``; returns the number of rows."""
+
+    format: str
+    suffix: str
+    path: Path
+
+    def write(self, rows: Iterable[dict], manifest: dict) -> int: ...
+
+
+def _atomic(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.with_name(path.name + ".tmp")
+
+
+class CsvSink:
+    """The flagged-pairs CSV (the contract in DESIGN.md), formula cells neutralised."""
+
+    format, suffix = "csv", ".csv"
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def write(self, rows: Iterable[dict], manifest: dict) -> int:
+        return write_csv(self.path, FLAG_COLUMNS, rows)
+
+
+def _details(value: object) -> object:
+    if isinstance(value, str):
+        return json.loads(value) if value else {}
+    return value or {}
+
+
+class JsonlSink:
+    """One JSON object a line, FLAG_COLUMNS in order; ``details`` is an object, not a string."""
+
+    format, suffix = "jsonl", ".jsonl"
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def write(self, rows: Iterable[dict], manifest: dict) -> int:
+        tmp = _atomic(self.path)
+        n = 0
+        with tmp.open("w", encoding="utf-8", newline="\n") as fh:
+            for row in rows:
+                rec = {k: row.get(k, "") for k in FLAG_COLUMNS}
+                rec["details"] = _details(rec["details"])
+                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                n += 1
+        os.replace(tmp, self.path)
+        return n
+
+
+INT_COLUMNS = ("start_a", "end_a", "start_b", "end_b")
+FLOAT_COLUMNS = ("score", "p_contradiction", "p_entailment", "p_neutral", "similarity")
+
+
+class ParquetSink:
+    """A Parquet file with a fixed schema (offsets int64, scores float64, the rest strings;
+    ``details`` a JSON string), written in row groups of ``batch_rows``; the manifest is kept
+    in the file's key-value metadata under ``contradict.manifest``."""
+
+    format, suffix = "parquet", ".parquet"
+    batch_rows = 10_000
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    @staticmethod
+    def schema():
+        import pyarrow as pa
+
+        def typ(c: str):
+            return pa.int64() if c in INT_COLUMNS else pa.float64() if c in FLOAT_COLUMNS else pa.string()
+
+        return pa.schema([pa.field(c, typ(c)) for c in FLAG_COLUMNS])
+
+    def write(self, rows: Iterable[dict], manifest: dict) -> int:
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError as exc:  # pragma: no cover - pyarrow is a dependency
+            raise ConfigError("output format parquet needs pyarrow", found="pyarrow not importable",
+                              fix="pip install 'pyarrow>=14', or drop parquet from --format") from exc
+        meta = {"contradict.manifest": json.dumps(manifest, ensure_ascii=False, default=str)}
+        schema = self.schema().with_metadata(meta)
+        tmp = _atomic(self.path)
+        n = 0
+        with pq.ParquetWriter(tmp, schema) as writer:
+            batch: list[dict] = []
+
+            def flush() -> None:
+                cols = {c: [r.get(c) for r in batch] for c in FLAG_COLUMNS}
+                for c in INT_COLUMNS:
+                    cols[c] = [int(v) for v in cols[c]]
+                for c in FLOAT_COLUMNS:
+                    cols[c] = [float(v) for v in cols[c]]
+                cols["details"] = [v if isinstance(v, str) else json.dumps(v or {}, ensure_ascii=False)
+                                   for v in cols["details"]]
+                for c in FLAG_COLUMNS:
+                    if c not in INT_COLUMNS and c not in FLOAT_COLUMNS and c != "details":
+                        cols[c] = ["" if v is None else str(v) for v in cols[c]]
+                writer.write_table(pa.table(cols, schema=schema))
+                batch.clear()
+
+            for row in rows:
+                batch.append(row)
+                n += 1
+                if len(batch) >= self.batch_rows:
+                    flush()
+            if batch or n == 0:
+                flush()
+        os.replace(tmp, self.path)
+        return n
+
+
+class HtmlSink:
+    """A self-contained HTML report (pipeline.run.report): per document the article text with
+    the flagged claims highlighted, and a sortable, filterable table of flags.
+
+    ``texts`` maps document ids to their original text; without it the flagged documents are
+    read again from the manifest's inputs, lazily, keeping only those that have flags.
+    """
+
+    format, suffix = "html", ".html"
+
+    def __init__(self, path: Path, texts: Mapping[str, str] | None = None):
+        self.path = Path(path)
+        self.texts = texts
+
+    def write(self, rows: Iterable[dict], manifest: dict) -> int:
+        from pipeline.run.report import write_report
+
+        return write_report(self.path, rows, manifest, texts=self.texts)
+
+
+SINKS: dict[str, type] = {s.format: s for s in (CsvSink, JsonlSink, ParquetSink, HtmlSink)}
+
+
+def output_paths(out: str | Path, formats: Iterable[str]) -> dict[str, Path]:
+    """Where each format goes: csv to ``out`` itself, the others to ``out`` with their suffix
+    (out/flagged.csv -> out/flagged.jsonl, out/flagged.parquet, out/flagged.html)."""
+    out = Path(out)
+    paths: dict[str, Path] = {}
+    for fmt in formats:
+        if fmt not in SINKS:
+            raise ConfigError(f"unknown output format {fmt!r}", expected=", ".join(SINKS),
+                              fix="pass --format with names from the expected list")
+        paths[fmt] = out if fmt == "csv" else out.with_suffix(SINKS[fmt].suffix)
+    clash = [f for f, p in paths.items() if list(paths.values()).count(p) > 1]
+    if clash:
+        raise ConfigError(f"formats {', '.join(clash)} would write the same file {paths[clash[0]]}",
+                          fix="name the output with -o x.csv (the other formats take its stem)")
+    return paths
+
+
+@dataclass
+class Written:
+    """What write_outputs wrote: the path of each format and the number of rows."""
+
+    paths: dict[str, Path]
+    rows: int
+
+
+def write_outputs(out: str | Path, formats: Iterable[str],
+                  rows: Callable[[], Iterable[dict]] | Sequence[dict], manifest: dict,
+                  texts: Mapping[str, str] | None = None) -> Written:
+    """Write the flag rows in every format (csv first), the same rows in the same order to each.
+
+    Args:
+        out: the ``-o`` path; see output_paths for the other formats' names.
+        formats: names from SINKS, e.g. ["csv", "html"].
+        rows: a list of rows, or a function returning a fresh iterator over them (called once
+            per sink, so a large run streams from disk instead of holding the rows).
+        manifest: the run's manifest (the HTML report and Parquet metadata show it).
+        texts: document id -> original text for the HTML report (default: read again).
+
+    Raises:
+        ConfigError: an unknown format, or two formats mapped to one file.
+    """
+    formats = list(dict.fromkeys(formats))
+    paths = output_paths(out, sorted(formats, key=lambda f: f != "csv"))
+    if not callable(rows) and not isinstance(rows, Sequence):
+        rows = list(rows)  # a one-shot iterator: keep it for the other sinks
+    n = 0
+    for fmt, path in paths.items():
+        sink = HtmlSink(path, texts) if fmt == "html" else SINKS[fmt](path)
+        n = sink.write(rows() if callable(rows) else rows, manifest)
+    return Written(paths=paths, rows=n)
