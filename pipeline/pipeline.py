@@ -1,6 +1,6 @@
 """The one place that assembles the stages.
 
-    ingest -> normalize -> segment -> attribute -> topics -> pair -> score -> decide -> write
+    ingest -> normalize -> segment -> attribute -> topics -> pair (+ gate) -> score -> decide -> write
 
 ``Pipeline(cfg)`` holds the stages (models load lazily, once per process);
 ``Pipeline.process(docs)`` runs a batch of documents through every stage and returns one
@@ -18,6 +18,7 @@ import numpy as np
 from pipeline.stages.attribute import attribute
 from pipeline.config import RunConfig
 from pipeline.stages.decide import Decider, nli_text
+from pipeline.stages.evidence import add_claim_info, gate
 from pipeline.stages.normalize import normalize
 from pipeline.stages.pairing import knn_pairs
 from pipeline.stages.segment import Segmenter
@@ -69,7 +70,8 @@ class Pipeline:
     @property
     def decider(self) -> Decider:
         if self._decider is None:
-            self._decider = Decider(self.cfg.decide, model_dir=self.cfg.score.resolved_model())
+            self._decider = Decider(self.cfg.decide, model_dir=self.cfg.score.resolved_model(),
+                                    embed=self.topics.embed)
         return self._decider
 
     # stages ----------------------------------------------------------------------------
@@ -91,6 +93,9 @@ class Pipeline:
         res.timings["segment_attribute"] += time.perf_counter() - t
         t = time.perf_counter()
         all_claims = [c for cs in per_doc for c in cs]
+        add_claim_info(all_claims, self.segmenter.nlp)  # evidence for the gate and decision
+        res.timings["claim_info"] += time.perf_counter() - t
+        t = time.perf_counter()
         emb = self.topics.embed([c.text for c in all_claims])
         res.timings["embed"] += time.perf_counter() - t
         t = time.perf_counter()
@@ -108,10 +113,13 @@ class Pipeline:
         t = time.perf_counter()
         pos = 0
         for cs in res.per_doc:
-            res.pairs.extend(knn_pairs(cs, res.embeddings[pos:pos + len(cs)], self.cfg.pair))
+            res.pairs.extend(gate(knn_pairs(cs, res.embeddings[pos:pos + len(cs)], self.cfg.pair),
+                                  self.cfg.pair))
             pos += len(cs)
         if self.cross is not None:
-            res.pairs.extend(self.cross.add_and_pair(res.claims, res.embeddings))
+            cross = self.cross.add_and_pair(res.claims, res.embeddings)
+            add_claim_info([c for p in cross for c in (p.a, p.b)], self.segmenter.nlp)
+            res.pairs.extend(gate(cross, self.cfg.pair))
         res.timings["pair"] += time.perf_counter() - t
         return res
 

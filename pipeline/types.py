@@ -40,6 +40,21 @@ class Skipped:
     doc_id: str = ""
 
 
+@dataclass(frozen=True)
+class ClaimInfo:
+    """What the decision stage knows about one claim's wording (stages/evidence.py builds it).
+
+    Every set holds lower-case lemmas or normalised strings."""
+
+    ents: frozenset = frozenset()  # named entities (people, places, organisations, ...)
+    lemmas: frozenset = frozenset()  # content lemmas (nouns, verbs, adjectives, proper nouns)
+    subj: frozenset = frozenset()  # the subject's head and compound lemmas
+    preds: frozenset = frozenset()  # predicate lemmas: main verb, its xcomp/conj, copula complement
+    neg_heads: frozenset = frozenset()  # lemmas of what is negated ("no freeze" -> freeze)
+    times: frozenset = frozenset()  # day / date expressions ("monday", "march 3")
+    hedged: bool = False  # modal or opinion wording ("could", "likely", "expects")
+
+
 @dataclass
 class Claim:
     """A statement in a document.
@@ -62,6 +77,8 @@ class Claim:
     mention: str = ""  # the raw speaker mention as written ("he", "the defence minister")
     topic: str = ""
     is_quote: bool = False
+    role: str = ""  # "analyst" for analysts', economists' and commentators' opinions
+    info: Optional["ClaimInfo"] = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> str:

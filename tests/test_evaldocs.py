@@ -58,7 +58,7 @@ def test_evaluate_counts_recall_precision_and_types():
     scores = [_score(0.9), _score(0.2), _score(0.8), _score(0.7)]
     a = Analysed(g, cs, pairs, scores)
     assert label_candidates(a) == [1, 1, 0, None]
-    rep = evaluate([a], Decider(DecideConfig(threshold=0.5, numeric=True)))
+    rep = evaluate([a], Decider(DecideConfig(method="threshold", threshold=0.5, numeric=True)))
     assert rep["claim_recall"] == 1.0 and rep["speaker_accuracy"] == 1.0
     # flagged: pair 0 (nli), pair 1 (numeric 1,200 vs 950), pair 2 (nli, a gold non-contradiction),
     # pair 3 (nli, unannotated)
@@ -67,7 +67,7 @@ def test_evaluate_counts_recall_precision_and_types():
     assert rep["flags_unannotated"] == 1
     assert rep["pair_precision"] == pytest.approx(2 / 3)
     assert rep["per_type"]["numeric"]["flagged"] == 1
-    strict = evaluate([a], Decider(DecideConfig(threshold=0.95, numeric=False)))
+    strict = evaluate([a], Decider(DecideConfig(method="threshold", threshold=0.95, numeric=False)))
     assert strict["pair_recall"] == 0.0 and len(strict["misses"]) == 2
     assert {m["why"] for m in strict["misses"]} == {"scoring/decision: candidate not flagged"}
 
@@ -75,12 +75,13 @@ def test_evaluate_counts_recall_precision_and_types():
 def test_learned_decider_round_trip(tmp_path):
     rng = np.random.default_rng(0)
     dec = LearnedDecider(list(FEATURES), np.zeros(len(FEATURES)), np.ones(len(FEATURES)),
-                         rng.normal(size=len(FEATURES)), 0.1, 0.4, {"note": "test"})
+                         rng.normal(size=len(FEATURES)), 0.1, 0.4, {"note": "test"}, (1.3, -0.2))
     path = tmp_path / "decider.json"
     dec.save(path)
     back = LearnedDecider.load(path)
     x = rng.normal(size=(5, len(FEATURES)))
     assert np.allclose(dec.predict_proba(x), back.predict_proba(x))
+    assert back.calibration == (1.3, -0.2)
     d = json.loads(path.read_text())
     d["features"] = d["features"][:-1]
     path.write_text(json.dumps(d))
@@ -94,7 +95,7 @@ def test_features_capture_stance_numbers_and_relation():
     a = _claim(2, 45, 76)
     b = _claim(3, 78, 101, stance="denies")
     f = features(Pair(a, b, "unattributed", 0.8), _score(0.3))
-    assert f["numeric_mismatch"] == 1.0 and f["stance_mismatch"] == 1.0
+    assert f["rule_numeric"] == 1.0 and f["stance_denial"] == 1.0 and f["num_same_unit"] == 1.0
     assert f["rel_unattributed"] == 1.0 and f["rel_same_speaker"] == 0.0
     assert set(f) == set(FEATURES)
 
@@ -252,3 +253,33 @@ def test_report_eval_docs_writes_metrics_curve_png_and_candidates(tmp_path):
     rows = [json.loads(l) for l in (tmp_path / "out" / "candidates.jsonl").read_text().splitlines()]
     assert len(rows) == 5 and sum(r["flagged"] for r in rows) == 3
     assert rows[0]["gold_pairs"][0]["label"] == "contradiction" and rows[3]["gold_pairs"] == []
+
+
+def test_train_decider_cross_validates_by_article_and_stores_an_operating_point(tmp_path):
+    from pipeline.eval.docs import train_decider
+
+    rng = np.random.default_rng(1)
+    analysed = []
+    for k in range(6):
+        g = _gold()
+        g = GoldDoc(Document(f"d{k}", TEXT), g.claims, g.pairs)
+        cs = [Claim(doc_id=f"d{k}", id=c.id, start=c.start, end=c.end, text=c.text, sent_index=c.sent_index,
+                    speaker=c.speaker, speaker_id=c.speaker_id)
+              for c in (_claim(0, 0, 17, "a"), _claim(1, 19, 43, "b"), _claim(2, 45, 76), _claim(3, 78, 101))]
+        pairs = [Pair(cs[0], cs[1], "opposing_sides", 0.6), Pair(cs[2], cs[3], "unattributed", 0.7),
+                 Pair(cs[0], cs[2], "unattributed", 0.4), Pair(cs[1], cs[3], "unattributed", 0.3)]
+        hi, lo = rng.uniform(0.6, 0.9, 2), rng.uniform(0.05, 0.3, 2)
+        analysed.append(Analysed(g, cs, pairs, [_score(hi[0]), _score(hi[1]), _score(lo[0]), _score(lo[1])]))
+    out = tmp_path / "decider.json"
+    dec = train_decider(analysed, out, c_grid=(0.3,))
+    m = dec.metrics
+    assert out.is_file() and m["cv_folds_by_article"] == 5 and m["positives"] == 12
+    assert set(m["cv_plain_threshold"]) == {"max", "mean", "min"}
+    op = m["cv_operating_point"]
+    assert op["target_met"] and op["precision"] >= 0.6 and op["threshold"] == dec.threshold
+    assert {"precision_at_5", "mean_average_precision", "flags_per_article",
+            "hard_non_contradictions_flagged"} <= set(op)
+    back = LearnedDecider.load(out)
+    flags = Decider(DecideConfig(method="auto", classifier=str(out))).decide(analysed[0].pairs, analysed[0].scores)
+    assert {f.pair.a.id for f in flags} >= {"0.0", "2.0"} and all(f.reason.startswith("learned") for f in flags)
+    assert back.threshold == dec.threshold

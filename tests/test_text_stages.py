@@ -243,3 +243,84 @@ def test_overlong_claim_is_split_not_truncated(seg):
     assert " ".join(p.text for p in pieces) == rc.text  # nothing dropped
     for p in pieces:
         assert text[p.start:p.end] == p.text
+
+
+# ---------------------------------------------------------------- wire copy (issue 10)
+def test_quoted_post_belongs_to_its_author_not_the_last_speaker(seg):
+    raw = ('Mayor Ellen Park said on Monday: "The bridge is safe and will stay open." '
+           'Engineer Rosa Diaz posted on X: "Cracks have appeared in the main span."')
+    cs = claims_of(seg, raw)
+    assert find(cs, "bridge is safe").speaker == "Ellen Park"
+    assert find(cs, "cracks have appeared").speaker == "Rosa Diaz"
+
+
+def test_quoted_post_in_its_own_paragraph_after_a_colon(seg):
+    raw = ('Mayor Ellen Park said the bridge was safe.\n\n'
+           'Engineer Rosa Diaz wrote on Twitter on Tuesday:\n\n'
+           '"Cracks have appeared in the main span."\n')
+    cs = claims_of(seg, raw)
+    assert find(cs, "cracks have appeared").speaker == "Rosa Diaz"
+
+
+@pytest.mark.parametrize("sentence", [
+    "Union leader Tom Baker tweeted that hospitals had run out of vaccine.",
+    "Union leader Tom Baker wrote on Twitter that hospitals had run out of vaccine.",
+    "Union leader Tom Baker said in a post on X that hospitals had run out of vaccine.",
+    "Union leader Tom Baker said on X, formerly Twitter, that hospitals had run out of vaccine.",
+])
+def test_post_attributions_name_the_author_and_keep_the_claim_clean(seg, sentence):
+    raw = "Health Minister Amina Osei said supplies were adequate. " + sentence
+    c = find(claims_of(seg, raw), "hospitals had run out")
+    assert c.speaker == "Tom Baker"
+    assert c.text.startswith("Hospitals had run out"), c.text
+
+
+def test_subheadings_are_not_claims_nor_glued_to_the_next_sentence(seg):
+    raw = ("Port strike enters second week\n\n"
+           "Dock workers said the strike would continue until pay was raised.\n\n"
+           "Talks Stall Over Pay\n\n"
+           "The port authority said no talks were planned.\n")
+    cs = claims_of(seg, raw)
+    assert not any("Stall" in c.text for c in cs)
+    assert find(cs, "no talks were planned").text == "No talks were planned"
+    # one paragraph per line, a sentence-case subheading directly above its paragraph
+    raw2 = ("Dock workers said the strike would continue until pay was raised.\n"
+            "Talks stall over pay\n"
+            "The port authority said no talks were planned.\n")
+    n = normalize(raw2)
+    assert "Talks stall over pay\n\nThe port authority" in n.text
+    cs2 = claims_of(seg, raw2)
+    assert not any("stall over pay" in c.text.lower() for c in cs2)
+    assert find(cs2, "no talks were planned").speaker == "port authority"
+
+
+def test_side_from_the_speakers_organisation_and_dateline_only_for_officials(seg):
+    raw = ("ISLAMABAD (Wire) - Pakistan's foreign ministry said talks were ongoing. "
+           "The ministry's spokesman said aid had resumed. "
+           "A US official said aid had stopped.")
+    cs = claims_of(seg, raw)
+    assert find(cs, "talks were ongoing").side == "Pakistan"
+    assert find(cs, "talks were ongoing").speaker == "Pakistan's foreign ministry"
+    assert find(cs, "aid had resumed").side == "Pakistan"
+    assert find(cs, "aid had stopped").side == "US"  # qualified: not the dateline's country
+    assert not any("ISLAMABAD" in c.text for c in cs)
+    raw2 = "ISLAMABAD (Wire) - Officials said the aid had stopped. Engineer Rosa Diaz said cracks had appeared."
+    cs2 = claims_of(seg, raw2)
+    assert find(cs2, "aid had stopped").side == "Pakistan"
+    assert find(cs2, "cracks had appeared").side != "Pakistan"  # a named person, not an official
+
+
+def test_possessive_organisation_gives_the_side_without_a_dateline(seg):
+    raw = ("The Indian foreign ministry said the border was calm. "
+           "The ministry's spokesman said no troops had moved.")
+    assert find(claims_of(seg, raw), "no troops").side == "India"
+
+
+def test_analysts_opinions_are_marked(seg):
+    raw = ("Acme chief executive Tom Reyes said profits would rise. "
+           "Analysts at Harbour Securities said the loss was narrower than expected. "
+           "Economist Jane Roe said growth would slow.")
+    cs = claims_of(seg, raw)
+    assert find(cs, "profits would rise").role == ""
+    assert find(cs, "loss was narrower").role == "analyst"
+    assert find(cs, "growth would slow").role == "analyst"

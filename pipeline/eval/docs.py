@@ -18,20 +18,24 @@ precision, hard non-contradictions flagged) are pure functions in ``pipeline.eva
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from pipeline.config import RunConfig
-from pipeline.stages.decide import DECIDER_FILE, FEATURES, Decider, LearnedDecider, feature_matrix
-from pipeline.errors import DataError
+from pipeline.config import DecideConfig, RunConfig
+from pipeline.stages.decide import (DECIDER_FILE, FEATURES, Decider, LearnedDecider, combine_directions,
+                                    decider_path, feature_matrix)
+from pipeline.errors import ConfigError, DataError
 from pipeline.eval.metrics import HARD_NON_CONTRADICTION_TYPES, docs_point, plot_docs_curves
 from pipeline.pipeline import BatchResult, Pipeline
 from pipeline.types import CONTRADICTION_TYPES as CONTRA_TYPES  # noqa: F401
 from pipeline.types import Claim, Document, Pair, Score
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -389,63 +393,151 @@ def format_report(reports: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def train_decider(analysed: list[Analysed], out_path: Path, *, unannotated_weight: float = 0.3,
-                  c: float = 0.5, seed: int = 0) -> LearnedDecider:
-    """Fit the learned decision stage on candidate pairs of annotated articles.
+def _article_metrics(probs: np.ndarray, y: np.ndarray, lab: list, groups: np.ndarray,
+                     gold_total: dict[int, int], t: float, unannotated_weight: float) -> dict:
+    """Precision, recall, F1, per-article precision@3/5/10 and average precision, flags per
+    article and the share of hard non-contradictions flagged, at operating point ``t``.
 
-    Gold contradictions are positives; gold non-contradictions negatives; unannotated
-    candidates are negatives with a lower weight (most are unrelated or compatible, but not
-    all). The threshold is chosen on cross-validated probabilities for the best F1 over
-    annotated pairs.
+    Recall counts every gold contradiction of the articles (also those that never became a
+    candidate); unannotated flags count as false positives with ``unannotated_weight``."""
+    pred = probs >= t
+    annotated = np.array([v is not None for v in lab])
+    tp = float((pred & (y == 1)).sum())
+    fp = float((pred & (y == 0) & annotated).sum()) + unannotated_weight * float((pred & ~annotated).sum())
+    gold = sum(gold_total.values())
+    prec = tp / max(1e-9, tp + fp) if tp + fp else 0.0
+    rec = tp / max(1, gold)
+    hard = (y == 0) & annotated
+    p_at = {3: [], 5: [], 10: []}
+    aps, flags = [], []
+    for g in sorted(gold_total):
+        m = groups == g
+        order = np.argsort(-probs[m], kind="stable")
+        yy = y[m][order]
+        for k in p_at:
+            n = min(k, len(yy))
+            p_at[k].append(float(yy[:n].sum()) / n if n else 0.0)
+        hits = np.cumsum(yy)
+        ranks = np.arange(1, len(yy) + 1)
+        aps.append(float((hits / ranks * yy).sum() / max(1, gold_total[g])))
+        flags.append(int(pred[m].sum()))
+    return {"threshold": round(float(t), 4), "precision": round(prec, 4), "recall": round(rec, 4),
+            "f1": round(2 * prec * rec / max(1e-9, prec + rec), 4),
+            "precision_at_3": round(float(np.mean(p_at[3])), 4),
+            "precision_at_5": round(float(np.mean(p_at[5])), 4),
+            "precision_at_10": round(float(np.mean(p_at[10])), 4),
+            "mean_average_precision": round(float(np.mean(aps)), 4),
+            "flags_per_article": round(float(np.mean(flags)), 2),
+            "hard_non_contradictions_flagged": round(float((pred & hard).sum()) / max(1, int(hard.sum())), 4)}
+
+
+def choose_operating_point(probs: np.ndarray, y: np.ndarray, lab: list, groups: np.ndarray,
+                           gold_total: dict[int, int], *, target_precision: float,
+                           unannotated_weight: float) -> dict:
+    """The threshold with the highest recall whose precision reaches ``target_precision``
+    (``target_met``); when none does, the one with the best F1."""
+    cands = sorted(set(np.round(probs, 4))) or [0.5]
+    rows = [_article_metrics(probs, y, lab, groups, gold_total, float(t), unannotated_weight)
+            for t in cands]
+    ok = [r for r in rows if r["precision"] >= target_precision and r["recall"] > 0]
+    if ok:
+        best = max(ok, key=lambda r: (r["recall"], r["precision"]))
+        return {**best, "target_met": True}
+    return {**max(rows, key=lambda r: r["f1"]), "target_met": False}
+
+
+def decider_training_set(analysed: list[Analysed], decider: Decider):
+    """Features, labels (1 gold contradiction, 0 otherwise), raw labels (None unannotated),
+    article index per candidate, gold contradictions per article."""
+    xs, labels, groups = [], [], []
+    gold_total: dict[int, int] = {}
+    pcs = []
+    for gi, a in enumerate(analysed):
+        gold_total[gi] = sum(1 for p in a.gold.pairs if p["label"] == "contradiction")
+        if not a.pairs:
+            continue
+        evs, hits = decider.evidence(a.pairs, a.scores)
+        xs.append(feature_matrix(a.pairs, a.scores, evs, hits))
+        labels.extend(label_candidates(a))
+        groups.extend([gi] * len(a.pairs))
+        pcs.extend(s.p_contradiction for s in a.scores)
+    x = np.vstack(xs) if xs else np.zeros((0, len(FEATURES)))
+    return x, labels, np.array(groups), gold_total, pcs
+
+
+def train_decider(analysed: list[Analysed], out_path: Path, *, decide_cfg: DecideConfig | None = None,
+                  embed=None, unannotated_weight: float = 1.0, target_precision: float = 0.6,
+                  c_grid: tuple[float, ...] = (0.03, 0.1, 0.3, 1.0)) -> LearnedDecider:
+    """Fit the learned decision stage on the candidate pairs of annotated articles.
+
+    Gold contradictions are positives; gold non-contradictions and unannotated candidates
+    negatives (unannotated ones with ``unannotated_weight``: 1.0 once the annotations are
+    exhaustive). Everything is chosen by cross-validation *by article* (GroupKFold): the
+    regularisation C (log loss), the Platt calibration of the regression's logit, and the
+    operating point (highest recall at precision >= ``target_precision``). The CV figures
+    of the learned model and of the plain threshold (each ``decide.directions`` choice) are
+    stored in ``metrics``.
     """
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GroupKFold, cross_val_predict
+    from sklearn.metrics import log_loss
+    from sklearn.model_selection import GroupKFold
     from sklearn.preprocessing import StandardScaler
 
-    pairs, scores, labels, weights, groups = [], [], [], [], []
-    for gi, a in enumerate(analysed):
-        for p, s, lab in zip(a.pairs, a.scores, label_candidates(a)):
-            pairs.append(p)
-            scores.append(s)
-            labels.append(1 if lab == 1 else 0)
-            weights.append(1.0 if lab is not None else unannotated_weight)
-            groups.append(gi)
-    if not pairs or sum(labels) < 2:
-        raise DataError("too few gold contradictions among the candidate pairs to train on")
-    x = feature_matrix(pairs, scores)
-    y = np.array(labels)
-    w = np.array(weights)
-    annotated = w == 1.0
-    scaler = StandardScaler().fit(x)
-    xs = scaler.transform(x)
-    lr = LogisticRegression(C=c, max_iter=2000)
-    n_splits = min(5, len(set(groups)))
-    cv = cross_val_predict(lr, xs, y, cv=GroupKFold(n_splits=n_splits), groups=groups,
-                           method="predict_proba", params={"sample_weight": w})[:, 1]
-    def f1_at(scores: np.ndarray, t: float) -> float:
-        # unannotated flags count as errors with the same weight they had in training:
-        # most unannotated candidates are not contradictions, but not all of them
-        pred = scores >= t
-        tp_ = float((pred & (y == 1)).sum())
-        fp_ = float((w * (pred & (y == 0))).sum())
-        fn_ = float((~pred & (y == 1)).sum())
-        return 2 * tp_ / max(1.0, 2 * tp_ + fp_ + fn_)
+    decide_cfg = decide_cfg or DecideConfig()
+    probe = Decider(replace(decide_cfg, method="threshold"), embed=embed)
+    x, lab, groups, gold_total, pcs = decider_training_set(analysed, probe)
+    y = np.array([1 if v == 1 else 0 for v in lab])
+    w = np.array([1.0 if v is not None else unannotated_weight for v in lab])
+    if len(y) == 0 or y.sum() < 2:
+        raise DataError("too few gold contradictions among the candidate pairs to train on",
+                        fix="annotate more articles, or check that the gold file matches the pipeline's claims")
+    n_splits = min(5, len(set(groups.tolist())))
+    if n_splits < 2:
+        raise DataError("cross-validation by article needs at least 2 articles with candidates")
+    folds = list(GroupKFold(n_splits=n_splits).split(x, y, groups))
 
-    best = max(((f1_at(cv, t), float(t)) for t in sorted(set(np.round(cv, 3)))), default=(0.0, 0.5))
-    # the plain threshold's best value on the same pairs, for decide.threshold
-    pcmax = x[:, FEATURES.index("pc_max")]
-    best_plain = max((f1_at(pcmax, float(t)), float(t)) for t in np.round(np.arange(0.05, 0.96, 0.025), 3))
-    lr.fit(xs, y, sample_weight=w)
+    def cv_logits(c: float) -> np.ndarray:
+        z = np.zeros(len(y))
+        for tr, te in folds:
+            sc = StandardScaler().fit(x[tr])
+            lr = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
+            lr.fit(sc.transform(x[tr]), y[tr], sample_weight=w[tr])
+            z[te] = lr.decision_function(sc.transform(x[te]))
+        return z
+
+    best_c, best_loss, best_z = c_grid[0], np.inf, None
+    for c in c_grid:
+        z = cv_logits(c)
+        loss = log_loss(y, 1 / (1 + np.exp(-z)), sample_weight=w, labels=[0, 1])
+        if loss < best_loss:
+            best_c, best_loss, best_z = c, loss, z
+    # Platt scaling of the out-of-fold logits: the score becomes a probability
+    platt = LogisticRegression(C=1e4, max_iter=5000).fit(best_z.reshape(-1, 1), y, sample_weight=w)
+    cal = (float(platt.coef_[0, 0]), float(platt.intercept_[0]))
+    cv_probs = 1 / (1 + np.exp(-(cal[0] * best_z + cal[1])))
+    op = choose_operating_point(cv_probs, y, lab, groups, gold_total,
+                                target_precision=target_precision, unannotated_weight=unannotated_weight)
+    plain = {}
+    for how in ("max", "mean", "min"):
+        p = np.array([combine_directions(pc, how) for pc in pcs])
+        plain[how] = choose_operating_point(p, y, lab, groups, gold_total, target_precision=target_precision,
+                                            unannotated_weight=unannotated_weight)
+    scaler = StandardScaler().fit(x)
+    lr = LogisticRegression(C=best_c, max_iter=5000, class_weight="balanced").fit(
+        scaler.transform(x), y, sample_weight=w)
     scale = np.where(scaler.scale_ == 0, 1.0, scaler.scale_)
+    coefs = lr.coef_[0] * (scaler.scale_ / scale)  # a constant feature keeps a zero weight
     dec = LearnedDecider(
-        features=list(FEATURES), mean=scaler.mean_, scale=scale, coef=lr.coef_[0],
-        intercept=float(lr.intercept_[0]), threshold=best[1],
-        metrics={"train_pairs": len(y), "positives": int(y.sum()),
-                 "annotated_negatives": int(((y == 0) & annotated).sum()),
-                 "unannotated": int((~annotated).sum()), "cv_best_f1_weighted": round(best[0], 4),
-                 "cv_threshold": best[1], "C": c,
-                 "plain_threshold_best": best_plain[1], "plain_threshold_f1": round(best_plain[0], 4), "unannotated_weight": unannotated_weight,
-                 "coefficients": {f: round(float(v), 4) for f, v in zip(FEATURES, lr.coef_[0])}},
+        features=list(FEATURES), mean=scaler.mean_, scale=scale, coef=coefs,
+        intercept=float(lr.intercept_[0]), threshold=float(op["threshold"]), calibration=cal,
+        metrics={"train_pairs": int(len(y)), "articles": len(analysed), "positives": int(y.sum()),
+                 "annotated_negatives": int(sum(1 for v in lab if v == 0)),
+                 "unannotated": int(sum(1 for v in lab if v is None)),
+                 "unannotated_weight": unannotated_weight, "C": best_c,
+                 "cv_folds_by_article": n_splits, "cv_log_loss": round(float(best_loss), 4),
+                 "target_precision": target_precision, "cv_operating_point": op,
+                 "cv_plain_threshold": plain,
+                 "coefficients": {f: round(float(v), 4) for f, v in zip(FEATURES, coefs)}},
     )
     dec.save(out_path)
     return dec
@@ -490,22 +582,27 @@ def run_eval_docs(gold_path: str | Path, cfg: RunConfig, out_dir: Path | None = 
     and ``candidates.jsonl`` (every candidate pair, flagged or not, with its gold match).
     """
     gold = load_gold(gold_path)
-    analysed = analyse(Pipeline(cfg), gold)
-    return report_eval_docs(analysed, cfg, out_dir, gold_path=str(gold_path))
+    pipe = Pipeline(cfg)
+    analysed = analyse(pipe, gold)
+    return report_eval_docs(analysed, cfg, out_dir, gold_path=str(gold_path),
+                            embed=pipe.topics.embed)
 
 
 def report_eval_docs(analysed: list[Analysed], cfg: RunConfig, out_dir: Path | None = None,
-                     gold_path: str = "") -> dict[str, dict]:
+                     gold_path: str = "", embed=None) -> dict[str, dict]:
     """The reports (and, with ``out_dir``, the files) of ``run_eval_docs`` for articles the
-    pipeline has already processed."""
-    from dataclasses import replace
-
+    pipeline has already processed; ``embed`` is the claim embedder the decision rules use."""
     sweep = SWEEP if out_dir is not None else None
-    deciders = {"threshold": Decider(replace(cfg.decide, method="threshold"))}
+    deciders = {"threshold": Decider(replace(cfg.decide, method="threshold"), embed=embed)}
     model_dir = cfg.score.resolved_model()
-    learned_path = Path(cfg.decide.classifier) if cfg.decide.classifier else Path(model_dir) / DECIDER_FILE
-    if learned_path.is_file():
-        deciders["learned"] = Decider(replace(cfg.decide, method="learned", classifier=str(learned_path)))
+    learned_path = decider_path(cfg.decide, model_dir)
+    if learned_path.is_file() and cfg.decide.method != "threshold":
+        try:
+            deciders["learned"] = Decider(replace(cfg.decide, method="learned",
+                                                  classifier=str(learned_path)), embed=embed)
+        except ConfigError as exc:
+            log.warning("eval docs: learned decision model %s not evaluated: %s", learned_path,
+                        str(exc).split(";")[0])
     reports = {name: evaluate(analysed, dec, thresholds=sweep) for name, dec in deciders.items()}
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -525,15 +622,19 @@ def report_eval_docs(analysed: list[Analysed], cfg: RunConfig, out_dir: Path | N
         (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
         plot_docs_curves({n: r["curve"] for n, r in reports.items()},
                          {n: r for n, r in reports.items()}, out_dir / "docs_pr.png")
-        default = deciders.get(cfg.decide.method, deciders["threshold"])
+        default = deciders.get("learned" if cfg.decide.method != "threshold" else "threshold",
+                               deciders["threshold"])
         with open(out_dir / "candidates.jsonl", "w", encoding="utf-8") as fh:
             for row in candidate_rows(analysed, default):
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     return reports
 
 
-def run_train_decider(gold_path: str | Path, cfg: RunConfig, out_path: Path | None = None) -> LearnedDecider:
+def run_train_decider(gold_path: str | Path, cfg: RunConfig, out_path: Path | None = None, *,
+                      unannotated_weight: float = 1.0, target_precision: float = 0.6) -> LearnedDecider:
     gold = load_gold(gold_path)
-    analysed = analyse(Pipeline(cfg), gold)
+    pipe = Pipeline(cfg)
+    analysed = analyse(pipe, gold)
     out_path = out_path or Path(cfg.score.resolved_model()) / DECIDER_FILE
-    return train_decider(analysed, out_path)
+    return train_decider(analysed, out_path, decide_cfg=cfg.decide, embed=pipe.topics.embed,
+                         unannotated_weight=unannotated_weight, target_precision=target_precision)

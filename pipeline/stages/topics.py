@@ -57,7 +57,7 @@ class Topics:
         """Set ``claim.topic`` for the claims of one document (in place)."""
         if not claims:
             return
-        groups = cluster(emb)
+        groups = cluster(emb, self.cfg.cluster_distance)
         doc_counts = Counter(w for c in claims for w in set(content_words(c.text)))
         for g in set(groups):
             members = [c for c, gg in zip(claims, groups) if gg == g]

@@ -1,0 +1,288 @@
+"""Evidence: do two claims speak of the same event, and how do they differ?
+
+Two claims contradict only when they speak of the same thing. This module computes, from the
+claims themselves, the evidence the decision stage (decide.py) and the candidate gate use:
+
+* per claim (``claim_info``, one spaCy pass over the claim texts, batched): named entities,
+  content lemmas, the subject, the predicates, what is negated, time expressions, hedging;
+* per pair (``pair_evidence``): shared entities, lemma overlap, subject and predicate match,
+  figures for the same counted noun (agreeing or not), same or different days, whether a
+  negated predicate of one claim is what the other claim speaks of (``neg_aligned``) or
+  something else (``neg_unaligned``: "there is no freeze" against "the sides continue to
+  communicate" negates *freeze*, which the other claim does not mention).
+
+``gate()`` keeps a candidate pair for the NLI model only when some same-event evidence is
+there (thresholds in ``PairConfig``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Iterable
+
+import numpy as np
+
+from pipeline.config import PairConfig
+from pipeline.types import Claim, ClaimInfo, Pair
+
+# spaCy entity labels that are numbers or times: handled by quantities() / times, not ents
+_NUMERIC_ENTS = {"DATE", "TIME", "CARDINAL", "ORDINAL", "PERCENT", "MONEY", "QUANTITY"}
+_CONTENT_POS = {"NOUN", "PROPN", "VERB", "ADJ"}
+_LIGHT = {"be", "have", "do", "say", "make", "get", "go", "take", "give", "come", "tell",
+          "include", "also", "there", "other", "more", "many", "much", "such", "own", "-PRON-"}
+_NEG_WORDS = {"not", "n't", "never", "no", "neither", "nor", "without", "nothing", "none",
+              "nobody", "nowhere", "cannot"}
+_NEG_PRONOUNS = {"nothing", "none", "nobody", "no one"}
+_HEDGES = re.compile(r"\b(could|might|may|likely|unlikely|probably|possibly|perhaps|expects?|"
+                     r"expected|believes?|thinks?|appears?|seems?|suggests?|predicts?|forecasts?|"
+                     r"estimates?|would)\b", re.I)
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_RELATIVE_DAYS = ("yesterday", "today", "tomorrow", "tonight", "last week", "next week",
+                  "last month", "next month", "last year", "next year", "earlier this week",
+                  "this week", "this month", "this year")
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
+           "september", "october", "november", "december")
+_TIME_RE = re.compile(
+    r"\b(?:" + "|".join(_WEEKDAYS) + r")\b"
+    r"|\b(?:" + "|".join(_RELATIVE_DAYS) + r")\b"
+    r"|\b(?:" + "|".join(_MONTHS) + r")(?:\s+\d{1,2})?\b(?!\s*%)"
+    r"|\b\d{1,2}\s+(?:" + "|".join(_MONTHS) + r")\b"
+    r"|\b(?:19|20)\d{2}\b", re.I)
+
+
+def _norm_ent(text: str) -> str:
+    t = re.sub(r"^(the|a|an)\s+", "", text.strip().lower())
+    t = re.sub(r"['’]s$", "", t)
+    return re.sub(r"\s+", " ", t)
+
+
+def _times(text: str) -> frozenset:
+    out = set()
+    for m in _TIME_RE.finditer(text):
+        t = re.sub(r"\s+", " ", m.group(0).lower())
+        if t == "may" and not re.search(r"\bmay\s+\d", text, re.I):
+            continue  # the modal verb
+        out.add(t)
+    return frozenset(out)
+
+
+def _lemma(tok) -> str:
+    return tok.lemma_.lower().strip()
+
+
+def _predicates(root) -> set[str]:
+    """The claim's predicate lemmas: the main verb, a copula's complement, xcomp and
+    conjoined verbs ("continue to communicate" -> continue, communicate)."""
+    out: set[str] = set()
+    stack = [root]
+    seen = set()
+    while stack:
+        v = stack.pop()
+        if v.i in seen:
+            continue
+        seen.add(v.i)
+        lem = _lemma(v)
+        if lem not in _LIGHT and v.pos_ in _CONTENT_POS:
+            out.add(lem)
+        for c in v.children:
+            if c.dep_ in ("xcomp", "ccomp", "acomp", "attr", "oprd", "dobj") or (
+                    c.dep_ == "conj" and c.pos_ in ("VERB", "AUX", "ADJ")):
+                if c.dep_ in ("attr", "dobj") and lem not in _LIGHT:
+                    continue  # a real verb's object is not a predicate ("cut jobs": cut)
+                stack.append(c)
+        if lem in _LIGHT and v.pos_ in ("VERB", "AUX"):
+            # "there is no freeze", "have no plans": the noun carries the predicate
+            for c in v.children:
+                if c.dep_ in ("attr", "dobj", "acomp") and _lemma(c) not in _LIGHT:
+                    out.add(_lemma(c))
+    return out
+
+
+def _negated(doc) -> set[str]:
+    """Lemmas of what the claim negates."""
+    out: set[str] = set()
+    for t in doc:
+        low = t.lower_
+        if t.dep_ == "neg" or (low in ("never", "no") and t.dep_ == "advmod"):
+            h = t.head
+            if _lemma(h) in _LIGHT and h.pos_ in ("VERB", "AUX"):
+                comp = [c for c in h.children if c.dep_ in ("acomp", "attr", "xcomp", "dobj", "oprd")]
+                out.update(_lemma(c) for c in comp)
+                if not comp:
+                    out.add(_lemma(h))
+            else:
+                out.add(_lemma(h))
+                out.update(_lemma(c) for c in h.children if c.dep_ == "xcomp")
+        elif low in ("no", "neither") and t.dep_ == "det":
+            n = t.head
+            out.add(_lemma(n))
+            if n.dep_ in ("nsubj", "nsubjpass") and _lemma(n.head) not in _LIGHT:
+                out.add(_lemma(n.head))  # "no decision has been taken": take
+        elif low == "without" and t.dep_ == "prep":
+            out.update(_lemma(c) for c in t.children if c.dep_ in ("pobj", "pcomp"))
+        elif low in _NEG_PRONOUNS and t.dep_ in ("nsubj", "nsubjpass", "dobj", "attr"):
+            if _lemma(t.head) not in _LIGHT:
+                out.add(_lemma(t.head))
+        elif low in ("rather", "instead") and t.i + 1 < len(doc) and doc[t.i + 1].lower_ in ("than", "of"):
+            out.update(_lemma(c) for c in doc[t.i + 1].children if c.dep_ in ("pobj", "pcomp"))
+    return {w for w in out if w and w not in _NEG_WORDS}
+
+
+def info_from_doc(doc) -> ClaimInfo:
+    """ClaimInfo from a spaCy parse of the claim text."""
+    ents = frozenset(_norm_ent(e.text) for e in doc.ents if e.label_ not in _NUMERIC_ENTS)
+    lemmas = frozenset(_lemma(t) for t in doc if t.pos_ in _CONTENT_POS and not t.is_stop
+                       and _lemma(t) not in _LIGHT and len(t.text) > 1 and t.is_alpha)
+    roots = [t for t in doc if t.dep_ == "ROOT"]
+    preds: set[str] = set()
+    subj: set[str] = set()
+    for r in roots:
+        preds |= _predicates(r)
+        for c in r.children:
+            if c.dep_ in ("nsubj", "nsubjpass") and c.pos_ != "PRON":
+                subj.add(_lemma(c))
+                subj.update(_lemma(x) for x in c.children if x.dep_ in ("compound", "amod")
+                            and x.pos_ in ("NOUN", "PROPN", "ADJ"))
+    return ClaimInfo(ents=ents, lemmas=lemmas, subj=frozenset(subj), preds=frozenset(preds),
+                     neg_heads=frozenset(_negated(doc)), times=_times(doc.text),
+                     hedged=bool(_HEDGES.search(doc.text)))
+
+
+def add_claim_info(claims: list[Claim], nlp, batch_size: int = 64) -> None:
+    """Fill ``claim.info`` for the claims that lack it (one batched spaCy pass)."""
+    todo = [c for c in claims if c.info is None]
+    if not todo:
+        return
+    for c, doc in zip(todo, nlp.pipe([c.text for c in todo], batch_size=batch_size)):
+        c.info = info_from_doc(doc)
+
+
+# ----------------------------------------------------------------------------- word alignment
+class WordSimilarity:
+    """Cosine similarity of single words (lemmas) from a sentence embedder, cached.
+
+    ``embed`` maps a list of strings to unit-norm vectors (Topics.embed); without one, only
+    identical lemmas align."""
+
+    def __init__(self, embed: Callable[[list[str]], np.ndarray] | None = None):
+        self.embed = embed
+        self._vec: dict[str, np.ndarray] = {}
+
+    def prepare(self, words: Iterable[str]) -> None:
+        if self.embed is None:
+            return
+        new = sorted({w for w in words if w and w not in self._vec})
+        if new:
+            for w, v in zip(new, self.embed(new)):
+                self._vec[w] = np.asarray(v, dtype=np.float32)
+
+    def best(self, word: str, others: Iterable[str]) -> float:
+        """The highest similarity of ``word`` to any of ``others`` (1.0 when identical)."""
+        best = 0.0
+        vw = self._vec.get(word)
+        for o in others:
+            if o == word:
+                return 1.0
+            vo = self._vec.get(o)
+            if vw is not None and vo is not None:
+                best = max(best, float(vw @ vo))
+        return best
+
+
+# ----------------------------------------------------------------------------- pair evidence
+EVIDENCE = [
+    "ent_shared", "ent_jaccard", "lemma_jaccard", "lemma_overlap", "subj_match", "pred_match",
+    "num_same_unit", "num_agree", "time_same", "time_diff", "neg_one_side", "neg_aligned",
+    "neg_unaligned", "hedged", "opinion",
+]
+
+
+def _jaccard(a: frozenset, b: frozenset) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def _info(c: Claim) -> ClaimInfo:
+    return c.info if c.info is not None else ClaimInfo()
+
+
+def negation_alignment(a: ClaimInfo, b: ClaimInfo, words: WordSimilarity | None = None) -> float:
+    """How well what ``a`` negates matches what ``b`` speaks of (and ``b`` does not
+    negate): 1.0 for the same lemma, the embedding similarity otherwise, 0.0 with nothing
+    negated."""
+    heads = a.neg_heads - b.neg_heads
+    if not heads:
+        return 0.0
+    target = (b.preds | b.lemmas) - b.neg_heads
+    words = words or WordSimilarity()
+    return max(words.best(h, target) for h in heads)
+
+
+def pair_evidence(pair: Pair, words: WordSimilarity | None = None, *,
+                  align_similarity: float = 0.6) -> dict[str, float]:
+    """Same-event evidence for one pair; every value is a float (see EVIDENCE)."""
+    from pipeline.stages.decide import quantities  # local: decide imports this module
+
+    a, b = _info(pair.a), _info(pair.b)
+    qa, qb = quantities(pair.a.text), quantities(pair.b.text)
+    units = {q.unit for q in qa} & {q.unit for q in qb}
+    agree = any(abs(x.value - y.value) <= 0.02 * max(abs(x.value), abs(y.value), 1e-9)
+                for x in qa for y in qb if x.unit == y.unit)
+    neg_a, neg_b = bool(a.neg_heads), bool(b.neg_heads)
+    one_side = neg_a != neg_b
+    align = 0.0
+    if neg_a and not neg_b:
+        align = negation_alignment(a, b, words)
+    elif neg_b and not neg_a:
+        align = negation_alignment(b, a, words)
+    elif neg_a and neg_b:
+        align = max(negation_alignment(a, b, words), negation_alignment(b, a, words))
+    aligned = align >= align_similarity
+    return {
+        "ent_shared": float(min(3, len(a.ents & b.ents))),
+        "ent_jaccard": _jaccard(a.ents, b.ents),
+        "lemma_jaccard": _jaccard(a.lemmas, b.lemmas),
+        "lemma_overlap": len(a.lemmas & b.lemmas) / max(1, min(len(a.lemmas), len(b.lemmas))),
+        "subj_match": float(bool(a.subj & (b.subj | b.lemmas) or b.subj & (a.subj | a.lemmas))),
+        "pred_match": float(bool(a.preds & b.preds)),
+        "num_same_unit": float(bool(units)),
+        "num_agree": float(agree),
+        "time_same": float(bool(a.times & b.times)),
+        "time_diff": float(bool(a.times) and bool(b.times) and not (a.times & b.times)),
+        "neg_one_side": float(one_side),
+        "neg_aligned": float((neg_a or neg_b) and aligned),
+        "neg_unaligned": float((neg_a or neg_b) and not aligned),
+        "hedged": float(a.hedged or b.hedged),
+        "opinion": float(pair.a.role == "analyst" or pair.b.role == "analyst"),
+    }
+
+
+def prepare_words(pairs: list[Pair], words: WordSimilarity) -> None:
+    """Embed, in one batch, the words negation alignment will compare."""
+    need: set[str] = set()
+    for p in pairs:
+        a, b = _info(p.a), _info(p.b)
+        if a.neg_heads or b.neg_heads:
+            need |= a.neg_heads | b.neg_heads | a.preds | b.preds | a.lemmas | b.lemmas
+    words.prepare(need)
+
+
+# ----------------------------------------------------------------------------- candidate gate
+def gate_keeps(pair: Pair, cfg: PairConfig) -> bool:
+    """True when a candidate pair shows enough same-event evidence to be worth scoring:
+    a high embedding similarity, a shared named entity, figures for the same counted noun,
+    a shared subject or predicate, or ``gate_min_shared`` shared content lemmas."""
+    if pair.similarity >= cfg.gate_keep_similarity:
+        return True
+    if pair.a.info is None or pair.b.info is None:
+        return True  # nothing to judge by
+    ev = pair_evidence(pair)
+    return (ev["ent_shared"] >= 1 or ev["num_same_unit"] >= 1 or ev["subj_match"] >= 1
+            or ev["pred_match"] >= 1
+            or len(pair.a.info.lemmas & pair.b.info.lemmas) >= cfg.gate_min_shared)
+
+
+def gate(pairs: list[Pair], cfg: PairConfig) -> list[Pair]:
+    """The candidate pairs ``gate_keeps`` (all of them when ``pair.gate`` is off)."""
+    if not cfg.gate:
+        return list(pairs)
+    return [p for p in pairs if gate_keeps(p, cfg)]

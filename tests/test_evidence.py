@@ -1,0 +1,139 @@
+"""Same-event evidence, negation alignment, the candidate gate and the decision rules, on
+sentences written for the tests (spaCy's small English model parses them)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.config import DecideConfig, PairConfig
+from pipeline.errors import ConfigError
+from pipeline.stages.decide import RULES, Decider, Rule, build_rules, combine_directions, features
+from pipeline.stages.evidence import (WordSimilarity, add_claim_info, gate, negation_alignment,
+                                      pair_evidence)
+from pipeline.stages.segment import load_spacy
+from pipeline.types import Claim, Pair, Score
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    return load_spacy("auto")
+
+
+def _claims(nlp, *texts, speakers=None):
+    cs = [Claim(doc_id="d", id=f"{i}.0", start=0, end=len(t), text=t, sent_index=i,
+                speaker=(speakers or [""] * len(texts))[i],
+                speaker_id=(speakers or [""] * len(texts))[i]) for i, t in enumerate(texts)]
+    add_claim_info(cs, nlp)
+    return cs
+
+
+def _score(pc, pe=0.05):
+    return Score((pc, pc), (pe, pe), (1 - pc - pe, 1 - pc - pe))
+
+
+def test_claim_info_subject_predicates_negation_entities_times(nlp):
+    a, b, c = _claims(nlp, "There is no freeze in relations between Pakistan and the United States.",
+                      "The two sides continue to communicate on Monday.",
+                      "Relations are not frozen.")
+    assert "freeze" in a.info.neg_heads and "pakistan" in a.info.ents
+    assert {"continue", "communicate"} <= b.info.preds and "side" in b.info.subj
+    assert "monday" in b.info.times and not a.info.times
+    assert "frozen" in c.info.neg_heads or "freeze" in c.info.neg_heads
+
+
+def test_negated_predicate_aligned_with_the_other_claim_is_evidence_of_contradiction(nlp):
+    a, b = _claims(nlp, "Cooperation has not been suspended.", "Cooperation has been suspended.")
+    ev = pair_evidence(Pair(a, b, "opposing_sides", 0.9))
+    assert negation_alignment(a.info, b.info) == 1.0
+    assert ev["neg_one_side"] == 1.0 and ev["neg_aligned"] == 1.0 and ev["neg_unaligned"] == 0.0
+    hits = [r.applies(Pair(a, b, "opposing_sides", 0.9), _score(0.8), ev) for r in build_rules(DecideConfig())]
+    assert "negation" in {h.name for h in hits if h}
+
+
+def test_negated_predicate_not_spoken_of_is_not_evidence_of_contradiction(nlp):
+    # "no freeze" against "continue to communicate": the negated word is "freeze", which the
+    # other claim does not speak of; the claims agree
+    a, b = _claims(nlp, "There is no freeze in relations.", "The two sides continue to communicate.")
+    ev = pair_evidence(Pair(a, b, "opposing_sides", 0.5))
+    assert ev["neg_aligned"] == 0.0 and ev["neg_unaligned"] == 1.0
+    hits = [r.applies(Pair(a, b, "opposing_sides", 0.5), _score(0.9), ev) for r in build_rules(DecideConfig())]
+    assert "negation" not in {h.name for h in hits if h}
+
+
+def test_embedding_alignment_of_the_negated_head():
+    class FakeInfo:
+        def __init__(self, neg, preds):
+            self.neg_heads, self.preds, self.lemmas = frozenset(neg), frozenset(preds), frozenset(preds)
+
+    vec = {"close": [1.0, 0.0], "shut": [0.96, 0.28], "communicate": [0.0, 1.0]}
+    words = WordSimilarity(lambda ws: np.array([vec[w] for w in ws], dtype=np.float32))
+    words.prepare(vec)
+    assert negation_alignment(FakeInfo({"close"}, {"close"}), FakeInfo(set(), {"shut"}), words) > 0.9
+    assert negation_alignment(FakeInfo({"close"}, {"close"}), FakeInfo(set(), {"communicate"}), words) < 0.1
+    assert negation_alignment(FakeInfo(set(), {"open"}), FakeInfo(set(), {"shut"}), words) == 0.0
+
+
+def test_same_event_evidence_numbers_entities_times(nlp):
+    a, b, c = _claims(nlp, "Acme will cut 400 jobs at its Leeds plant on Monday.",
+                      "Acme said only 250 jobs would go at the Leeds plant on Tuesday.",
+                      "The weather in Madrid was warm.")
+    ev = pair_evidence(Pair(a, b, "same_side", 0.7))
+    assert ev["ent_shared"] >= 1 and ev["num_same_unit"] == 1.0 and ev["num_agree"] == 0.0
+    assert ev["time_diff"] == 1.0 and ev["time_same"] == 0.0 and ev["lemma_overlap"] > 0
+    far = pair_evidence(Pair(a, c, "unattributed", 0.1))
+    assert far["ent_shared"] == 0.0 and far["lemma_overlap"] == 0.0 and far["num_same_unit"] == 0.0
+
+
+def test_gate_drops_unrelated_pairs_keeps_related_ones(nlp):
+    a, b, c = _claims(nlp, "Acme will cut 400 jobs at its Leeds plant.",
+                      "Only 250 jobs will go, the union said.",
+                      "The weather in Madrid was warm.")
+    pairs = [Pair(a, b, "opposing_sides", 0.2), Pair(a, c, "unattributed", 0.1),
+             Pair(b, c, "unattributed", 0.6)]
+    kept = gate(pairs, PairConfig(gate_keep_similarity=0.5, gate_min_shared=1))
+    assert kept == [pairs[0], pairs[2]]  # shared counted noun; similarity above the bar
+    assert gate(pairs, PairConfig(gate=False)) == pairs
+
+
+def test_rules_are_objects_in_a_registry_with_config_constants(nlp):
+    assert set(RULES) == {"numeric", "denial", "negation", "antonym"}
+    assert all(issubclass(r, Rule) for r in RULES.values())
+    with pytest.raises(ConfigError, match="unknown decision rule"):
+        build_rules(DecideConfig(rules=["numeric", "bogus"]))
+    a, b = _claims(nlp, "The plant employs 1,200 workers.", "Only 950 workers remain at the plant.")
+    p = Pair(a, b, "opposing_sides", 0.7)
+    ev = pair_evidence(p)
+    numeric = RULES["numeric"](DecideConfig())
+    assert numeric.applies(p, _score(0.1), ev).name == "numeric"
+    assert numeric.applies(p, _score(0.1, pe=0.95), ev) is None  # entailed: numeric_max_entailment
+    assert RULES["numeric"](DecideConfig(numeric_min_similarity=0.8)).applies(p, _score(0.1), ev) is None
+
+
+def test_rules_feed_the_learned_model_as_features(nlp):
+    a, b = _claims(nlp, "The plant employs 1,200 workers.", "Only 950 workers remain at the plant.")
+    f = features(Pair(a, b, "opposing_sides", 0.7), _score(0.1))
+    assert f["rule_numeric"] == 1.0 and f["num_same_unit"] == 1.0
+
+
+def test_directions_combine_and_fallback_is_logged(tmp_path, caplog):
+    assert combine_directions((0.2, 0.8), "max") == 0.8
+    assert combine_directions((0.2, 0.8), "min") == 0.2
+    assert combine_directions((0.2, 0.8), "mean") == pytest.approx(0.5)
+    with pytest.raises(ConfigError, match="directions"):
+        DecideConfig(directions="sum")
+    with caplog.at_level("WARNING"):
+        d = Decider(DecideConfig(method="auto"), model_dir=str(tmp_path))
+    assert d.learned is None and d.method == "threshold"
+    assert "falling back to a threshold" in caplog.text
+
+
+def test_threshold_path_uses_the_configured_direction(nlp):
+    a, b = _claims(nlp, "Talks are ongoing at all levels.", "Talks have been suspended.")
+    pair = Pair(a, b, "opposing_sides", 0.6)
+    sc = Score((0.3, 0.7), (0.1, 0.1), (0.6, 0.2))
+    flagged = lambda how: Decider(DecideConfig(method="threshold", threshold=0.5, directions=how,
+                                               fallback_rules_flag=False)).decide([pair], [sc])
+    assert len(flagged("max")) == 1 and flagged("max")[0].score == pytest.approx(0.7)
+    assert len(flagged("mean")) == 1 and flagged("mean")[0].score == pytest.approx(0.5)
+    assert flagged("min") == []
