@@ -54,6 +54,19 @@ def _logging(verbose: bool) -> None:
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     for noisy in ("transformers", "sentence_transformers", "datasets", "httpx", "filelock"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
+    if not verbose:
+        # the model loaders' own bars ("Loading weights") only with -v
+        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+        if "transformers" in sys.modules:
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+
+
+def _progress(label: str, unit: str, quiet: bool):
+    from pipeline.run.progress import Progress
+
+    return Progress(label, unit, stream=sys.stderr, enabled=not quiet)
 
 
 def _run_cfg(config: Optional[Path], overrides: list[str], model: Optional[str],
@@ -81,7 +94,8 @@ def _run_cfg(config: Optional[Path], overrides: list[str], model: Optional[str],
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML run config (default: built-in defaults; see configs/run.yaml).")]
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Dotted override, e.g. --set pair.k=8 (repeatable).")]
 ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="NLI model: a local folder or a hub id (default: the model in models/).")]
-VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="More detail on stderr: logs, per-stage timings per batch, model loaders' bars.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar on stderr.")]
 
 
 @app.command()
@@ -96,35 +110,41 @@ def run(
     cross_document: Annotated[Optional[bool], typer.Option("--cross-document/--no-cross-document", help="Also pair claims across documents.")] = None,
     engine: Annotated[Optional[Engine], typer.Option(help="local, or ray (Ray Data; RAY_ADDRESS picks the cluster).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run with the same inputs and config.")] = False,
-    manifest: Annotated[Optional[Path], typer.Option(help="Manifest path (default: manifest.json beside the CSV).")] = None,
+    fresh: Annotated[bool, typer.Option(help="Discard an interrupted run's parts and start over.")] = False,
+    manifest: Annotated[Optional[Path], typer.Option(help="Manifest path (default: <out stem>.manifest.json beside the CSV).")] = None,
     top: Annotated[int, typer.Option(help="Rows of the top-flags table to print.")] = 10,
     overrides: SetOpt = None,
     verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
-    """Run the whole pipeline and write flagged pairs (CSV) and a manifest (JSON)."""
+    """Run the whole pipeline and write flagged pairs (CSV) and a manifest (JSON).
+
+    Exit codes: 0 when at least one document was processed, 2 when none was, 1 for usage,
+    configuration, input/output and model errors."""
     _logging(verbose)
-    cfg = _run_cfg(config, overrides or [], model, threshold, backend, engine, method, cross_document)
-    if cfg.engine == "ray":
+    if resume and fresh:
         from pipeline.errors import ConfigError
-        from pipeline.run.ray_data import run_ray
 
-        if resume:
-            raise ConfigError("--resume is not supported with --engine ray",
-                              fix="rerun the whole corpus, or use the local engine to resume")
+        raise ConfigError("--resume and --fresh contradict each other",
+                          fix="--resume continues an interrupted run; --fresh discards it")
+    cfg = _run_cfg(config, overrides or [], model, threshold, backend, engine, method, cross_document)
+    from pipeline.run import run as run_corpus
+    from pipeline.run.progress import RunProgressBar, format_summary
 
-        summary = run_ray([str(i) for i in inputs], out, cfg, manifest=manifest)
-    else:
-        from pipeline.run.local import run as run_local
-
-        summary = run_local([str(i) for i in inputs], out, cfg, resume=resume, manifest=manifest)
-    typer.echo(
-        f"{summary.documents} documents, {len(summary.skipped)} skipped, {summary.claims} claims, "
-        f"{summary.pairs} candidate pairs, {summary.flags} flagged -> {summary.out_csv}"
-    )
-    if summary.skipped:
-        typer.echo(f"skipped documents are listed with reasons in {summary.manifest}")
+    bar = RunProgressBar("run", stream=sys.stderr, enabled=not quiet, verbose=verbose)
+    try:
+        summary = run_corpus([str(i) for i in inputs], out, cfg, resume=resume, fresh=fresh,
+                             manifest=manifest, on_progress=bar.update_run)
+    finally:
+        bar.close()
+    typer.echo(format_summary(summary))
     if summary.top and top > 0:
         typer.echo(format_top(summary.top[:top]))
+    if summary.documents == 0:
+        _err("no document was processed"
+             + (f" ({len(summary.skipped)} skipped; reasons in {summary.manifest})" if summary.skipped
+                else "; the inputs hold no .txt/.md/.jsonl/.csv document"))
+        raise typer.Exit(2)
 
 
 def format_top(rows: list[dict], width: int = 60) -> str:

@@ -70,10 +70,16 @@ def ray_local():
             os.environ["RAY_ADDRESS"] = address
 
 
-def test_ray_matches_local(tmp_path, ray_local, monkeypatch):
+def _cfg(model, *extra):
     from pipeline.config import load_run_config
-    from pipeline.run.ray_data import run_ray
-    from pipeline.run.local import run
+
+    return load_run_config(None, [f"score.model={json.dumps(str(model))}", "score.backend=torch",
+                                  "score.device=cpu", "decide.threshold=0.0", "batch_docs=2",
+                                  *extra])
+
+
+def test_ray_matches_local(tmp_path, ray_local, monkeypatch):
+    from pipeline.run import run
 
     monkeypatch.setenv("CONTRADICT_RAY_ACTORS", "1")
     model = make_tiny_model(tmp_path / "tiny")
@@ -83,10 +89,8 @@ def test_ray_matches_local(tmp_path, ray_local, monkeypatch):
         (corpus / name).write_text(text, encoding="utf-8")
     (corpus / "empty.txt").write_text("", encoding="utf-8")  # a skipped document
 
-    cfg = load_run_config(None, [f"score.model={json.dumps(str(model))}", "score.backend=torch",
-                                 "score.device=cpu", "decide.threshold=0.0", "batch_docs=2"])
-    local = run([str(corpus)], tmp_path / "local" / "flags.csv", cfg)
-    remote = run_ray([str(corpus)], tmp_path / "ray" / "flags.csv", cfg)
+    local = run([str(corpus)], tmp_path / "local" / "flags.csv", _cfg(model))
+    remote = run([str(corpus)], tmp_path / "ray" / "flags.csv", _cfg(model, "engine=ray"))
 
     assert local.flags > 0, "threshold 0 should flag every candidate pair"
     assert (remote.documents, remote.claims, remote.pairs, remote.flags) == (
@@ -104,17 +108,50 @@ def test_ray_matches_local(tmp_path, ray_local, monkeypatch):
 
     ml = json.loads(local.manifest.read_text(encoding="utf-8"))
     mr = json.loads(remote.manifest.read_text(encoding="utf-8"))
+    assert local.manifest.name == "flags.manifest.json"
     assert set(mr) == set(ml)
     assert mr["counts"] == ml["counts"] and mr["documents"] == ml["documents"]
+    assert mr["engine"] == "ray" and ml["engine"] == "local"
     assert "score" in mr["timings_s"] and "total" in mr["timings_s"]
     assert not (tmp_path / "ray" / "flags.csv.parts").exists()
 
 
-def test_ray_refuses_cross_document(tmp_path):
+def test_ray_with_cross_document_is_refused_when_the_config_is_built():
     from pipeline.config import load_run_config
     from pipeline.errors import ConfigError
-    from pipeline.run.ray_data import run_ray
 
-    cfg = load_run_config(None, ["pair.cross_document=true"])
-    with pytest.raises(ConfigError, match="cross-document"):
-        run_ray([str(tmp_path)], tmp_path / "out.csv", cfg)
+    with pytest.raises(ConfigError, match="cross-document.*fix: run with --engine local"):
+        load_run_config(None, ["pair.cross_document=true", "engine=ray"])
+
+
+def test_ray_does_not_touch_a_local_runs_parts(tmp_path, ray_local):
+    """An interrupted local run's parts are refused (not deleted) by a Ray run without
+    --resume, and continued by one with --resume."""
+    from pipeline.errors import ResumeError
+    from pipeline.run import run
+
+    model = make_tiny_model(tmp_path / "tiny")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in ARTICLES.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    ref = run([str(corpus)], tmp_path / "ref" / "flags.csv", _cfg(model))
+    out = tmp_path / "out" / "flags.csv"
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_first_batch(p):
+        if p.batch_docs:
+            raise Stop()
+
+    with pytest.raises(Stop):
+        run([str(corpus)], out, _cfg(model), on_progress=stop_after_first_batch)
+    parts = out.with_name(out.name + ".parts")
+    committed = (parts / "progress.jsonl").read_text()
+    with pytest.raises(ResumeError, match="--resume.*--fresh"):
+        run([str(corpus)], out, _cfg(model, "engine=ray"))
+    assert (parts / "progress.jsonl").read_text() == committed
+    resumed = run([str(corpus)], out, _cfg(model, "engine=ray"), resume=True)
+    assert resumed.resumed and resumed.resumed_documents == 2
+    assert _rows(out).keys() == _rows(ref.out_csv).keys()
