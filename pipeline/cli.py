@@ -167,9 +167,11 @@ def claims(
     config: ConfigOpt = None,
     overrides: SetOpt = None,
     verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Write every claim with document, offsets, speaker, side, cue, stance and topic."""
     _logging(verbose)
+    from pipeline.run.progress import count_total
     from pipeline.config import load_run_config
     from pipeline.stages.ingest import iter_items
     from pipeline.pipeline import Pipeline
@@ -179,6 +181,17 @@ def claims(
     cfg = load_run_config(config, overrides or [])
     pipe = Pipeline(cfg)
     skipped = []
+    bar = _progress("claims", "docs", quiet)
+    total = count_total([str(i) for i in inputs])
+    seen = {"docs": 0, "claims": 0}
+
+    def extract(batch):
+        res = pipe.extract(batch)
+        seen["docs"] += len(batch)
+        seen["claims"] += len(res.claims)
+        bar.update(seen["docs"] + len(skipped), total,
+                   {"claims": seen["claims"], "skipped": len(skipped)}, force=True)
+        return (claim_row(c) for c in res.claims)
 
     def rows():
         batch = []
@@ -188,12 +201,15 @@ def claims(
                 continue
             batch.append(item)
             if len(batch) >= cfg.batch_docs:
-                yield from (claim_row(c) for c in pipe.extract(batch).claims)
+                yield from extract(batch)
                 batch = []
         if batch:
-            yield from (claim_row(c) for c in pipe.extract(batch).claims)
+            yield from extract(batch)
 
-    n = write_csv(out, CLAIM_COLUMNS, rows())
+    try:
+        n = write_csv(out, CLAIM_COLUMNS, rows())
+    finally:
+        bar.close()
     typer.echo(f"{n} claims -> {out}")
     for s in skipped:
         typer.echo(f"skipped {s.file}{':' + str(s.line) if s.line else ''}: {s.reason}", err=True)
@@ -244,15 +260,22 @@ def eval_pairs_cmd(
     backend: Annotated[Backend, typer.Option(help="NLI backend.")] = Backend.torch,
     limit: Annotated[int, typer.Option(help="Only the first N rows of each file (0: all).")] = 0,
     batch_size: Annotated[int, typer.Option(help="Pairs per batch.")] = 64,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Accuracy, macro-F1, per-class P/R/F1, PR-AUC, confusion matrix, ECE, best threshold."""
-    _logging(False)
+    _logging(verbose)
+    bar = _progress("eval pairs", "pairs", quiet)
     from pipeline.config import ScoreConfig
     from pipeline.eval.pairs import eval_pairs
     from pipeline.eval.metrics import format_table
 
-    reports = eval_pairs(ScoreConfig(model=model or "").resolved_model(), list(data), out,
-                         backend=backend.value, batch_size=batch_size, limit=limit)
+    try:
+        reports = eval_pairs(ScoreConfig(model=model or "").resolved_model(), list(data), out,
+                             backend=backend.value, batch_size=batch_size, limit=limit,
+                             on_progress=bar.update)
+    finally:
+        bar.close()
     typer.echo(format_table(reports))
     if out:
         typer.echo(f"report and plots in {out}")
@@ -266,14 +289,20 @@ def eval_docs_cmd(
     out: Annotated[Optional[Path], typer.Option("--out", help="Folder for docs_report.json.")] = None,
     misses: Annotated[int, typer.Option(help="Print the N worst misses.")] = 5,
     overrides: SetOpt = None,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Claim recall, speaker accuracy, pair recall/precision per type on annotated articles;
     the plain threshold against the learned decision stage (when trained)."""
-    _logging(False)
+    _logging(verbose)
     from pipeline.eval.docs import format_report, run_eval_docs
 
     cfg = _run_cfg(config, overrides or [], model, None)
-    reports = run_eval_docs(gold, cfg, out)
+    bar = _progress("eval docs", "docs", quiet)
+    try:
+        reports = run_eval_docs(gold, cfg, out, on_progress=bar.update)
+    finally:
+        bar.close()
     typer.echo(format_report(reports))
     best = reports.get(cfg.decide.method) or reports["threshold"]
     worst = sorted(best["misses"], key=lambda m: (m["p_contradiction"] is None, -(m["p_contradiction"] or 0)))
@@ -293,13 +322,19 @@ def train_decider_cmd(
     config: ConfigOpt = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="decider.json path (default: beside the model).")] = None,
     overrides: SetOpt = None,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Train the learned decision stage (logistic regression over pair features)."""
-    _logging(False)
+    _logging(verbose)
     from pipeline.eval.docs import run_train_decider
 
     cfg = _run_cfg(config, overrides or [], model, None)
-    dec = run_train_decider(gold, cfg, out)
+    bar = _progress("train-decider", "docs", quiet)
+    try:
+        dec = run_train_decider(gold, cfg, out, on_progress=bar.update)
+    finally:
+        bar.close()
     typer.echo(json.dumps(dec.metrics, indent=2))
 
 
@@ -307,13 +342,20 @@ def train_decider_cmd(
 def export_onnx(
     model: Annotated[Optional[str], typer.Argument(help="Model folder (default: the model in models/).")] = None,
     quantize: Annotated[bool, typer.Option(help="Dynamic int8 quantisation.")] = True,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Export a model folder to ONNX (dynamic int8) for --backend onnx."""
-    _logging(True)
+    _logging(verbose)
     from pipeline.config import ScoreConfig
     from pipeline.nli.export import export
 
-    path = export(ScoreConfig(model=model or "").resolved_model(), quantize=quantize)
+    bar = _progress("export-onnx", "steps", quiet)
+    try:
+        path = export(ScoreConfig(model=model or "").resolved_model(), quantize=quantize,
+                      on_step=lambda done, total, name: bar.update(done, total, force=True))
+    finally:
+        bar.close()
     typer.echo(f"wrote {path}")
 
 

@@ -322,3 +322,35 @@ def test_count_total_is_cheap_and_honest(tmp_path):
     assert count_total([tmp_path]) == 4
     (tmp_path / "c.csv").write_text("id,text\n")
     assert count_total([tmp_path]) is None
+
+
+def test_eval_pairs_reports_progress_and_the_cli_draws_it(tmp_path, model):
+    from pipeline.cli import app
+    from pipeline.eval.pairs import eval_pairs
+
+    data = tmp_path / "dev.jsonl"
+    rows = [{"premise": "the dog runs .", "hypothesis": "the dog sleeps .", "label": lab}
+            for lab in ("contradiction", "entailment", "neutral") * 3]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    calls = []
+    eval_pairs(str(model), [str(data)], None, batch_size=4, on_progress=lambda d, t: calls.append((d, t)))
+    assert calls[-1] == (9, 9) and [d for d, _ in calls] == sorted(d for d, _ in calls)
+    r = CliRunner().invoke(app, ["eval", "pairs", "--model", str(model), "--data", str(data),
+                                 "--batch-size", "4"])
+    assert r.exit_code == 0, r.output
+    assert "eval pairs | 9/9 pairs 100%" in r.output
+
+
+def test_analyse_reports_documents_done():
+    from pipeline.eval.docs import GoldDoc, analyse
+    from pipeline.pipeline import BatchResult
+    from pipeline.types import Document
+
+    class Pipe:
+        def process(self, docs):
+            return BatchResult()
+
+    gold = [GoldDoc(Document(f"d{i}", "x"), {}, []) for i in range(5)]
+    calls = []
+    analyse(Pipe(), gold, batch=2, on_progress=lambda d, t: calls.append((d, t)))
+    assert calls == [(2, 5), (4, 5), (5, 5)]

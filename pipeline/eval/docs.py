@@ -107,7 +107,9 @@ class Analysed:
     scores: list[Score]
 
 
-def analyse(pipe: Pipeline, gold: list[GoldDoc], batch: int = 8) -> list[Analysed]:
+def analyse(pipe: Pipeline, gold: list[GoldDoc], batch: int = 8, on_progress=None) -> list[Analysed]:
+    """Run the pipeline on the annotated articles, ``batch`` at a time; ``on_progress`` is
+    called with (articles done, articles in all) after each batch."""
     out = []
     for i in range(0, len(gold), batch):
         chunk = gold[i:i + batch]
@@ -121,6 +123,8 @@ def analyse(pipe: Pipeline, gold: list[GoldDoc], batch: int = 8) -> list[Analyse
         for g in chunk:
             ps = pairs_by_doc[g.doc.id]
             out.append(Analysed(g, by_doc[g.doc.id], [p for p, _ in ps], [s for _, s in ps]))
+        if on_progress is not None:
+            on_progress(len(out), len(gold))
     return out
 
 
@@ -311,13 +315,15 @@ def train_decider(analysed: list[Analysed], out_path: Path, *, unannotated_weigh
     return dec
 
 
-def run_eval_docs(gold_path: str | Path, cfg: RunConfig, out_dir: Path | None = None) -> dict[str, dict]:
-    """Evaluate with the plain threshold and, when one exists, the learned stage."""
+def run_eval_docs(gold_path: str | Path, cfg: RunConfig, out_dir: Path | None = None,
+                  on_progress=None) -> dict[str, dict]:
+    """Evaluate with the plain threshold and, when one exists, the learned stage
+    (``on_progress``: see ``analyse``)."""
     from dataclasses import replace
 
     gold = load_gold(gold_path)
     pipe = Pipeline(cfg)
-    analysed = analyse(pipe, gold)
+    analysed = analyse(pipe, gold, on_progress=on_progress)
     reports = {"threshold": evaluate(analysed, Decider(replace(cfg.decide, method="threshold")))}
     model_dir = cfg.score.resolved_model()
     learned_path = Path(cfg.decide.classifier) if cfg.decide.classifier else Path(model_dir) / DECIDER_FILE
@@ -331,8 +337,9 @@ def run_eval_docs(gold_path: str | Path, cfg: RunConfig, out_dir: Path | None = 
     return reports
 
 
-def run_train_decider(gold_path: str | Path, cfg: RunConfig, out_path: Path | None = None) -> LearnedDecider:
+def run_train_decider(gold_path: str | Path, cfg: RunConfig, out_path: Path | None = None,
+                      on_progress=None) -> LearnedDecider:
     gold = load_gold(gold_path)
-    analysed = analyse(Pipeline(cfg), gold)
+    analysed = analyse(Pipeline(cfg), gold, on_progress=on_progress)
     out_path = out_path or Path(cfg.score.resolved_model()) / DECIDER_FILE
     return train_decider(analysed, out_path)

@@ -205,9 +205,10 @@ class NLIModel:
         feeds = {k: v.astype(np.int64) for k, v in enc.items() if k in self._onnx_inputs}
         return self.session.run(None, feeds)[0].astype(np.float32)
 
-    def predict(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+    def predict(self, pairs: Sequence[tuple[str, str]], on_batch=None) -> np.ndarray:
         """Probabilities, shape (n, 3), columns in LABELS order (contradiction, entailment,
-        neutral). Empty input gives an empty (0, 3) array."""
+        neutral). Empty input gives an empty (0, 3) array. ``on_batch``, when given, is
+        called with the number of pairs of each model batch once it is scored."""
         if not pairs:
             return np.zeros((0, 3), dtype=np.float32)
         lengths = self._token_lengths(pairs)
@@ -220,6 +221,8 @@ class NLIModel:
                     j = self.label_index.get(lab)
                     if j is not None:
                         out[idx, col] = probs[:, j]
+                if on_batch is not None:
+                    on_batch(len(idx))
         return out
 
     def predict_both(self, pairs: Sequence[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
