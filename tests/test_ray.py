@@ -188,17 +188,25 @@ def generated_corpus(path: Path, n: int) -> Path:
 
 @pytest.mark.slow
 def test_ray_and_local_give_identical_csvs_on_sample_and_200_articles(tmp_path, ray_local):
+    import torch
+
     from pipeline.run import run
 
+    # the same float arithmetic as the one-CPU actor (thread counts change the last bits)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     model = make_tiny_model(tmp_path / "tiny")
     corpus = generated_corpus(tmp_path / "gen.jsonl", 200)
     sample = Path(__file__).resolve().parent.parent / "data" / "sample"
-    for name, inputs in (("sample", [str(sample)]), ("gen200", [str(corpus)])):
-        cfg = _cfg(model, "batch_docs=16")
-        local = run(inputs, tmp_path / name / "local.csv", cfg)
-        remote = run(inputs, tmp_path / name / "ray.csv", _cfg(model, "batch_docs=16", "engine=ray"))
-        assert local.flags > 0
-        assert local.out_csv.read_bytes() == remote.out_csv.read_bytes(), name
+    try:
+        for name, inputs in (("sample", [str(sample)]), ("gen200", [str(corpus)])):
+            cfg = _cfg(model, "batch_docs=16")
+            local = run(inputs, tmp_path / name / "local.csv", cfg)
+            remote = run(inputs, tmp_path / name / "ray.csv", _cfg(model, "batch_docs=16", "engine=ray"))
+            assert local.flags > 0
+            assert local.out_csv.read_bytes() == remote.out_csv.read_bytes(), name
+    finally:
+        torch.set_num_threads(threads)
 
 
 KILL_SCRIPT = """
