@@ -249,7 +249,6 @@ def _run_locked(inputs, out, manifest, cfg, engine, *, resume, fresh, keep_parts
             batch_timings=batch_timings or {}, engine=engine.name))
 
     report()
-    t_read = time.perf_counter()
     batches = make_batches(iter_items(inputs, cfg.ingest), cfg.batch_docs, done, seen_skips)
     for batch, result in engine.map(batches):
         rows = result["rows"] if result else []
@@ -263,7 +262,6 @@ def _run_locked(inputs, out, manifest, cfg, engine, *, resume, fresh, keep_parts
     ray_init = getattr(engine, "ray_init_s", 0.0)
     if ray_init:
         ledger.timings["ray_init"] = ledger.timings.get("ray_init", 0.0) + ray_init
-    log.debug("read and processed in %.1fs", time.perf_counter() - t_read)
 
     summary = _finalize(out, manifest, store, cfg, ledger, inputs=inputs, resumed=resumed,
                         engine=engine.name, t0=t0)

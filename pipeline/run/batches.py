@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import traceback
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
+from typing import Iterable, Iterator
 
 from pipeline.run.store import text_hash
 from pipeline.types import Document, Skipped
@@ -36,13 +36,12 @@ def skip_record(s: Skipped) -> dict:
 
 
 def make_batches(items: Iterable, size: int, done: dict[str, str],
-                 seen_skips: set[tuple], on_done_doc: Callable[[Document], None] | None = None
-                 ) -> Iterator[Batch]:
+                 seen_skips: set[tuple]) -> Iterator[Batch]:
     """Cut the ingest stream into batches of ``size`` documents not yet ``done``.
 
-    Documents already committed (ids in ``done``) are passed to ``on_done_doc`` (the resume
-    check) and not batched; a skip already recorded (``seen_skips``, by file, line and
-    reason) is not recorded twice. A last batch may have no documents, only skips.
+    Documents already committed (ids in ``done``) are not batched again; a skip already
+    recorded (``seen_skips``, by file, line and reason) is not recorded twice. A last batch
+    may have no documents, only skips.
     """
     ordinal = 0
     docs: list[Document] = []
@@ -59,8 +58,6 @@ def make_batches(items: Iterable, size: int, done: dict[str, str],
         n = ordinal
         ordinal += 1
         if item.id in done:
-            if on_done_doc is not None:
-                on_done_doc(item)
             continue
         if not docs:
             start = n
