@@ -28,7 +28,7 @@ help: ## List the targets
 
 install: .venv/.installed ## Create .venv and install everything (offline-capable)
 
-run: .venv/.installed ## Run the pipeline on data/sample -> out/flagged.csv, out/flagged.html (report), out/manifest.json
+run: .venv/.installed ## Run the pipeline on data/sample -> out/flagged.csv, out/flagged.html (report), out/flagged.manifest.json
 	$(BIN)/contradict run data/sample -o out/flagged.csv --config configs/run.yaml
 
 report-screenshot: .venv/.installed ## Screenshot of the HTML report in headless Chromium -> out/report.png
@@ -66,8 +66,8 @@ train-decider: .venv/.installed ## Train the learned decision stage on data/labe
 export-onnx: .venv/.installed ## Export $(MODEL) to ONNX dynamic int8 (for --backend onnx)
 	$(BIN)/contradict export-onnx $(MODEL)
 
-bench: .venv/.installed ## Speed and memory benchmark (scripts/bench.py) -> out/bench.json
-	$(PY) scripts/bench.py --model $(MODEL) --out out/bench.json
+bench: .venv/.installed ## Speed and memory benchmark (scripts/bench.py; Ray driver memory at 1,000 and 10,000) -> out/bench.json
+	$(PY) scripts/bench.py --model $(MODEL) --out out/bench.json --ray-memory 1000,10000
 
 clean: ## Remove outputs (keeps .venv and models)
 	rm -rf out runs/*.out .pytest_cache

@@ -55,6 +55,19 @@ def _logging(verbose: bool) -> None:
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     for noisy in ("transformers", "sentence_transformers", "datasets", "httpx", "filelock"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
+    if not verbose:
+        # the model loaders' own bars ("Loading weights") only with -v
+        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+        if "transformers" in sys.modules:
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+
+
+def _progress(label: str, unit: str, quiet: bool):
+    from pipeline.run.progress import Progress
+
+    return Progress(label, unit, stream=sys.stderr, enabled=not quiet)
 
 
 def _run_cfg(config: Optional[Path], overrides: list[str], model: Optional[str],
@@ -88,7 +101,8 @@ DEFAULT_STORIES = [Path("data/labelled/dev.jsonl"), Path("data/labelled/test.jso
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML run config (default: configs/run.yaml when it exists in the current folder, else the built-in defaults).")]
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Dotted override section.key=value, e.g. --set pair.k=8 (repeatable).")]
 ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="NLI model: a local folder or a hub id (default: the model in models/).")]
-VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="More detail on stderr: logs, per-stage timings per batch, model loaders' bars.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar on stderr.")]
 
 
 @app.command()
@@ -103,41 +117,47 @@ def run(
     cross_document: Annotated[Optional[bool], typer.Option("--cross-document/--no-cross-document", help="Also pair claims across documents.")] = None,
     engine: Annotated[Optional[Engine], typer.Option(help="local, or ray (Ray Data; RAY_ADDRESS picks the cluster).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run with the same inputs and config.")] = False,
-    manifest: Annotated[Optional[Path], typer.Option(help="Manifest path (default: manifest.json beside the CSV).")] = None,
+    fresh: Annotated[bool, typer.Option(help="Discard an interrupted run's parts and start over.")] = False,
+    manifest: Annotated[Optional[Path], typer.Option(help="Manifest path (default: <out stem>.manifest.json beside the CSV).")] = None,
     formats: Annotated[Optional[str], typer.Option("--format", "-f", help="Output formats, comma-separated: csv,jsonl,parquet,html (default csv; output.formats). Each goes beside -o with its suffix: flagged.csv -> flagged.html.")] = None,
     top: Annotated[Optional[int], typer.Option(help="Rows of the top-flags table to print (output.top, default 10).")] = None,
     overrides: SetOpt = None,
     verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Run the whole pipeline and write flagged pairs (CSV, and JSONL, Parquet, an HTML report
-    with --format) and a manifest (JSON)."""
+    with --format) and a manifest (JSON).
+
+    Exit codes: 0 when at least one document was processed, 2 when none was, 1 for usage,
+    configuration, input/output and model errors."""
     _logging(verbose)
     from pipeline.run.sinks import output_paths
 
+    if resume and fresh:
+        from pipeline.errors import ConfigError
+
+        raise ConfigError("--resume and --fresh contradict each other",
+                          fix="--resume continues an interrupted run; --fresh discards it")
     cfg = _run_cfg(config, overrides or [], model, threshold, backend, engine, method, cross_document,
                    formats, top)
-    paths = output_paths(out, cfg.output.formats)  # a clash of names fails now, not after the run
-    if cfg.engine == "ray":
-        from pipeline.errors import ConfigError
-        from pipeline.run.ray_data import run_ray
+    output_paths(out, cfg.output.formats)  # a clash of output names fails now, not after the run
+    from pipeline.run import run as run_corpus
+    from pipeline.run.progress import RunProgressBar, format_summary
 
-        if resume:
-            raise ConfigError("--resume is not supported with --engine ray",
-                              fix="rerun the whole corpus, or use the local engine to resume")
-
-        summary = run_ray([str(i) for i in inputs], out, cfg, manifest=manifest)
-    else:
-        from pipeline.run.local import run as run_local
-
-        summary = run_local([str(i) for i in inputs], out, cfg, resume=resume, manifest=manifest)
-    typer.echo(
-        f"{summary.documents} documents, {len(summary.skipped)} skipped, {summary.claims} claims, "
-        f"{summary.pairs} candidate pairs, {summary.flags} flagged -> {', '.join(map(str, paths.values()))}"
-    )
-    if summary.skipped:
-        typer.echo(f"skipped documents are listed with reasons in {summary.manifest}")
+    bar = RunProgressBar("run", stream=sys.stderr, enabled=not quiet, verbose=verbose)
+    try:
+        summary = run_corpus([str(i) for i in inputs], out, cfg, resume=resume, fresh=fresh,
+                             manifest=manifest, on_progress=bar.update_run)
+    finally:
+        bar.close()
+    typer.echo(format_summary(summary))
     if summary.top and cfg.output.top > 0:
         typer.echo(format_top(summary.top[:cfg.output.top]))
+    if summary.documents == 0:
+        _err("no document was processed"
+             + (f" ({len(summary.skipped)} skipped; reasons in {summary.manifest})" if summary.skipped
+                else "; the inputs hold no .txt/.md/.jsonl/.csv document"))
+        raise typer.Exit(2)
 
 
 def format_top(rows: list[dict], width: int = 60) -> str:
@@ -160,9 +180,11 @@ def claims(
     config: ConfigOpt = None,
     overrides: SetOpt = None,
     verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Write every claim with document, offsets, speaker, side, cue, stance and topic."""
     _logging(verbose)
+    from pipeline.run.progress import count_total
     from pipeline.stages.ingest import iter_items
     from pipeline.pipeline import Pipeline
     from pipeline.types import Document
@@ -171,6 +193,17 @@ def claims(
     cfg = _run_cfg(config, overrides or [], None, None)
     pipe = Pipeline(cfg)
     skipped = []
+    bar = _progress("claims", "docs", quiet)
+    total = count_total([str(i) for i in inputs])
+    seen = {"docs": 0, "claims": 0}
+
+    def extract(batch):
+        res = pipe.extract(batch)
+        seen["docs"] += len(batch)
+        seen["claims"] += len(res.claims)
+        bar.update(seen["docs"] + len(skipped), total,
+                   {"claims": seen["claims"], "skipped": len(skipped)}, force=True)
+        return (claim_row(c) for c in res.claims)
 
     def rows():
         batch = []
@@ -180,12 +213,15 @@ def claims(
                 continue
             batch.append(item)
             if len(batch) >= cfg.batch_docs:
-                yield from (claim_row(c) for c in pipe.extract(batch).claims)
+                yield from extract(batch)
                 batch = []
         if batch:
-            yield from (claim_row(c) for c in pipe.extract(batch).claims)
+            yield from extract(batch)
 
-    n = write_csv(out, CLAIM_COLUMNS, rows())
+    try:
+        n = write_csv(out, CLAIM_COLUMNS, rows())
+    finally:
+        bar.close()
     typer.echo(f"{n} claims -> {out}")
     for s in skipped:
         typer.echo(f"skipped {s.file}{':' + str(s.line) if s.line else ''}: {s.reason}", err=True)
@@ -241,12 +277,15 @@ def eval_pairs_cmd(
     stress_gold: Annotated[Path, typer.Option(help="Annotated articles whose hard non-contradictions join the stress set.")] = Path("data/labelled/dev.jsonl"),
     stories: Annotated[Optional[list[Path]], typer.Option("--stories", help="JSONL of documents or annotated articles for cross-story pairs (repeatable; default data/labelled/*.jsonl).")] = None,
     threshold: Annotated[Optional[float], typer.Option(help="Operating threshold on P(contradiction) (default: decide.threshold).")] = None,
-    directions: Annotated[str, typer.Option(help="How the two directions combine: max, mean or min.")] = "max",
+    directions: Annotated[str, typer.Option(help="How the two directions combine: max, mean or min.")] = "mean",
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Accuracy, macro-F1, per-class P/R/F1, PR-AUC, confusion matrix, ECE before and after
     calibration, best threshold, hypothesis-only gap; the negation stress set's
     false-contradiction rate and the unrelated-pair false-positive rate."""
-    _logging(False)
+    _logging(verbose)
+    bar = _progress("eval pairs", "pairs", quiet)
     from pipeline.config import ScoreConfig
     from pipeline.eval.pairs import eval_pairs
     from pipeline.eval.metrics import format_table
@@ -255,8 +294,12 @@ def eval_pairs_cmd(
     from pipeline.eval.pairs import eval_diagnostics, format_diagnostics
 
     model_dir = ScoreConfig(model=model or "").resolved_model()
-    reports = eval_pairs(model_dir, list(data), out,
-                         backend=backend.value, batch_size=batch_size, limit=limit)
+    try:
+        reports = eval_pairs(model_dir, list(data), out,
+                             backend=backend.value, batch_size=batch_size, limit=limit,
+                             on_progress=bar.update)
+    finally:
+        bar.close()
     typer.echo(format_table(reports))
     if diagnostics:
         thr = RunConfig().decide.threshold if threshold is None else threshold
@@ -280,16 +323,22 @@ def eval_docs_cmd(
                       "and candidates.jsonl.")] = None,
     misses: Annotated[int, typer.Option(help="Print the N worst misses.")] = 5,
     overrides: SetOpt = None,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Precision (unannotated flags in exhaustively annotated articles count as false
     positives), recall, F1, per-article precision@3/5/10 and average precision, flags per
     article, hard non-contradictions flagged, speaker accuracy; the plain threshold against
     the learned decision stage (when trained)."""
-    _logging(False)
+    _logging(verbose)
     from pipeline.eval.docs import format_report, run_eval_docs
 
     cfg = _run_cfg(config, overrides or [], model, None)
-    reports = run_eval_docs(gold, cfg, out)
+    bar = _progress("eval docs", "docs", quiet)
+    try:
+        reports = run_eval_docs(gold, cfg, out, on_progress=bar.update)
+    finally:
+        bar.close()
     typer.echo(format_report(reports))
     best = reports.get(cfg.decide.method) or reports.get("learned") or reports["threshold"]
     worst = sorted(best["misses"], key=lambda m: (m["p_contradiction"] is None, -(m["p_contradiction"] or 0)))
@@ -312,15 +361,21 @@ def train_decider_cmd(
     unannotated_weight: Annotated[float, typer.Option(help="Weight of unannotated candidates as negatives (1.0: annotations are exhaustive).")] = 1.0,
     target_precision: Annotated[float, typer.Option(help="The operating point: highest recall at this precision (cross-validated by article).")] = 0.6,
     overrides: SetOpt = None,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Train the decision model (calibrated logistic regression over NLI, same-event evidence
     and rule features); prints its cross-validated figures by article."""
-    _logging(False)
+    _logging(verbose)
     from pipeline.eval.docs import run_train_decider
 
     cfg = _run_cfg(config, overrides or [], model, None)
-    dec = run_train_decider(gold, cfg, out, unannotated_weight=unannotated_weight,
-                            target_precision=target_precision)
+    bar = _progress("train-decider", "docs", quiet)
+    try:
+        dec = run_train_decider(gold, cfg, out, unannotated_weight=unannotated_weight,
+                                target_precision=target_precision, on_progress=bar.update)
+    finally:
+        bar.close()
     typer.echo(json.dumps(dec.metrics, indent=2))
 
 
@@ -328,13 +383,20 @@ def train_decider_cmd(
 def export_onnx(
     model: Annotated[Optional[str], typer.Argument(help="Model folder (default: the model in models/).")] = None,
     quantize: Annotated[bool, typer.Option(help="Dynamic int8 quantisation.")] = True,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Export a model folder to ONNX (dynamic int8) for --backend onnx."""
-    _logging(True)
+    _logging(verbose)
     from pipeline.config import ScoreConfig
     from pipeline.nli.export import export
 
-    path = export(ScoreConfig(model=model or "").resolved_model(), quantize=quantize)
+    bar = _progress("export-onnx", "steps", quiet)
+    try:
+        path = export(ScoreConfig(model=model or "").resolved_model(), quantize=quantize,
+                      on_step=lambda done, total, name: bar.update(done, total, force=True))
+    finally:
+        bar.close()
     typer.echo(f"wrote {path}")
 
 

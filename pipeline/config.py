@@ -215,6 +215,12 @@ class RunConfig:
             raise ConfigError("engine must be local or ray", found=self.engine)
         if self.batch_docs < 1:
             raise ConfigError("batch_docs must be at least 1", found=self.batch_docs)
+        if self.engine == "ray" and self.pair.cross_document:
+            raise ConfigError(
+                "cross-document pairing is not supported with engine=ray (it needs one claim "
+                "index seen by every batch)",
+                fix="run with --engine local, or turn pair.cross_document off",
+            )
 
 
 @dataclass

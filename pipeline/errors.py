@@ -38,3 +38,11 @@ class ModelError(ContradictError):
 
 class ResumeError(ContradictError):
     """A run folder whose state cannot be resumed safely."""
+
+
+class OutputError(ContradictError):
+    """An output path that cannot be written (checked before any work)."""
+
+
+class RunLockedError(ContradictError):
+    """Another live run holds the lock on the same output."""

@@ -4,7 +4,9 @@
 
 ``Pipeline(cfg)`` holds the stages (models load lazily, once per process);
 ``Pipeline.process(docs)`` runs a batch of documents through every stage and returns one
-``BatchResult``. ``run()`` (in runner.py) streams a corpus through it in batches.
+``BatchResult``. ``pipeline.run.run()`` streams a corpus through it in batches. With
+``pair.cross_document`` the Pipeline owns a cross-document claim index (``start_run`` gives
+it a folder to persist to and reloads what a resumed run had committed).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class BatchResult:
     scores: list[Score] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
     embeddings: np.ndarray | None = None  # one row per claim
+    dropped: dict[str, int] = field(default_factory=dict)  # work dropped by a cap, by cap name
     per_doc: list[list[Claim]] = field(default_factory=list)  # the claims, document by document
     timings: dict[str, float] = field(default_factory=lambda: defaultdict(float))
 
@@ -53,7 +56,29 @@ class Pipeline:
         self.topics = Topics(self.cfg.topics)
         self._nli = None
         self._decider = None
-        self.cross = None  # set by the runner when cross-document pairing is on
+        self.cross = self._new_cross(None) if self.cfg.pair.cross_document else None
+
+    def _new_cross(self, folder):
+        from pipeline.stages.crossdoc import CrossIndex
+
+        return CrossIndex(self.cfg.pair, folder)
+
+    def start_run(self, folder=None, committed_docs: set[str] | None = None) -> list[str]:
+        """Start a corpus run: a fresh cross-document index persisted in ``folder`` (the run's
+        parts folder), reloaded with the claims of ``committed_docs`` when resuming.
+        Returns notes on anything dropped while reloading (torn lines). No-op without
+        cross-document pairing."""
+        if not self.cfg.pair.cross_document:
+            return []
+        self.cross = self._new_cross(folder)
+        if folder is not None and committed_docs:
+            return self.cross.reload(committed_docs)
+        return []
+
+    def persist(self) -> None:
+        """Write what this batch added to the cross-document index (before its commit)."""
+        if self.cross is not None:
+            self.cross.persist()
 
     # lazily built model stages ------------------------------------------------------
     @property
@@ -113,8 +138,8 @@ class Pipeline:
         t = time.perf_counter()
         pos = 0
         for cs in res.per_doc:
-            res.pairs.extend(gate(knn_pairs(cs, res.embeddings[pos:pos + len(cs)], self.cfg.pair),
-                                  self.cfg.pair))
+            res.pairs.extend(gate(knn_pairs(cs, res.embeddings[pos:pos + len(cs)], self.cfg.pair,
+                                            res.dropped), self.cfg.pair))
             pos += len(cs)
         if self.cross is not None:
             cross = self.cross.add_and_pair(res.claims, res.embeddings)
@@ -141,9 +166,16 @@ class Pipeline:
         return res
 
     def process(self, docs: list[Document]) -> BatchResult:
-        """Every stage on one batch of documents."""
-        res = self.extract(docs)
-        self.pair(res)
-        self.score(res)
-        self.decide(res)
+        """Every stage on one batch of documents. If a stage raises, the cross-document index
+        forgets the batch's claims, so the batch can be retried (document by document)."""
+        mark = self.cross.mark() if self.cross is not None else None
+        try:
+            res = self.extract(docs)
+            self.pair(res)
+            self.score(res)
+            self.decide(res)
+        except BaseException:
+            if mark is not None:
+                self.cross.rollback(mark)
+            raise
         return res

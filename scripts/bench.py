@@ -182,7 +182,7 @@ def ensure_onnx(model: str) -> None:
 def child_run(jsonl: str, model: str, workdir: str, batch_docs: int) -> dict:
     """Run the streaming runner on one corpus (in its own process); return the figures."""
     from pipeline.pipeline import Pipeline
-    from pipeline.run.local import run
+    from pipeline.run import run
     from pipeline.types import Document
 
     cfg = run_cfg(model, "onnx", batch_docs)
@@ -230,6 +230,57 @@ def run_size(size: int, docs: list[dict], model: str, batch_docs: int) -> dict:
     res["process_wall_s"] = round(total, 2)
     res["children_max_rss_mb"] = round(children_kb / 1024, 1)  # max over all children so far
     return res
+
+
+# ---------------------------------------------------------------------------- Ray driver memory
+def _rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def child_ray_run(jsonl: str, model: str, workdir: str, batch_docs: int) -> dict:
+    """A Ray-engine run on one corpus (its own process): the driver's RSS after every batch."""
+    from pipeline.run import run
+
+    import dataclasses
+
+    cfg = dataclasses.replace(run_cfg(model, "onnx", batch_docs), engine="ray")
+    samples: list[float] = []
+    t = time.perf_counter()
+    summary = run([jsonl], Path(workdir) / "flags.csv", cfg,
+                  on_progress=lambda p: samples.append(_rss_mb()))
+    wall = time.perf_counter() - t
+    return {"documents": summary.documents, "flags": summary.flags, "run_s": round(wall, 1),
+            "driver_rss_mb_first_batch": round(samples[1] if len(samples) > 1 else samples[0], 1),
+            "driver_rss_mb_last_batch": round(samples[-1], 1),
+            "driver_peak_rss_mb": round(peak_rss_mb_self(), 1)}
+
+
+def ray_driver_memory(sizes: list[int], sources: list[dict], names: list[str], model: str,
+                      batch_docs: int, seed: int) -> list[dict]:
+    """Ray's driver memory at each corpus size (``--ray-memory``): it reads documents a chunk
+    at a time (CONTRADICT_RAY_CHUNK_DOCS), so its peak RSS should not grow with the corpus."""
+    out = []
+    for size in sizes:
+        print(f"ray driver memory, {size} articles: running ...", file=sys.stderr, flush=True)
+        with tempfile.TemporaryDirectory(prefix=f"bench-ray-{size}-") as tmp:
+            jsonl = Path(tmp) / "corpus.jsonl"
+            write_jsonl(jsonl, make_corpus(sources, names, size, seed))
+            proc = subprocess.run(
+                [sys.executable, str(Path(__file__).resolve()), "--child-ray", str(jsonl),
+                 "--model", model, "--workdir", tmp, "--batch-docs", str(batch_docs)],
+                capture_output=True, text=True, cwd=str(ROOT))
+        if proc.returncode != 0:
+            raise SystemExit(f"ray size {size}: the run failed:\n{proc.stderr[-4000:]}")
+        res = {"size": size, **json.loads(proc.stdout.strip().splitlines()[-1])}
+        print(f"ray driver memory, {size} articles: peak RSS {res['driver_peak_rss_mb']} MB "
+              f"(after the first batch {res['driver_rss_mb_first_batch']} MB, after the last "
+              f"{res['driver_rss_mb_last_batch']} MB), {res['run_s']} s", file=sys.stderr, flush=True)
+        out.append(res)
+    return out
 
 
 # ---------------------------------------------------------------------------- backends
@@ -466,10 +517,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-docs", type=int, default=32)
     ap.add_argument("--skip-backends", action="store_true")
     ap.add_argument("--skip-baseline", action="store_true")
+    ap.add_argument("--ray-memory", nargs="?", const="1000,10000", default="",
+                    help="also measure the Ray driver's memory at these sizes (default 1000,10000)")
+    ap.add_argument("--child-ray", help=argparse.SUPPRESS)
     ap.add_argument("--child-run", help=argparse.SUPPRESS)
     ap.add_argument("--workdir", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
+    if args.child_ray:
+        print(json.dumps(child_ray_run(args.child_ray, args.model, args.workdir, args.batch_docs)))
+        return 0
     if args.child_run:
         print(json.dumps(child_run(args.child_run, args.model, args.workdir, args.batch_docs)))
         return 0
@@ -515,6 +572,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"size {size}: {r['articles_per_s']} articles/s, {r['pairs']} pairs, "
               f"peak RSS {r['peak_rss_mb']} MB", file=sys.stderr, flush=True)
 
+    if args.ray_memory:
+        ray_sizes = sorted({int(x) for x in args.ray_memory.split(",") if x.strip()})
+        result["ray_driver_memory"] = ray_driver_memory(ray_sizes, sources, names, model,
+                                                        args.batch_docs, args.seed)
+
     if not args.skip_backends:
         print("backends: torch vs onnx ...", file=sys.stderr, flush=True)
         docs = make_corpus(sources, names, max(100, min(2000, args.pairs // 2)), args.seed)
@@ -544,6 +606,8 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2), encoding="utf-8")
     print(report(result))
+    for r in result.get("ray_driver_memory", []):
+        print(f"Ray driver memory at {r['size']:,} articles: peak RSS {r['driver_peak_rss_mb']} MB")
     print(f"\nresults -> {out}")
     return 0
 

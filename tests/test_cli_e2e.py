@@ -48,7 +48,7 @@ def test_run_writes_the_contract_csv_and_manifest(sample_run):
                               or "claim" in words.lower()), (span, r[f"claim_{side}"])
         assert r["relation"] in {"same_speaker", "same_side", "opposing_sides", "unattributed"}
         assert r["reason"]
-    manifest = json.loads((out.parent / "manifest.json").read_text())
+    manifest = json.loads((out.parent / "flagged.manifest.json").read_text())
     assert manifest["counts"]["documents"] == 4 and manifest["skipped"] == []
     assert manifest["counts"]["flags"] == len(rows)
     assert "flagged" in output

@@ -70,10 +70,16 @@ def ray_local():
             os.environ["RAY_ADDRESS"] = address
 
 
-def test_ray_matches_local(tmp_path, ray_local, monkeypatch):
+def _cfg(model, *extra):
     from pipeline.config import load_run_config
-    from pipeline.run.ray_data import run_ray
-    from pipeline.run.local import run
+
+    return load_run_config(None, [f"score.model={json.dumps(str(model))}", "score.backend=torch",
+                                  "score.device=cpu", "decide.threshold=0.0", "batch_docs=2",
+                                  *extra])
+
+
+def test_ray_matches_local(tmp_path, ray_local, monkeypatch):
+    from pipeline.run import run
 
     monkeypatch.setenv("CONTRADICT_RAY_ACTORS", "1")
     model = make_tiny_model(tmp_path / "tiny")
@@ -83,10 +89,8 @@ def test_ray_matches_local(tmp_path, ray_local, monkeypatch):
         (corpus / name).write_text(text, encoding="utf-8")
     (corpus / "empty.txt").write_text("", encoding="utf-8")  # a skipped document
 
-    cfg = load_run_config(None, [f"score.model={json.dumps(str(model))}", "score.backend=torch",
-                                 "score.device=cpu", "decide.threshold=0.0", "batch_docs=2"])
-    local = run([str(corpus)], tmp_path / "local" / "flags.csv", cfg)
-    remote = run_ray([str(corpus)], tmp_path / "ray" / "flags.csv", cfg)
+    local = run([str(corpus)], tmp_path / "local" / "flags.csv", _cfg(model))
+    remote = run([str(corpus)], tmp_path / "ray" / "flags.csv", _cfg(model, "engine=ray"))
 
     assert local.flags > 0, "threshold 0 should flag every candidate pair"
     assert (remote.documents, remote.claims, remote.pairs, remote.flags) == (
@@ -104,17 +108,156 @@ def test_ray_matches_local(tmp_path, ray_local, monkeypatch):
 
     ml = json.loads(local.manifest.read_text(encoding="utf-8"))
     mr = json.loads(remote.manifest.read_text(encoding="utf-8"))
+    assert local.manifest.name == "flags.manifest.json"
     assert set(mr) == set(ml)
     assert mr["counts"] == ml["counts"] and mr["documents"] == ml["documents"]
+    assert mr["engine"] == "ray" and ml["engine"] == "local"
     assert "score" in mr["timings_s"] and "total" in mr["timings_s"]
     assert not (tmp_path / "ray" / "flags.csv.parts").exists()
 
 
-def test_ray_refuses_cross_document(tmp_path):
+def test_ray_with_cross_document_is_refused_when_the_config_is_built():
     from pipeline.config import load_run_config
     from pipeline.errors import ConfigError
-    from pipeline.run.ray_data import run_ray
 
-    cfg = load_run_config(None, ["pair.cross_document=true"])
-    with pytest.raises(ConfigError, match="cross-document"):
-        run_ray([str(tmp_path)], tmp_path / "out.csv", cfg)
+    with pytest.raises(ConfigError, match="cross-document.*fix: run with --engine local"):
+        load_run_config(None, ["pair.cross_document=true", "engine=ray"])
+
+
+def test_ray_does_not_touch_a_local_runs_parts(tmp_path, ray_local):
+    """An interrupted local run's parts are refused (not deleted) by a Ray run without
+    --resume, and continued by one with --resume."""
+    from pipeline.errors import ResumeError
+    from pipeline.run import run
+
+    model = make_tiny_model(tmp_path / "tiny")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in ARTICLES.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    ref = run([str(corpus)], tmp_path / "ref" / "flags.csv", _cfg(model))
+    out = tmp_path / "out" / "flags.csv"
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_first_batch(p):
+        if p.batch_docs:
+            raise Stop()
+
+    with pytest.raises(Stop):
+        run([str(corpus)], out, _cfg(model), on_progress=stop_after_first_batch)
+    parts = out.with_name(out.name + ".parts")
+    committed = (parts / "progress.jsonl").read_text()
+    with pytest.raises(ResumeError, match="--resume.*--fresh"):
+        run([str(corpus)], out, _cfg(model, "engine=ray"))
+    assert (parts / "progress.jsonl").read_text() == committed
+    resumed = run([str(corpus)], out, _cfg(model, "engine=ray"), resume=True)
+    assert resumed.resumed and resumed.resumed_documents == 2
+    assert _rows(out).keys() == _rows(ref.out_csv).keys()
+
+
+# ------------------------------------------------------------------ slow: bigger corpus, kill -9
+NAMES = ["Khurram Dastgir", "Maria Lopez", "David Chen", "Grace Achieng", "Sarah Mills",
+         "Muhammad Faisal", "Samuel Kiprono", "Farida Nasser"]
+TEMPLATES = [
+    "{a} said all cooperation with the United States was suspended.",
+    '"Talks between the two sides are ongoing at all levels," said {b}.',
+    "{a} said {n} jobs would be cut at the plant.",
+    "{b} said the plant would stay open and no jobs would be cut.",
+    "The commission said turnout was {n} percent.",
+    "{a} claimed that turnout was under {m} percent, a claim {b} denied.",
+    "{b} said the shipment of {n} doses had arrived on time.",
+    "{a} said far fewer doses had arrived.",
+]
+
+
+def generated_corpus(path: Path, n: int) -> Path:
+    """n short articles recombined from templates and names (deterministic)."""
+    import random
+
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(n):
+            rng = random.Random(i)
+            a, b = rng.sample(NAMES, 2)
+            sents = [t.format(a=a, b=b, n=rng.randint(10, 900), m=rng.randint(10, 90))
+                     for t in rng.sample(TEMPLATES, rng.randint(3, 5))]
+            fh.write(json.dumps({"id": f"gen{i:04d}", "text": " ".join(sents)}) + "\n")
+    return path
+
+
+@pytest.mark.slow
+def test_ray_and_local_give_identical_csvs_on_sample_and_200_articles(tmp_path, ray_local):
+    import torch
+
+    from pipeline.run import run
+
+    # the same float arithmetic as the one-CPU actor (thread counts change the last bits)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    model = make_tiny_model(tmp_path / "tiny")
+    corpus = generated_corpus(tmp_path / "gen.jsonl", 200)
+    sample = Path(__file__).resolve().parent.parent / "data" / "sample"
+    try:
+        for name, inputs in (("sample", [str(sample)]), ("gen200", [str(corpus)])):
+            cfg = _cfg(model, "batch_docs=16")
+            local = run(inputs, tmp_path / name / "local.csv", cfg)
+            remote = run(inputs, tmp_path / name / "ray.csv", _cfg(model, "batch_docs=16", "engine=ray"))
+            assert local.flags > 0
+            assert local.out_csv.read_bytes() == remote.out_csv.read_bytes(), name
+    finally:
+        torch.set_num_threads(threads)
+
+
+KILL_SCRIPT = """
+import sys, time
+from pipeline.config import load_run_config
+from pipeline.run import run
+cfg = load_run_config(None, sys.argv[3:])
+run([sys.argv[1]], sys.argv[2], cfg, on_progress=lambda p: time.sleep(1.5))
+"""
+
+
+@pytest.mark.slow
+def test_ray_kill_9_then_resume_gives_the_rows_of_an_uninterrupted_run(tmp_path, ray_local):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from pipeline.run import run
+
+    model = make_tiny_model(tmp_path / "tiny")
+    corpus = generated_corpus(tmp_path / "gen.jsonl", 12)
+    ref = run([str(corpus)], tmp_path / "ref" / "flags.csv", _cfg(model, "engine=ray"))
+    out = tmp_path / "killed" / "flags.csv"
+    overrides = [f"score.model={json.dumps(str(model))}", "score.backend=torch", "score.device=cpu",
+                 "decide.threshold=0.0", "batch_docs=2", "engine=ray"]
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    env.pop("RAY_ADDRESS", None)
+    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(corpus), str(out), *overrides],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    progress = out.with_name(out.name + ".parts") / "progress.jsonl"
+    deadline = time.time() + 600
+    try:
+        while time.time() < deadline:
+            if progress.exists() and progress.read_text().count("\n") >= 2:
+                break
+            if proc.poll() is not None:
+                pytest.fail("the run ended before it could be killed")
+            time.sleep(0.1)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the driver's own Ray processes
+        except ProcessLookupError:
+            pass
+    assert not out.exists()
+    committed = progress.read_text().count("\n")
+    assert 2 <= committed < 6
+    resumed = run([str(corpus)], out, _cfg(model, "engine=ray"), resume=True)
+    assert resumed.resumed and resumed.documents == 12
+    assert _rows(out) == _rows(ref.out_csv)
+    assert out.read_bytes() == ref.out_csv.read_bytes()

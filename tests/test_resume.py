@@ -15,7 +15,7 @@ import pytest
 
 from pipeline.config import load_run_config
 from pipeline.errors import ResumeError
-from pipeline.run.local import run
+from pipeline.run import run
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -47,9 +47,9 @@ def _rows(path: Path) -> list[tuple]:
 SCRIPT = """
 import sys, time
 from pipeline.config import load_run_config
-from pipeline.run.local import run
+from pipeline.run import run
 cfg = load_run_config(None, sys.argv[3:])
-run([sys.argv[1]], sys.argv[2], cfg, on_batch=lambda docs, flags: time.sleep(1.5))
+run([sys.argv[1]], sys.argv[2], cfg, on_progress=lambda p: time.sleep(1.5))
 """
 
 

@@ -122,7 +122,9 @@ class Analysed:
     scores: list[Score]
 
 
-def analyse(pipe: Pipeline, gold: list[GoldDoc], batch: int = 8) -> list[Analysed]:
+def analyse(pipe: Pipeline, gold: list[GoldDoc], batch: int = 8, on_progress=None) -> list[Analysed]:
+    """Run the pipeline on the annotated articles, ``batch`` at a time; ``on_progress`` is
+    called with (articles done, articles in all) after each batch."""
     out = []
     for i in range(0, len(gold), batch):
         chunk = gold[i:i + batch]
@@ -136,6 +138,8 @@ def analyse(pipe: Pipeline, gold: list[GoldDoc], batch: int = 8) -> list[Analyse
         for g in chunk:
             ps = pairs_by_doc[g.doc.id]
             out.append(Analysed(g, by_doc[g.doc.id], [p for p, _ in ps], [s for _, s in ps]))
+        if on_progress is not None:
+            on_progress(len(out), len(gold))
     return out
 
 
@@ -574,8 +578,10 @@ def candidate_rows(analysed: list[Analysed], decider: Decider) -> list[dict]:
     return rows
 
 
-def run_eval_docs(gold_path: str | Path, cfg: RunConfig, out_dir: Path | None = None) -> dict[str, dict]:
-    """Evaluate with the plain threshold and, when one exists, the learned stage.
+def run_eval_docs(gold_path: str | Path, cfg: RunConfig, out_dir: Path | None = None,
+                  on_progress=None) -> dict[str, dict]:
+    """Evaluate with the plain threshold and, when one exists, the learned stage
+    (``on_progress``: see ``analyse``).
 
     With ``out_dir``: ``docs_report.json`` (everything), ``metrics.json`` (the reader's metrics
     at the default point and at every threshold of ``SWEEP``), ``docs_pr.png`` (those curves)
@@ -583,7 +589,7 @@ def run_eval_docs(gold_path: str | Path, cfg: RunConfig, out_dir: Path | None = 
     """
     gold = load_gold(gold_path)
     pipe = Pipeline(cfg)
-    analysed = analyse(pipe, gold)
+    analysed = analyse(pipe, gold, on_progress=on_progress)
     return report_eval_docs(analysed, cfg, out_dir, gold_path=str(gold_path),
                             embed=pipe.topics.embed)
 
@@ -631,10 +637,11 @@ def report_eval_docs(analysed: list[Analysed], cfg: RunConfig, out_dir: Path | N
 
 
 def run_train_decider(gold_path: str | Path, cfg: RunConfig, out_path: Path | None = None, *,
-                      unannotated_weight: float = 1.0, target_precision: float = 0.6) -> LearnedDecider:
+                      unannotated_weight: float = 1.0, target_precision: float = 0.6,
+                      on_progress=None) -> LearnedDecider:
     gold = load_gold(gold_path)
     pipe = Pipeline(cfg)
-    analysed = analyse(pipe, gold)
+    analysed = analyse(pipe, gold, on_progress=on_progress)
     out_path = out_path or Path(cfg.score.resolved_model()) / DECIDER_FILE
     return train_decider(analysed, out_path, decide_cfg=cfg.decide, embed=pipe.topics.embed,
                          unannotated_weight=unannotated_weight, target_precision=target_precision)

@@ -33,6 +33,7 @@ def eval_pairs(
     max_length: int = 256,
     label_map: dict[str, str] | None = None,
     limit: int = 0,
+    on_progress=None,
 ) -> dict[str, dict]:
     """Score every labelled pair in ``data`` with ``model`` and report metrics per file.
 
@@ -45,6 +46,7 @@ def eval_pairs(
         backend, batch_size, max_length: passed to ``nli.get_model``.
         label_map: raw label -> canonical label mapping, passed to ``nlidata.load_files``.
         limit: if > 0, only the first ``limit`` rows of each file are scored (smoke runs).
+        on_progress: called with (pairs scored, pairs in all) as model batches complete.
 
     Returns:
         {file stem (or hub id): ``metrics.classification_report(...)``}, in load order.
@@ -60,10 +62,18 @@ def eval_pairs(
     )
     bias = _bias_model(model)
     reports: dict[str, dict] = {}
+    if limit and limit > 0:
+        files = {stem: rows[:limit] for stem, rows in files.items()}
+    total = sum(len(rows) for rows in files.values())
+    scored = [0]
+
+    def step(n: int) -> None:
+        scored[0] += n
+        if on_progress is not None:
+            on_progress(scored[0], total)
+
     for stem, rows in files.items():
-        if limit and limit > 0:
-            rows = rows[:limit]
-        probs = nli_model.predict([(r.premise, r.hypothesis) for r in rows])
+        probs = nli_model.predict([(r.premise, r.hypothesis) for r in rows], on_batch=step)
         gold = [r.label for r in rows]
         reports[stem] = metrics.classification_report(gold, probs, nli.LABELS)
         reports[stem]["ece_uncalibrated"] = uncalibrated_ece(gold, probs, nli_model.temperature)

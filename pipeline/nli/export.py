@@ -157,13 +157,18 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def export(model_dir: str, quantize: bool = True, opset: int = 17) -> Path:
+EXPORT_STEPS = ("load", "export", "quantize", "verify", "write")
+
+
+def export(model_dir: str, quantize: bool = True, opset: int = 17, on_step=None) -> Path:
     """Export ``model_dir`` to ``<model_dir>/model.int8.onnx`` and return that path.
 
     Args:
         model_dir: a local Hugging Face model folder (sequence classification).
         quantize: dynamic int8 weights (QInt8); False writes the fp32 graph.
         opset: ONNX opset version.
+        on_step: called with (steps done, steps in all, step name) after each of
+            ``EXPORT_STEPS`` (for a progress bar).
 
     Raises:
         ModelError: the folder cannot be loaded, the export or quantisation fails, or the
@@ -179,13 +184,22 @@ def export(model_dir: str, quantize: bool = True, opset: int = 17) -> Path:
     except ImportError as exc:
         raise ModelError("export needs onnx and onnxruntime",
                          fix="pip install 'contradict-news[fast]'") from exc
+    step = [0]
+
+    def done(name: str) -> None:
+        step[0] += 1
+        if on_step is not None:
+            on_step(step[0], len(EXPORT_STEPS), name)
+
     tok, model = _load(str(folder))
+    done("load")
     target = folder / ONNX_FILE
     tmp = Path(tempfile.mkdtemp(prefix="onnx-export-"))
     try:
         fp32 = tmp / "model.fp32.onnx"
         try:
             names = _export_fp32(model, tok, fp32, opset)
+            done("export")
         except Exception as exc:
             raise ModelError(f"torch.onnx.export failed for {folder}: {type(exc).__name__}: {exc}",
                              fix="check the torch/onnx versions; the model must be a standard "
@@ -201,8 +215,11 @@ def export(model_dir: str, quantize: bool = True, opset: int = 17) -> Path:
                 except Exception as exc:
                     raise ModelError(f"int8 quantisation failed: {type(exc).__name__}: {exc}",
                                      fix="export with --no-quantize") from exc
+                if per_channel:
+                    done("quantize")
                 try:
                     check = _verify(out, model, tok, names, quantize)
+                    done("verify")
                     break
                 except ModelError:
                     if not per_channel:
@@ -213,10 +230,13 @@ def export(model_dir: str, quantize: bool = True, opset: int = 17) -> Path:
             import onnx
 
             onnx.save_model(onnx.load(str(fp32)), str(out))
+            done("quantize")  # (none: fp32)
             check = _verify(out, model, tok, names, quantize)
+            done("verify")
         part = target.with_name(target.name + ".part")
         shutil.copyfile(out, part)
         os.replace(part, target)
+        done("write")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     log.info("wrote %s (%.1f MB, %s, argmax %d/%d)", target, target.stat().st_size / 1e6,

@@ -57,6 +57,33 @@ def resolve_model_path(name_or_path: str) -> str:
     return name_or_path  # a hub id: loaded with local_files_only unless HF_HUB_OFFLINE=0
 
 
+def check_model(name_or_path: str, backend: str = "torch") -> dict[str, int]:
+    """Check a model before any work: its config loads and names a ``contradiction`` label,
+    and for the onnx backend the exported file is there. Cheap: no weights are loaded.
+
+    Returns the label indices (as ``label_indices``).
+
+    Raises:
+        ModelError: the folder or hub id cannot be loaded, has no contradiction label, or
+            lacks ``model.int8.onnx`` for the onnx backend.
+    """
+    from transformers import AutoConfig
+
+    path = resolve_model_path(name_or_path)
+    local_only = os.environ.get("HF_HUB_OFFLINE", "1") != "0" and not Path(path).exists()
+    try:
+        config = AutoConfig.from_pretrained(path, local_files_only=local_only, trust_remote_code=False)
+    except (OSError, ValueError) as exc:
+        raise ModelError(
+            f"cannot load model {name_or_path!r}: {exc}",
+            fix="pass a local model folder, or set HF_HUB_OFFLINE=0 with network access",
+        ) from exc
+    found = label_indices(config.id2label)
+    if backend == "onnx" and not (Path(path) / ONNX_FILE).is_file():
+        raise ModelError(f"no {ONNX_FILE} in {path}", fix=f"run `contradict export-onnx {path}` first")
+    return found
+
+
 def default_device(device: str = "auto") -> str:
     if device != "auto":
         return device
@@ -182,9 +209,10 @@ class NLIModel:
         feeds = {k: v.astype(np.int64) for k, v in enc.items() if k in self._onnx_inputs}
         return self.session.run(None, feeds)[0].astype(np.float32)
 
-    def predict(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+    def predict(self, pairs: Sequence[tuple[str, str]], on_batch=None) -> np.ndarray:
         """Probabilities, shape (n, 3), columns in LABELS order (contradiction, entailment,
-        neutral). Empty input gives an empty (0, 3) array."""
+        neutral). Empty input gives an empty (0, 3) array. ``on_batch``, when given, is
+        called with the number of pairs of each model batch once it is scored."""
         if not pairs:
             return np.zeros((0, 3), dtype=np.float32)
         lengths = self._token_lengths(pairs)
@@ -197,6 +225,8 @@ class NLIModel:
                     j = self.label_index.get(lab)
                     if j is not None:
                         out[idx, col] = probs[:, j]
+                if on_batch is not None:
+                    on_batch(len(idx))
         return out
 
     def predict_both(self, pairs: Sequence[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:

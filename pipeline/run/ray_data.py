@@ -1,24 +1,25 @@
-"""The same stages on Ray Data (``engine: ray``), for corpora past one machine.
+"""The Ray engine (``engine: ray``): the same stages on Ray Data, for corpora past one machine.
 
-Documents are read on the driver with ``ingest.iter_items`` (Skipped records go straight
-to the manifest), turned into a ``ray.data`` dataset of document dicts, and processed by
-``map_batches`` with an actor pool: each actor builds one ``Pipeline(cfg)`` (models load
-once per actor) and turns a batch of documents into flag rows plus the batch's counts. The
-driver streams the results back, writes the flags to a parts file, sorts them by score into
-the CSV and writes the same manifest as the local runner.
+The run layer (``pipeline.run.api.run``) reads the documents lazily on the driver, cuts them
+into batches and commits each batch's result to the same parts store as the local engine,
+so a Ray run resumes (``--resume``) and reports progress like a local one. This engine only
+ships batches to an actor pool, a chunk of documents at a time (see ``RayEngine``); each
+actor holds one ``Pipeline(cfg)`` (models load once per actor and chunk).
 
 Environment:
     RAY_ADDRESS                    a cluster to connect to; unset: a local Ray instance
     CONTRADICT_RAY_ACTORS          actors in the pool (default 1)
     CONTRADICT_RAY_CPUS_PER_ACTOR  CPUs reserved per actor, also its torch threads (default 1)
+    CONTRADICT_RAY_CHUNK_DOCS      documents sent to Ray at a time (default 1024): the most
+                                   the driver holds
 
 Not supported on Ray: cross-document pairing (it needs one claim index seen by every
-batch) and ``--resume`` (a Ray run is redone from the start).
+batch); the config is refused when it is built.
 
 Example:
     >>> from pipeline.config import RunConfig
-    >>> from pipeline.ray_engine import run_ray
-    >>> run_ray(["data/sample"], "out/flagged.csv", RunConfig(engine="ray"))  # doctest: +SKIP
+    >>> from pipeline.run import run
+    >>> run(["data/sample"], "out/flagged.csv", RunConfig(engine="ray"))  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -27,15 +28,14 @@ import dataclasses
 import json
 import logging
 import os
-import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 from pipeline.config import RunConfig
 from pipeline.errors import ConfigError
-from pipeline.stages.ingest import iter_items
-from pipeline.types import Document, Skipped
+from pipeline.run.batches import Batch
+from pipeline.types import Document
 
 log = logging.getLogger(__name__)
 
@@ -68,17 +68,18 @@ def _portable(cfg: RunConfig) -> RunConfig:
 
 
 class PipelineActor:
-    """One Pipeline per actor; ``__call__`` maps a batch of document dicts to result rows.
-
-    Each output row is ``{"kind": "flag" | "batch", "seq": int, "payload": json}``: one row per
-    flag (``write.flag_row``) and one per batch with its documents, counts and timings. The
-    payload is JSON text so that Arrow never has to unify schemas across batches.
+    """One Pipeline per actor; ``__call__`` maps dataset rows (one row = one driver-made
+    batch) to one result row each: ``{"seq": int, "result": json}`` where the JSON is
+    ``batches.process_batch``'s rows and commit record (JSON text, so that Arrow never has
+    to unify schemas across batches). Per-document isolation happens here, in the actor.
     """
 
     def __init__(self, cfg: RunConfig, threads: int = 1, quiet: bool = True):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        if quiet:
+            os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
         try:
             import torch
 
@@ -100,25 +101,15 @@ class PipelineActor:
         self.pipeline.decider  # noqa: B018
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
-        from pipeline.run.sinks import flag_row
+        from pipeline.run.batches import process_batch
 
-        n = len(batch["id"])
-        docs = [Document(**{f: str(batch[f][i]) for f in DOC_FIELDS}) for i in range(n)]
-        seqs = [int(s) for s in batch["_seq"]]
-        res = self.pipeline.process(docs)
-        first = min(seqs) if seqs else 0
-        kinds, order, payloads = [], [], []
-        for i, f in enumerate(res.flags):
-            kinds.append("flag")
-            order.append(first * 1_000_000 + i)
-            payloads.append(json.dumps(flag_row(f), ensure_ascii=False))
-        kinds.append("batch")
-        order.append(first)
-        payloads.append(json.dumps({
-            "docs": [d.id for d in docs], "claims": len(res.claims), "pairs": len(res.pairs),
-            "flags": len(res.flags), "timings": {k: round(v, 4) for k, v in res.timings.items()},
-        }))
-        return {"kind": kinds, "seq": order, "payload": payloads}
+        seqs, results = [], []
+        for seq, docs_json in zip(batch["seq"], batch["docs"]):
+            docs = [Document(**d) for d in json.loads(str(docs_json))]
+            seqs.append(int(seq))
+            results.append(json.dumps(process_batch(self.pipeline, docs, int(seq)),
+                                      ensure_ascii=False))
+        return {"seq": seqs, "result": results}
 
 
 def _ray_log_level() -> int:
@@ -157,99 +148,99 @@ def _quiet_ray_data() -> None:
     logging.getLogger("ray.data").setLevel(logging.WARNING)
 
 
-def run_ray(inputs: list[str], out_csv: str | Path, cfg: RunConfig,
-            manifest: str | Path | None = None):
-    """Run the pipeline over ``inputs`` on Ray Data; write the CSV and manifest.
+class RayEngine:
+    """Batches made on the driver, processed by an actor pool on Ray Data.
 
-    Args:
-        inputs: files and folders (see ingest.py).
-        out_csv: the flagged-pairs CSV to write.
-        cfg: the run configuration (``pair.cross_document`` must be off).
-        manifest: where to write manifest.json (default: beside the CSV).
-
-    Returns:
-        runner.RunSummary, as the local runner returns.
-
-    Raises:
-        ConfigError: cross-document pairing is on, or a CONTRADICT_RAY_* variable is bad.
-        InputError: an input path does not exist.
+    The driver reads the lazy ingest stream and sends it to Ray ``chunk_docs`` documents at a
+    time (``CONTRADICT_RAY_CHUNK_DOCS``, default 1024): one small dataset per chunk, each row
+    one batch, ``map_batches`` over an actor pool. Results are handed back to the run layer
+    as each batch completes, so the driver holds at most one chunk of documents and the
+    run commits, resumes and reports progress exactly as the local engine does. The actors
+    (and their models) are started again for every chunk: a few seconds per chunk.
     """
-    from pipeline.run.local import finalize
 
-    if cfg.pair.cross_document:
-        raise ConfigError("cross-document pairing is not supported with engine=ray",
-                          fix="run with --engine local, or turn pair.cross_document off")
-    try:
-        import ray
+    name = "ray"
+
+    def __init__(self, cfg: RunConfig):
+        if cfg.pair.cross_document:  # also refused when the config is built
+            raise ConfigError("cross-document pairing is not supported with engine=ray",
+                              fix="run with --engine local, or turn pair.cross_document off")
+        try:
+            import ray  # noqa: F401
+            import ray.data  # noqa: F401
+        except ImportError as exc:
+            raise ConfigError("engine=ray needs Ray Data installed",
+                              fix="pip install 'contradict[ray]' (ray[data])") from exc
+        self.cfg = cfg
+        self.actors = _env_int("CONTRADICT_RAY_ACTORS", 1)
+        self.cpus_per_actor = _env_int("CONTRADICT_RAY_CPUS_PER_ACTOR", 1)
+        self.chunk_docs = _env_int("CONTRADICT_RAY_CHUNK_DOCS", 1024)
+        self._started = False
+        self._ready = False
+        self.ray_init_s = 0.0
+
+    def open(self, parts: Path, committed_docs: set[str]) -> list[str]:
+        return []
+
+    def _start(self) -> None:
+        t = time.perf_counter()
+        self._started = _init_ray(self.actors, self.cpus_per_actor)
+        self.quiet = not logging.getLogger().isEnabledFor(logging.INFO)
+        if self.quiet:
+            _quiet_ray_data()
+        self.ray_init_s = time.perf_counter() - t
+        self._ready = True
+
+    def _chunks(self, batches: Iterable[Batch]) -> Iterator[list[Batch]]:
+        chunk: list[Batch] = []
+        docs = 0
+        for b in batches:
+            chunk.append(b)
+            docs += len(b.docs)
+            if docs >= self.chunk_docs:
+                yield chunk
+                chunk, docs = [], 0
+        if chunk:
+            yield chunk
+
+    def map(self, batches: Iterable[Batch]) -> Iterator[tuple[Batch, dict | None]]:
+        import ray.data
         from ray.data import ActorPoolStrategy
-    except ImportError as exc:
-        raise ConfigError("engine=ray needs Ray Data installed",
-                          fix="pip install 'contradict[ray]' (ray[data])") from exc
 
-    t0 = time.perf_counter()
-    out_csv = Path(out_csv)
-    manifest = Path(manifest) if manifest else out_csv.with_name("manifest.json")
-    inputs = [str(i) for i in inputs]
-    actors = _env_int("CONTRADICT_RAY_ACTORS", 1)
-    cpus_per_actor = _env_int("CONTRADICT_RAY_CPUS_PER_ACTOR", 1)
-
-    # ingest on the driver ----------------------------------------------------------------
-    skipped: list[dict] = []
-    docs: list[dict] = []
-    for item in iter_items(inputs, cfg.ingest):  # raises InputError for a missing path
-        if isinstance(item, Skipped):
-            skipped.append({"file": item.file, "line": item.line, "reason": item.reason,
-                            "doc_id": item.doc_id})
-            continue
-        rec = {f: getattr(item, f) for f in DOC_FIELDS}
-        rec["_seq"] = len(docs)
-        docs.append(rec)
-    timings: dict[str, float] = {"ingest": time.perf_counter() - t0}
-
-    counts = {"documents": 0, "claims": 0, "pairs": 0, "flags": 0}
-    done: list[str] = []
-    parts = out_csv.with_name(out_csv.name + ".parts")
-    shutil.rmtree(parts, ignore_errors=True)
-    parts.mkdir(parents=True)
-    flags_file = parts / "flags.jsonl"
-    flags_file.touch()
-    started = False
-    try:
-        if docs:
-            t = time.perf_counter()
-            started = _init_ray(actors, cpus_per_actor)
-            timings["ray_init"] = time.perf_counter() - t
-            quiet = not logging.getLogger().isEnabledFor(logging.INFO)
-            if quiet:
-                _quiet_ray_data()
-            ds = ray.data.from_items(docs)
-            docs = []  # the dataset holds them now
+        for chunk in self._chunks(batches):
+            work = [b for b in chunk if b.docs]
+            for b in chunk:
+                if not b.docs:  # only skips: nothing to send
+                    yield b, None
+            if not work:
+                continue
+            if not self._ready:
+                self._start()
+            by_seq = {}
+            items = []
+            for b in work:
+                items.append({"seq": b.seq, "docs": json.dumps(
+                    [{f: getattr(d, f) for f in DOC_FIELDS} for d in b.docs], ensure_ascii=False)})
+                # the driver keeps ids and hashes, not the texts
+                by_seq[b.seq] = Batch(b.seq, [], b.hashes, b.skipped)
+            ds = ray.data.from_items(items, override_num_blocks=len(items))
+            del items
             ds = ds.map_batches(
                 PipelineActor,
-                fn_constructor_kwargs={"cfg": _portable(cfg), "threads": cpus_per_actor,
-                                       "quiet": quiet},
-                batch_size=cfg.batch_docs, batch_format="numpy",
-                compute=ActorPoolStrategy(size=actors), num_cpus=cpus_per_actor,
+                fn_constructor_kwargs={"cfg": _portable(self.cfg), "threads": self.cpus_per_actor,
+                                       "quiet": self.quiet},
+                batch_size=1, batch_format="numpy",
+                compute=ActorPoolStrategy(size=min(self.actors, len(work))),
+                num_cpus=self.cpus_per_actor,
             )
-            with flags_file.open("w", encoding="utf-8") as fh:
-                for row in ds.iter_rows():
-                    payload = json.loads(row["payload"])
-                    if row["kind"] == "flag":
-                        # _seq keeps ties in input order; the CSV writer ignores it
-                        fh.write(json.dumps({**payload, "_seq": int(row["seq"])},
-                                            ensure_ascii=False) + "\n")
-                        continue
-                    done.extend(payload["docs"])
-                    counts["documents"] += len(payload["docs"])
-                    for k in ("claims", "pairs", "flags"):
-                        counts[k] += int(payload[k])
-                    for k, v in payload["timings"].items():
-                        timings[k] = timings.get(k, 0.0) + v
-    finally:
-        if started:
-            ray.shutdown()  # a local instance stops; a cluster connection only disconnects
+            for row in ds.iter_rows():
+                yield by_seq.pop(int(row["seq"])), json.loads(row["result"])
+            if by_seq:  # pragma: no cover - Ray lost a batch without raising
+                raise RuntimeError(f"Ray returned no result for batches {sorted(by_seq)}")
 
-    summary = finalize(out_csv, manifest, flags_file, cfg, inputs=inputs, counts=counts, done=done,
-                       skipped=skipped, timings=timings, resumed=False, t0=t0)
-    shutil.rmtree(parts, ignore_errors=True)
-    return summary
+    def close(self) -> None:
+        if self._started:
+            import ray
+
+            ray.shutdown()  # a local instance stops; a cluster connection only disconnects
+            self._started = False

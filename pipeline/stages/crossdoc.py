@@ -8,8 +8,9 @@ in scope:
 * ``topic``: any speaker, same topic (similarity at least ``cross_min_similarity``);
 * ``speaker_or_topic``: either.
 
-The index's claims and embeddings are appended to the run's parts folder after every batch,
-so a resumed run rebuilds the same index.
+The index's claims and embeddings (float32, so a resumed run computes the same similarities)
+are appended to the run's parts folder after every batch, so a resumed run rebuilds the same
+index. A torn last line (a kill while writing) is dropped and reported by ``reload``.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class CrossIndex:
     # persistence ------------------------------------------------------------------------
     def _paths(self) -> tuple[Path, Path]:
         assert self.folder is not None
-        return self.folder / "cross_claims.jsonl", self.folder / "cross_emb.f16"
+        return self.folder / "cross_claims.jsonl", self.folder / "cross_emb.f32"
 
     def persist(self) -> None:
         """Append the claims added since the last call (called before each batch commit)."""
@@ -60,25 +61,69 @@ class CrossIndex:
         with meta.open("a", encoding="utf-8") as fm, emb.open("ab") as fe:
             for c, e in self._pending:
                 fm.write(json.dumps({k: getattr(c, k) for k in _FIELDS}) + "\n")
-                fe.write(e.astype(np.float16).tobytes())
+                fe.write(np.asarray(e, dtype=np.float32).tobytes())
         self._pending = []
 
-    def reload(self, committed_docs: set[str] | None = None) -> None:
-        """Rebuild the index from the parts folder (for --resume)."""
+    def reload(self, committed_docs: set[str] | None = None) -> list[str]:
+        """Rebuild the index from the parts folder (for --resume); returns notes on what was
+        dropped (a torn last line, rows of a batch that never committed).
+
+        Raises:
+            ResumeError: a line other than the last one is not valid JSON.
+        """
+        from pipeline.errors import ResumeError
+
         meta, emb = self._paths()
+        notes: list[str] = []
         if not meta.is_file():
-            return
-        rows = [json.loads(line) for line in meta.read_text(encoding="utf-8").splitlines() if line]
-        vecs = np.frombuffer(emb.read_bytes(), dtype=np.float16).astype(np.float32)
+            return notes
+        raw = meta.read_bytes()
+        lines = raw.split(b"\n")
+        tail = lines.pop()
+        if tail:
+            notes.append(f"{meta.name}: dropped a torn last line ({len(tail)} bytes)")
+        rows = []
+        for n, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise ResumeError(f"{meta}:{n}: corrupt claim row ({exc})",
+                                  fix="start over with --fresh") from exc
+        vecs = np.frombuffer(emb.read_bytes(), dtype=np.float32) if emb.is_file() else np.zeros(0, np.float32)
         n = min(len(rows), len(vecs) // self.dim)
         keep = [i for i in range(n) if committed_docs is None or rows[i]["doc_id"] in committed_docs]
+        if len(keep) < len(rows):
+            notes.append(f"{meta.name}: dropped {len(rows) - len(keep)} claim(s) of uncommitted documents")
         claims = [Claim(**rows[i]) for i in keep]
         kept_vecs = vecs[: n * self.dim].reshape(n, self.dim)[keep]
         # rewrite without rows of a batch that never committed, so they are not added twice
         meta.write_text("".join(json.dumps(rows[i]) + "\n" for i in keep), encoding="utf-8")
-        emb.write_bytes(kept_vecs.astype(np.float16).tobytes())
+        emb.write_bytes(np.ascontiguousarray(kept_vecs, dtype=np.float32).tobytes())
         if claims:
             self._add(claims, kept_vecs)
+        return notes
+
+    def mark(self) -> tuple[int, int]:
+        """A point to roll back to if a batch fails after adding its claims."""
+        return len(self.claims), len(self._pending)
+
+    def rollback(self, mark: tuple[int, int]) -> None:
+        """Forget the claims added since ``mark`` (the index is rebuilt without them)."""
+        n, pending = mark
+        if len(self.claims) == n:
+            del self._pending[pending:]
+            return
+        import faiss
+
+        vecs = self.index.reconstruct_n(0, n) if n else np.zeros((0, self.dim), np.float32)
+        self.index = faiss.IndexHNSWFlat(self.dim, 32, faiss.METRIC_INNER_PRODUCT)
+        self.index.hnsw.efSearch = 64
+        if n:
+            self.index.add(np.ascontiguousarray(vecs, dtype=np.float32))
+        del self.claims[n:]
+        del self._pending[pending:]
 
     # pairing ----------------------------------------------------------------------------
     def _add(self, claims: list[Claim], emb: np.ndarray) -> None:

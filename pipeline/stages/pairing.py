@@ -31,8 +31,12 @@ def relation(a: Claim, b: Claim) -> str:
     return "same_side" if side_a == side_b else "opposing_sides"
 
 
-def knn_pairs(claims: list[Claim], emb: np.ndarray, cfg: PairConfig) -> list[Pair]:
-    """Nearest-neighbour candidate pairs within one document."""
+def knn_pairs(claims: list[Claim], emb: np.ndarray, cfg: PairConfig,
+              stats: dict[str, int] | None = None) -> list[Pair]:
+    """Nearest-neighbour candidate pairs within one document.
+
+    ``stats``, when given, counts the pairs dropped by ``max_pairs_per_doc`` under the key
+    ``"max_pairs_per_doc"`` (the run records it in the manifest)."""
     n = len(claims)
     if n < 2:
         return []
@@ -50,6 +54,9 @@ def knn_pairs(claims: list[Claim], emb: np.ndarray, cfg: PairConfig) -> list[Pai
                 continue
             key = (min(i, int(j)), max(i, int(j)))
             seen[key] = s
-    ranked = sorted(seen.items(), key=lambda kv: -kv[1])[: cfg.max_pairs_per_doc]
+    ranked = sorted(seen.items(), key=lambda kv: -kv[1])
+    if stats is not None and len(ranked) > cfg.max_pairs_per_doc:
+        stats["max_pairs_per_doc"] = stats.get("max_pairs_per_doc", 0) + len(ranked) - cfg.max_pairs_per_doc
+    ranked = ranked[: cfg.max_pairs_per_doc]
     ranked.sort(key=lambda kv: kv[0])
     return [Pair(claims[i], claims[j], relation(claims[i], claims[j]), s) for (i, j), s in ranked]

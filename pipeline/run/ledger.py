@@ -1,0 +1,94 @@
+"""The ledger of a run: counts, skipped documents, dropped work, timings and the manifest.
+
+Both engines feed it the same commit records (one per batch), whether they come from this
+process or were read back from an interrupted run's commit log, so the counts, skips and
+timings of a resumed run are those of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline import __version__
+from pipeline.config import RunConfig, to_dict
+
+STAGES = ("ingest", "normalize", "parse", "segment_attribute", "embed", "topics", "pair",
+          "score", "decide", "ray_init", "write")
+
+
+def manifest_path(out: Path) -> Path:
+    """``flagged.csv`` -> ``flagged.manifest.json`` (two outputs in one folder keep theirs)."""
+    return out.with_name(out.stem + ".manifest.json")
+
+
+def skip_kind(reason: str) -> str:
+    """A short key to group skip reasons by ("file is 12 bytes, over ..." -> "file is N bytes")."""
+    head = re.split(r"[:;(]", reason, maxsplit=1)[0].strip()
+    if reason.startswith("error:"):
+        head = "error: " + reason.split(":", 2)[1].strip()
+    return re.sub(r"\d+", "N", head) or reason
+
+
+@dataclass
+class Ledger:
+    processed: list[str] = field(default_factory=list)  # document ids, in commit order
+    skipped: list[dict] = field(default_factory=list)
+    claims: int = 0
+    pairs: int = 0
+    flags: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)  # work dropped by a cap, by cap name
+    timings: dict[str, float] = field(default_factory=dict)
+    recovered: list[str] = field(default_factory=list)  # torn tails dropped on resume
+    resumed_documents: int = 0  # documents (processed + skipped) taken from an earlier run
+    batches: int = 0
+
+    @property
+    def documents(self) -> int:
+        return len(self.processed)
+
+    @property
+    def done(self) -> int:
+        """Progress position: documents processed plus records skipped."""
+        return len(self.processed) + len(self.skipped)
+
+    def add(self, rec: dict) -> None:
+        """Count one commit record (see ``engine.commit_record``)."""
+        self.processed.extend(rec["docs"])
+        self.skipped.extend(rec.get("skipped", []))
+        self.claims += int(rec.get("claims", 0))
+        self.pairs += int(rec.get("pairs", 0))
+        self.flags += int(rec.get("flags", 0))
+        for k, v in rec.get("dropped", {}).items():
+            self.dropped[k] = self.dropped.get(k, 0) + int(v)
+        for k, v in rec.get("timings", {}).items():
+            self.timings[k] = self.timings.get(k, 0.0) + float(v)
+        self.batches += 1
+
+    def top_skip_reasons(self, n: int = 3) -> list[tuple[str, int]]:
+        return Counter(skip_kind(s["reason"]) for s in self.skipped).most_common(n)
+
+    def manifest(self, cfg: RunConfig, *, inputs: list[str], outputs: dict[str, str],
+                 n_rows: int, resumed: bool, engine: str) -> dict:
+        return {
+            "tool": "contradict", "version": __version__,
+            "inputs": inputs, "output": outputs.get("csv", ""), "outputs": outputs,
+            "engine": engine,
+            "documents_processed": self.documents,
+            "documents": sorted(self.processed),
+            "skipped": self.skipped,
+            "counts": {"documents": self.documents, "skipped": len(self.skipped),
+                       "claims": self.claims, "pairs": self.pairs, "flags": n_rows},
+            "dropped": dict(sorted(self.dropped.items())),
+            "model": {"name_or_path": cfg.score.resolved_model(), "backend": cfg.score.backend},
+            "decision": {"method": cfg.decide.method, "threshold": cfg.decide.threshold},
+            "config": to_dict(cfg),
+            "resumed": resumed,
+            "resumed_documents": self.resumed_documents if resumed else 0,
+            "recovered": self.recovered,
+            "timings_s": {k: round(v, 3) for k, v in sorted(self.timings.items())},
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
