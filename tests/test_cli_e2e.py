@@ -74,7 +74,7 @@ def test_every_format_has_the_csv_rows_in_order(sample_run):
     assert [float(r["score"]) for r in jl] == [float(r["score"]) for r in rows]
     page = out.with_suffix(".html").read_text(encoding="utf-8")
     assert page.count("<tr id=") == len(rows)
-    manifest = json.loads((out.parent / "manifest.json").read_text())
+    manifest = json.loads((out.parent / (out.stem + ".manifest.json")).read_text())
     assert set(manifest["outputs"]) == {"csv", "jsonl", "parquet", "html"}
     for path in manifest["outputs"].values():
         assert path in output

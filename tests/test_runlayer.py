@@ -336,7 +336,7 @@ def test_eval_pairs_reports_progress_and_the_cli_draws_it(tmp_path, model):
     eval_pairs(str(model), [str(data)], None, batch_size=4, on_progress=lambda d, t: calls.append((d, t)))
     assert calls[-1] == (9, 9) and [d for d, _ in calls] == sorted(d for d, _ in calls)
     r = CliRunner().invoke(app, ["eval", "pairs", "--model", str(model), "--data", str(data),
-                                 "--batch-size", "4"])
+                                 "--batch-size", "4", "--no-diagnostics"])
     assert r.exit_code == 0, r.output
     assert "eval pairs | 9/9 pairs 100%" in r.output
 

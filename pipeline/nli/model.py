@@ -163,7 +163,9 @@ class NLIModel:
         # calibration.json beside the weights (written by `contradict train`); 1.0 without it
         self.temperature = load_temperature(self.name_or_path) if Path(self.name_or_path).exists() else 1.0
         self.backend = backend
-        self.max_length = max_length
+        # never longer than the model's position table (a small model, a short max_length)
+        self.max_length = min(max_length, int(getattr(self.config, "max_position_embeddings", 0)
+                                              or max_length))
         self.batch_size = batch_size
         self.token_budget = token_budget
         self.device = default_device(device)
