@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import threading
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
 from pipeline.config import SegmentConfig
@@ -529,7 +530,7 @@ def _make_claim(doc, si, ids: set[int], mention, cue, stance, in_region) -> RawC
     first, last = doc[toks[0]], doc[toks[-1]]
     start, end = first.idx, last.idx + len(last.text)
     if toks[-1] - toks[0] + 1 == len(toks):
-        text = doc.text[start:end]
+        text = doc_text(doc)[start:end]
     else:  # non-contiguous (an attribution in the middle): join the kept tokens
         text = "".join(doc[i].text_with_ws for i in toks).strip()
     text = re.sub(r"\s+", " ", text).strip(" \"“”")
@@ -546,6 +547,57 @@ def _make_claim(doc, si, ids: set[int], mention, cue, stance, in_region) -> RawC
     return RawClaim(start=start, end=end, text=text, sent_index=si, mention=mention, cue=cue,
                     stance=stance, is_quote=quoted or cue == "quote",
                     region=region if quoted else -1)
+
+
+# ---------------------------------------------------------------------- per-doc indexes
+# ``doc.text`` and ``doc.ents`` are rebuilt from every token on each access in spaCy; reading
+# them once per mention made segmenting quadratic in the document's length (issue 11).
+# Both are computed once per parsed Doc and kept in ``doc.user_data``.
+_TEXT_KEY = "contradict.text"
+_ENTS_KEY = "contradict.ents"
+
+
+def doc_text(doc) -> str:
+    """``doc.text``, built once per Doc."""
+    text = doc.user_data.get(_TEXT_KEY)
+    if text is None:
+        text = doc.user_data[_TEXT_KEY] = doc.text
+    return text
+
+
+class EntityIndex:
+    """The entities of a Doc sorted by token start, for bisecting (entities never overlap)."""
+
+    def __init__(self, doc):
+        ents = list(doc.ents)
+        self.starts = [e.start for e in ents]
+        self.items = [(e.start, e.end, e.text, e.label_) for e in ents]
+        orgs = [(e.end, e.text) for e in ents if e.label_ == "ORG"]
+        self.org_ends = [end for end, _ in orgs]
+        self.org_texts = [text for _, text in orgs]
+
+    def within(self, lo: int, hi: int) -> list[tuple[str, str]]:
+        """(text, label) of the entities inside tokens [lo, hi)."""
+        out = []
+        for i in range(bisect_left(self.starts, lo), len(self.items)):
+            s, e, text, label = self.items[i]
+            if s >= hi:
+                break
+            if e <= hi:
+                out.append((text, label))
+        return out
+
+    def orgs_before(self, tok: int, n: int) -> tuple[str, ...]:
+        """The last ``n`` ORG entities ending at or before token ``tok``, latest first."""
+        k = bisect_right(self.org_ends, tok)
+        return tuple(reversed(self.org_texts[max(0, k - n):k]))
+
+
+def _ents(doc) -> EntityIndex:
+    index = doc.user_data.get(_ENTS_KEY)
+    if index is None:
+        index = doc.user_data[_ENTS_KEY] = EntityIndex(doc)
+    return index
 
 
 SOURCE_NOUNS = {"report", "figure", "data", "statement", "filing", "document", "record",
@@ -573,11 +625,10 @@ def _mention(tok) -> Mention:
     while ids and doc[ids[0]].text in _EDGE:
         ids.pop(0)
     s, e = doc[ids[0]].idx, doc[ids[-1]].idx + len(doc[ids[-1]].text)
-    ents = [(ent.text, ent.label_) for ent in doc.ents if ent.start >= ids[0] and ent.end <= ids[-1] + 1]
-    before = [ent.text for ent in doc.ents if ent.label_ == "ORG" and ent.end <= ids[0]]
-    antecedents = tuple(reversed(before[-6:]))
+    ents = _ents(doc).within(ids[0], ids[-1] + 1)
+    antecedents = _ents(doc).orgs_before(ids[0], 6)
     tokens = [(doc[i].text, doc[i].lemma_, doc[i].pos_, doc[i].dep_) for i in ids]
     definite = any(doc[i].lower_ in ("the", "this", "that") or doc[i].dep_ == "poss" for i in ids)
-    return Mention(text=doc.text[s:e], start=s, end=e, ents=ents, tokens=tokens,
+    return Mention(text=doc_text(doc)[s:e], start=s, end=e, ents=ents, tokens=tokens,
                    head_lemma=tok.lemma_.lower(), head_text=tok.lower_, definite=definite,
                    antecedents=antecedents)
