@@ -65,6 +65,9 @@ class SegmentConfig:
     min_claim_tokens: int = 2
     split_compound: bool = True
     max_claim_words: int = 90  # longer claims are split, so a pair fits the model
+    # longer texts are parsed in windows of at most this many characters, cut at paragraph
+    # breaks (spaCy refuses texts over 1,000,000 characters and needs memory in proportion)
+    window_chars: int = 100_000
 
 
 @dataclass
