@@ -147,3 +147,18 @@ def test_explicit_fifo_input_is_skipped_not_read(tmp_path, name):
     os.mkfifo(tmp_path / name)
     docs, skipped = split(list(iter_items([tmp_path / name])))
     assert not docs and "not a regular file" in skipped[0].reason
+
+
+# ---------------------------------------------------------------- terminal table
+def test_terminal_table_drops_ansi_escapes_and_bidi_controls():
+    from pipeline.cli import format_top
+
+    row = {"score": 0.9, "reason": "nli\x1b[2J", "relation": "same_speaker",
+           "claim_a": "\x1b[31mRed\x1b[0m claim \u202eesrever\u202c and \u2067iso\u2069",
+           "speaker_a": "A\x1b]0;owned\x07B", "claim_b": "b\x00c\rd\x08e\x9bf", "speaker_b": "\u200fS"}
+    out = format_top([row])
+    assert "Red claim" in out and "AB" in out
+    bad = [c for c in out if c != "\n" and (ord(c) < 32 or 0x7f <= ord(c) <= 0x9f
+                                            or c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")]
+    assert not bad, [hex(ord(c)) for c in bad]
+    assert out.count("\n") == 1  # header + one row, nothing breaks the line
