@@ -162,3 +162,14 @@ def test_terminal_table_drops_ansi_escapes_and_bidi_controls():
                                             or c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")]
     assert not bad, [hex(ord(c)) for c in bad]
     assert out.count("\n") == 1  # header + one row, nothing breaks the line
+
+
+def test_a_model_with_fewer_positions_than_max_length_does_not_crash(tiny_model):
+    """The tiny test model has 128 positions; score.max_length is 256 by default."""
+    from pipeline.nli.model import get_model
+
+    m = get_model(str(tiny_model), max_length=256)
+    assert m.max_length == 128
+    long = " ".join(["talks are ongoing"] * 200)
+    ab, ba = m.predict_both([(long, long), ("a", "b")])
+    assert ab.shape == (2, 3) and ba.shape == (2, 3)

@@ -132,7 +132,10 @@ class NLIModel:
             ) from exc
         self.label_index = label_indices(self.config.id2label)
         self.backend = backend
-        self.max_length = max_length
+        # never more tokens than the model has positions for (a small model would crash)
+        limits = [max_length, getattr(self.config, "max_position_embeddings", None),
+                  getattr(self.tokenizer, "model_max_length", None)]
+        self.max_length = min(int(v) for v in limits if isinstance(v, (int, float)) and 8 <= v < 1e6)
         self.batch_size = batch_size
         self.token_budget = token_budget
         self.device = default_device(device)
