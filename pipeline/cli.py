@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 from enum import Enum
 from pathlib import Path
@@ -160,16 +161,28 @@ def run(
         raise typer.Exit(2)
 
 
+# terminal escape sequences, other control characters and bidi overrides/isolates/marks:
+# text from the input must not move the cursor, recolour or reorder the terminal
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(s: object) -> str:
+    """``s`` as one line of plain text for the terminal (escapes dropped, controls -> space)."""
+    return _CONTROL.sub(" ", _ANSI.sub("", str(s)))
+
+
 def format_top(rows: list[dict], width: int = 60) -> str:
     def cut(s: str, n: int) -> str:
-        s = str(s).replace("\n", " ")
+        s = terminal_safe(s)
         return s if len(s) <= n else s[: n - 1] + "…"
 
     lines = [f"{'score':>5}  {'reason':<12} {'relation':<15} {'A (speaker)':<{width}}  B (speaker)"]
     for r in rows:
         a = f"{cut(r['claim_a'], width - 18)} ({cut(r['speaker_a'] or '-', 14)})"
         b = f"{cut(r['claim_b'], width - 18)} ({cut(r['speaker_b'] or '-', 14)})"
-        lines.append(f"{float(r['score']):5.2f}  {cut(r['reason'], 12):<12} {r['relation']:<15} {a:<{width}}  {b}")
+        lines.append(f"{float(r['score']):5.2f}  {cut(r['reason'], 12):<12} {cut(r['relation'], 15):<15} "
+                     f"{a:<{width}}  {b}")
     return "\n".join(lines)
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import re
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, get_args, get_origin, get_type_hints
 
 import yaml
 
@@ -48,14 +50,16 @@ class IngestConfig:
     max_bytes: int = 5_000_000
 
     def __post_init__(self) -> None:
-        if self.max_bytes <= 0:
-            raise ConfigError("ingest.max_bytes must be positive", found=self.max_bytes)
+        validate(self)
 
 
 @dataclass
 class NormalizeConfig:
     unwrap: bool = True  # join hard-wrapped lines
     drop_furniture: bool = True  # drop "|", READ MORE + headline, INSIDE STORY: ...
+
+    def __post_init__(self) -> None:
+        validate(self)
 
 
 @dataclass
@@ -65,6 +69,12 @@ class SegmentConfig:
     min_claim_tokens: int = 2
     split_compound: bool = True
     max_claim_words: int = 90  # longer claims are split, so a pair fits the model
+    # longer texts are parsed in windows of at most this many characters, cut at paragraph
+    # breaks (spaCy refuses texts over 1,000,000 characters and needs memory in proportion)
+    window_chars: int = 100_000
+
+    def __post_init__(self) -> None:
+        validate(self)
 
 
 @dataclass
@@ -75,6 +85,7 @@ class TopicConfig:
     cluster_distance: float = 0.75  # average-linkage cosine distance under which claims share a topic
 
     def __post_init__(self) -> None:
+        validate(self)
         if not 0.0 < self.cluster_distance <= 2.0:
             raise ConfigError("topics.cluster_distance must be in (0, 2]", found=self.cluster_distance)
 
@@ -98,6 +109,7 @@ class PairConfig:
     gate_min_shared: int = 1
 
     def __post_init__(self) -> None:
+        validate(self)
         if not 0.0 <= self.gate_keep_similarity <= 1.0:
             raise ConfigError("pair.gate_keep_similarity must be in [0, 1]", found=self.gate_keep_similarity)
         if self.gate_min_shared < 1:
@@ -123,8 +135,7 @@ class ScoreConfig:
     device: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.backend not in ("torch", "onnx"):
-            raise ConfigError("score.backend must be torch or onnx", found=self.backend)
+        validate(self)
 
     def resolved_model(self) -> str:
         return self.model or str(DEFAULT_MODEL_DIR)
@@ -157,6 +168,7 @@ class DecideConfig:
     fallback_rules_flag: bool = True
 
     def __post_init__(self) -> None:
+        validate(self)
         if self.method not in ("auto", "threshold", "learned"):
             raise ConfigError("decide.method must be auto, threshold or learned", found=self.method)
         if self.directions not in ("max", "mean", "min"):
@@ -181,6 +193,7 @@ class OutputConfig:
     top: int = 10
 
     def __post_init__(self) -> None:
+        validate(self)
         if isinstance(self.formats, str):
             self.formats = [f for f in self.formats.split(",")]
         if not isinstance(self.formats, list) or not self.formats:
@@ -197,6 +210,10 @@ class OutputConfig:
             raise ConfigError("output.top must be 0 or more", found=self.top)
 
 
+
+OUTPUT_FORMATS = ("csv", "jsonl", "parquet", "html")  # the sinks in pipeline/run/sinks.py
+
+
 @dataclass
 class RunConfig:
     ingest: IngestConfig = field(default_factory=IngestConfig)
@@ -211,6 +228,7 @@ class RunConfig:
     engine: str = "local"  # local | ray
 
     def __post_init__(self) -> None:
+        validate(self)
         if self.engine not in ("local", "ray"):
             raise ConfigError("engine must be local or ray", found=self.engine)
         if self.batch_docs < 1:
@@ -264,6 +282,7 @@ class TrainConfig:
     calibrate: bool = True  # fit a temperature on the dev files after training
 
     def __post_init__(self) -> None:
+        validate(self)
         from pipeline.nli.debias import DEBIAS_METHODS
 
         if self.debias not in DEBIAS_METHODS:
@@ -288,6 +307,192 @@ class TrainConfig:
                 raise ConfigError(f"train.file_weights[{stem}] must be >= 0", found=w)
 
 
+# ------------------------------------------------------------------------ validation
+# Every field is checked against its type hint (int, finite float, bool, str, list[...],
+# dict[..., ...]) when a section is built, from YAML, --set or code; these tables add the
+# ranges and choices. A key missing here still gets its type checked.
+@dataclass(frozen=True)
+class Range:
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False  # lo itself not allowed
+    hi_open: bool = False
+
+    def ok(self, v: float) -> bool:
+        if self.lo is not None and (v < self.lo or (self.lo_open and v == self.lo)):
+            return False
+        if self.hi is not None and (v > self.hi or (self.hi_open and v == self.hi)):
+            return False
+        return True
+
+    def __str__(self) -> str:
+        def num(v: float) -> str:
+            return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+        if self.lo is not None and self.hi is not None:
+            return (f"in {'(' if self.lo_open else '['}{num(self.lo)}, {num(self.hi)}"
+                    f"{')' if self.hi_open else ']'}")
+        if self.lo is not None:
+            return f"{'above' if self.lo_open else 'at least'} {num(self.lo)}"
+        return f"{'below' if self.hi_open else 'at most'} {num(self.hi)}"
+
+
+UNIT = Range(0, 1)
+POSITIVE = Range(0, lo_open=True)
+AT_LEAST_1 = Range(1)
+NON_NEGATIVE = Range(0)
+
+RANGES: dict[str, Range] = {
+    "ingest.max_bytes": AT_LEAST_1,
+    "segment.min_claim_chars": NON_NEGATIVE, "segment.min_claim_tokens": NON_NEGATIVE,
+    "segment.max_claim_words": AT_LEAST_1, "segment.window_chars": Range(1000, 1_000_000),
+    "topics.batch_size": AT_LEAST_1, "topics.label_words": AT_LEAST_1,
+    "pair.k": AT_LEAST_1, "pair.min_similarity": UNIT, "pair.max_pairs_per_doc": NON_NEGATIVE,
+    "pair.cross_k": AT_LEAST_1, "pair.cross_min_similarity": UNIT,
+    "score.batch_size": AT_LEAST_1, "score.max_length": Range(8, 8192),
+    "score.token_budget": AT_LEAST_1,
+    "decide.threshold": UNIT, "decide.numeric_min_similarity": UNIT,
+    "output.top": NON_NEGATIVE, "batch_docs": AT_LEAST_1,
+    "train.max_length": Range(8, 8192), "train.epochs": POSITIVE, "train.learning_rate": POSITIVE,
+    "train.weight_decay": NON_NEGATIVE, "train.warmup_ratio": UNIT,
+    "train.batch_size": AT_LEAST_1, "train.eval_batch_size": AT_LEAST_1,
+    "train.label_smoothing": Range(0, 1, hi_open=True), "train.eval_steps": AT_LEAST_1,
+    "train.logging_steps": AT_LEAST_1, "train.save_steps": AT_LEAST_1,
+    "train.max_dev_examples": NON_NEGATIVE, "train.max_train_examples": NON_NEGATIVE,
+    "train.num_threads": NON_NEGATIVE,
+    "train.file_weights[]": NON_NEGATIVE,  # "[]": each value of a mapping; 0 leaves a file out
+    "train.unrelated_neutrals": NON_NEGATIVE, "train.unrelated_premise_share": UNIT,
+    "train.knn_neutrals": NON_NEGATIVE, "train.knn_min_similarity": UNIT,
+    "train.knn_max_similarity": UNIT, "train.reverse_contradictions": UNIT,
+    "train.bias_folds": Range(2), "pair.gate_keep_similarity": UNIT,
+    "pair.gate_min_shared": AT_LEAST_1, "topics.cluster_distance": Range(0, 2, lo_open=True),
+}
+CHOICES: dict[str, tuple[str, ...]] = {
+    "pair.cross_scope": ("speaker", "topic", "speaker_or_topic"),
+    "score.backend": ("torch", "onnx"),
+    "decide.method": ("auto", "threshold", "learned"),
+    "decide.directions": ("max", "mean", "min"),
+    "train.debias": ("none", "poe", "reweight"),
+    "engine": ("local", "ray"),
+}
+NON_EMPTY = {"ingest.id_field", "ingest.text_field", "ingest.extensions", "segment.spacy_model",
+             "topics.embedder", "score.device", "train.base_model", "train.output_dir"}
+
+
+def _section_of(obj: Any) -> str:
+    return {IngestConfig: "ingest", NormalizeConfig: "normalize", SegmentConfig: "segment",
+            TopicConfig: "topics", PairConfig: "pair", ScoreConfig: "score",
+            DecideConfig: "decide", OutputConfig: "output", RunConfig: "",
+            TrainConfig: "train"}.get(type(obj), type(obj).__name__)
+
+
+def validate(obj: Any) -> None:
+    """Check (and normalise: int -> float for a float field) every field of a config section
+    against its type hint and the RANGES/CHOICES tables; raise ConfigError naming the key,
+    the value found and the fix."""
+    section = _section_of(obj)
+    hints = get_type_hints(type(obj))
+    for f in fields(obj):
+        hint = hints[f.name]
+        if isinstance(hint, type) and is_dataclass(hint):
+            continue  # a section validates itself
+        where = f"{section}.{f.name}".strip(".")
+        setattr(obj, f.name, _coerce(getattr(obj, f.name), hint, where, _default(f)))
+
+
+def _default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+        return f.default_factory()  # type: ignore[misc]
+    return None
+
+
+def _fix(where: str, example: Any, what: str) -> str:
+    if example is None:
+        return what
+    key = where.removeprefix("train.")
+    shown = json.dumps(example) if not isinstance(example, str) else (example or '""')
+    return f"{what}, e.g. --set {key}={shown} (the default) or {key.split('.')[-1]}: {shown} in the YAML"
+
+
+def _coerce(value: Any, hint: Any, where: str, default: Any = None) -> Any:
+    origin = get_origin(hint)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false", found=repr(value),
+                              fix=_fix(where, default, "write true or false"))
+        return value
+    if hint is int:
+        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ConfigError(f"{where} must be a whole number", found=repr(value),
+                              fix=_fix(where, default, "write a whole number"))
+        _check_range(value, where, default)
+        return value
+    if hint is float:
+        if isinstance(value, str) and value.strip().lower().lstrip("+-.") in ("nan", "inf", "infinity"):
+            value = float("nan")  # reported below as not finite
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise ConfigError(f"{where} must be a number", found=repr(value),
+                              fix=_fix(where, default, "write a number"))
+        value = float(value)
+        if not math.isfinite(value):
+            raise ConfigError(f"{where} must be a finite number", found=repr(value),
+                              fix=_fix(where, default, "write a finite number"))
+        _check_range(value, where, default)
+        return value
+    if hint is str:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)  # "--set score.device=0" is the text "0"
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} must be text", found=repr(value),
+                              fix=_fix(where, default, "write a quoted string"))
+        if where in NON_EMPTY and not value.strip():
+            raise ConfigError(f"{where} must not be empty", found=repr(value),
+                              fix=_fix(where, default, "name a value"))
+        if where in CHOICES and value not in CHOICES[where]:
+            raise ConfigError(f"{where} must be one of {', '.join(CHOICES[where])}",
+                              found=repr(value), fix=_fix(where, default, "pick one of them"))
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where} must be a list", found=repr(value),
+                              fix=_fix(where, default, "write a YAML list in brackets"))
+        (item,) = get_args(hint) or (Any,)
+        out = [_coerce(v, item, f"{where}[{i}]") if item is not Any else v
+               for i, v in enumerate(value)]
+        if where in NON_EMPTY and not out:
+            raise ConfigError(f"{where} must not be empty", found="[]",
+                              fix=_fix(where, default, "name at least one"))
+        if where == "ingest.extensions":
+            bad = [e for e in out if not e.startswith(".") or len(e) < 2 or "/" in e]
+            if bad:
+                raise ConfigError(f"{where} must hold file extensions starting with a dot",
+                                  found=repr(bad), fix=_fix(where, default, "write them as .txt"))
+        return out
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where} must be a mapping", found=repr(value),
+                              fix=_fix(where, default or {}, "write a YAML mapping in braces"))
+        kt, vt = get_args(hint) or (Any, Any)
+        out_d = {}
+        for k, v in value.items():
+            kk = _coerce(k, kt, f"{where} key {k!r}") if kt is not Any else k
+            out_d[kk] = _coerce(v, vt, f"{where}[{k}]") if vt is not Any else v
+        return out_d
+    return value
+
+
+def _check_range(value: float, where: str, default: Any) -> None:
+    rng = RANGES.get(re.sub(r"\[[^\]]*\]$", "[]", where))
+    if rng is not None and not rng.ok(value):
+        raise ConfigError(f"{where} must be {rng}", found=repr(value),
+                          fix=_fix(where, default, f"pick a value {rng}"))
+
+
+
 def _build(cls: type, data: dict[str, Any], where: str) -> Any:
     if data is None:
         data = {}
@@ -295,7 +500,7 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
         raise ConfigError(f"{where or 'config'} must be a mapping", found=type(data).__name__)
     hints = get_type_hints(cls)
     known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
+    unknown = sorted(set(map(str, data)) - known)
     if unknown:
         raise ConfigError(
             f"unknown key(s) in {where or 'config'}: {', '.join(unknown)}",
@@ -310,24 +515,16 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
         if isinstance(hint, type) and is_dataclass(hint):
             kwargs[f.name] = _build(hint, value, f"{where}.{f.name}".strip("."))
         else:
-            kwargs[f.name] = _coerce(value, hint, f"{where}.{f.name}".strip("."))
+            kwargs[f.name] = _coerce(value, hint, f"{where}.{f.name}".strip("."), _default(f))
     return cls(**kwargs)
 
 
-def _coerce(value: Any, hint: Any, where: str) -> Any:
-    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if hint is int and isinstance(value, bool):
-        raise ConfigError(f"{where} must be an integer", found=value)
-    if hint in (int, str, bool) and not isinstance(value, hint):
-        if hint is int and isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise ConfigError(f"{where} must be {hint.__name__}", found=repr(value))
-    return value
-
-
-def _parse_scalar(text: str) -> Any:
-    return yaml.safe_load(text)
+def _parse_scalar(text: str, key: str = "") -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {key}: the value is not valid YAML", found=repr(text),
+                          fix="quote text ('--set score.model=\"a b\"'), write lists as [a, b]") from exc
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -342,7 +539,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
             node = node.setdefault(p, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"cannot override inside a non-mapping key: {key}")
-        node[parts[-1]] = _parse_scalar(raw)
+        node[parts[-1]] = _parse_scalar(raw, key.strip())
     return data
 
 

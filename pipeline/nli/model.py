@@ -163,9 +163,10 @@ class NLIModel:
         # calibration.json beside the weights (written by `contradict train`); 1.0 without it
         self.temperature = load_temperature(self.name_or_path) if Path(self.name_or_path).exists() else 1.0
         self.backend = backend
-        # never longer than the model's position table (a small model, a short max_length)
-        self.max_length = min(max_length, int(getattr(self.config, "max_position_embeddings", 0)
-                                              or max_length))
+        # never more tokens than the model has positions for (a small model would crash)
+        limits = [max_length, getattr(self.config, "max_position_embeddings", None),
+                  getattr(self.tokenizer, "model_max_length", None)]
+        self.max_length = min(int(v) for v in limits if isinstance(v, (int, float)) and 8 <= v < 1e6)
         self.batch_size = batch_size
         self.token_budget = token_budget
         self.device = default_device(device)

@@ -132,10 +132,26 @@ def _side_of(m: Mention) -> str:
                 return hit
             if label == "GPE":
                 return ent_text.removeprefix("the ").strip()
-    for phrase in sorted(DEMONYMS, key=len, reverse=True):
-        if re.search(rf"(?<![\w.]){re.escape(phrase)}(?![\w])", low):
-            return DEMONYMS[phrase]
-    return ""
+    phrase = _longest_demonym(low)
+    return DEMONYMS[phrase] if phrase else ""
+
+
+_DEMONYM_ORDER = sorted(DEMONYMS, key=len, reverse=True)
+_DEMONYM_RANK = {p: i for i, p in enumerate(_DEMONYM_ORDER)}
+# at every position, the longest phrase that starts there (zero-width, so matches overlap)
+_DEMONYM_RE = re.compile(
+    r"(?=(?<![\w.])(" + "|".join(re.escape(p) for p in _DEMONYM_ORDER) + r")(?![\w]))")
+
+
+def _longest_demonym(low: str) -> str:
+    """The first phrase of ``_DEMONYM_ORDER`` (longest first) that occurs in ``low`` as a
+    word: one regex pass instead of one search per phrase."""
+    best = None
+    for m in _DEMONYM_RE.finditer(low):
+        rank = _DEMONYM_RANK[m.group(1)]
+        if best is None or rank < best:
+            best = rank
+    return _DEMONYM_ORDER[best] if best is not None else ""
 
 
 def _person_name(m: Mention) -> str:
@@ -165,12 +181,12 @@ def _person_name(m: Mention) -> str:
 
 def _is_role(text: str) -> bool:
     words = {w.lower() for w in re.findall(r"[\w']+", text)}
-    return bool(words) and words <= (PERSON_HEADS | ORG_HEADS | ROLE_ADJ | {"minister", "ministry", "bid"}
-                                     | set(DEMONYMS))
+    return bool(words) and words <= _ROLE_VOCAB
 
 
 ROLE_ADJ = {"defence", "defense", "foreign", "interior", "finance", "health", "state", "home",
             "trade", "justice", "education", "energy", "commerce", "treasury", "information"}
+_ROLE_VOCAB = frozenset(PERSON_HEADS | ORG_HEADS | ROLE_ADJ | {"minister", "ministry", "bid"} | set(DEMONYMS))
 
 
 def _org_name(m: Mention) -> str:
@@ -202,10 +218,12 @@ class Attributor:
         self.last_person: Speaker | None = None
         self.last_group: Speaker | None = None
         self.last_any: Speaker | None = None
+        self._index = _SpeakerIndex()
 
     def _new(self, **kw) -> Speaker:
         sp = Speaker(id=f"s{len(self.speakers) + 1}", **kw)
         self.speakers.append(sp)
+        self._index.add(sp, len(self.speakers) - 1)
         return sp
 
     def resolve(self, m: Mention | None) -> Speaker | None:
@@ -252,12 +270,13 @@ class Attributor:
         # a surname alone ("Dastgir"), whatever the NER made of it
         if len(tokens) <= 2 and propn and not name:
             last = propn[-1].lower()
-            for sp in reversed(self.speakers):
+            for sp in self._index.latest_first(self._index.surname.get(last, ())):
                 if sp.kind == "person" and sp.surname.lower() == last:
                     return self._update(sp, side, m)
         if name:
             surname = name.split()[-1]
-            for sp in reversed(self.speakers):
+            # a matching speaker's name ends in this surname (names only grow by a match on it)
+            for sp in self._index.latest_first(self._index.surname.get(surname.lower(), ())):
                 if sp.kind == "person" and sp.named and (
                     sp.name.lower() == name.lower() or sp.surname.lower() == surname.lower()
                     and (len(name.split()) == 1 or len(sp.name.split()) == 1
@@ -280,7 +299,7 @@ class Attributor:
             kind = "group" if plural else "person"
             if m.definite and kind == "person":
                 best = None
-                for sp in reversed(self.speakers):
+                for sp in self._index.latest_first(self._index.role_head.get(head, ())):
                     if sp.kind != "person" or sp.role_head != head:
                         continue
                     mods = role - {head}
@@ -290,7 +309,7 @@ class Attributor:
                 if best is not None:
                     return self._update(best, side, m)
             key = " ".join(sorted(role | ({side.lower()} if side else set())))
-            for sp in self.speakers:
+            for sp in self._index.earliest_first(self._index.key.get(key, ())):
                 if sp.key == key and sp.kind == kind and not sp.named:
                     return self._update(sp, side, m)
             display = _clean(m.text)
@@ -308,11 +327,16 @@ class Attributor:
         if side and not (head in ORG_HEADS or _org_name(m)):
             org = side  # "Pakistan said", "Washington said"
         key = _org_key(org)
-        for sp in self.speakers:
+        # a match has the same key, or shares a word with it (_contains needs all of them)
+        cands = {sp.id: sp for sp in self._index.key.get(key, ())}
+        for w in set(key.split()):
+            cands.update((sp.id, sp) for sp in self._index.key_word.get(w, ()))
+        for sp in self._index.earliest_first(cands.values()):
             if sp.kind == "org" and (sp.key == key or (key and sp.key and (
                     _contains(sp.key, key) or _contains(key, sp.key)))):
                 if len(org) > len(sp.name):
                     sp.name = org
+                    self._index.renamed(sp)
                 return self._update(sp, side, m)
         return self._new(name=org, kind="org", role_head=head, role_words=role,
                          side=side or (org if head not in ORG_HEADS or _org_name(m) else ""),
@@ -322,7 +346,7 @@ class Attributor:
         """The organisation "the <head>" refers to: a speaker or a named organisation whose
         name holds the head word ("the bank" -> "Hanse Savings Bank"), else the latest named
         organisation that is not plainly of another kind ("the company" is not a union)."""
-        for sp in reversed(self.speakers):
+        for sp in self._index.latest_first(self._index.name_word.get(head, ())):
             if sp.kind == "org" and head in sp.name.lower().split():
                 return sp.name
         for name in named_before:
@@ -340,6 +364,46 @@ class Attributor:
             sp.side = side
         sp.role_words |= _role_words(m, sp.name)
         return sp
+
+
+class _SpeakerIndex:
+    """Speakers by surname, role head, key, key word and name word, so that resolving a
+    mention looks at the few speakers that can match instead of scanning all of them (the
+    scans made attribution quadratic in a long document's length; issue 11). Lookups return
+    candidates in creation order (``earliest_first``/``latest_first``), so the first match is
+    the one the full scan found; the caller still checks every condition."""
+
+    def __init__(self) -> None:
+        self.order: dict[str, int] = {}
+        self.surname: dict[str, list[Speaker]] = {}
+        self.role_head: dict[str, list[Speaker]] = {}
+        self.key: dict[str, list[Speaker]] = {}
+        self.key_word: dict[str, list[Speaker]] = {}
+        self.name_word: dict[str, list[Speaker]] = {}
+        self._named: set[tuple[str, str]] = set()  # (word, speaker id) in name_word
+
+    def add(self, sp: Speaker, position: int) -> None:
+        self.order[sp.id] = position
+        if sp.surname:
+            self.surname.setdefault(sp.surname.lower(), []).append(sp)
+        self.role_head.setdefault(sp.role_head, []).append(sp)
+        self.key.setdefault(sp.key, []).append(sp)
+        for w in set(sp.key.split()):
+            self.key_word.setdefault(w, []).append(sp)
+        self.renamed(sp)
+
+    def renamed(self, sp: Speaker) -> None:
+        """Index the words of ``sp.name`` (after a change; old words stay, callers check)."""
+        for w in set(sp.name.lower().split()):
+            if (w, sp.id) not in self._named:
+                self._named.add((w, sp.id))
+                self.name_word.setdefault(w, []).append(sp)
+
+    def earliest_first(self, speakers) -> list[Speaker]:
+        return sorted(speakers, key=lambda sp: self.order[sp.id])
+
+    def latest_first(self, speakers) -> list[Speaker]:
+        return sorted(speakers, key=lambda sp: self.order[sp.id], reverse=True)
 
 
 def _contains(a: str, b: str) -> bool:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import threading
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
 from pipeline.config import SegmentConfig
@@ -138,6 +139,75 @@ class RawClaim:
     region: int = -1  # quote region index, -1 outside quotes
 
 
+@dataclass(frozen=True)
+class LongText:
+    """A text over ``segment.window_chars``: ``Segmenter.raw_claims`` parses it in windows."""
+
+    text: str
+
+
+_SENT_END = re.compile(r"""[.!?…][\"'”’)\]]*\s+""")
+_QUOTE_START = tuple(QUOTE_CHARS) + ("‘", "'")
+
+
+def text_windows(text: str, max_chars: int) -> list[tuple[int, int]]:
+    """Consecutive [start, end) windows of at most ``max_chars`` characters covering ``text``.
+
+    Each window ends at the last paragraph break ("\\n\\n") that fits, preferring one that
+    is not followed by a quote mark (a quote running on over paragraphs stays in one window);
+    a paragraph longer than a window is cut after its last sentence end that fits, else at
+    whitespace, else (one giant token) at ``max_chars``.
+
+    Example:
+        >>> text_windows("aaaa\\n\\nbbbb\\n\\ncccc", 8)
+        [(0, 6), (6, 12), (12, 16)]
+    """
+    if max_chars < 1:
+        raise ValueError("max_chars must be positive")
+    out: list[tuple[int, int]] = []
+    pos, n = 0, len(text)
+    while n - pos > max_chars:
+        limit = pos + max_chars
+        cut = _paragraph_cut(text, pos, limit)
+        if cut <= pos:
+            last = None
+            for last in _SENT_END.finditer(text, pos, limit):
+                pass
+            cut = last.end() if last is not None and last.end() > pos else -1
+        if cut <= pos:
+            ws = max(text.rfind(" ", pos, limit), text.rfind("\n", pos, limit),
+                     text.rfind("\t", pos, limit))
+            cut = ws + 1 if ws >= pos else limit
+        out.append((pos, cut))
+        pos = cut
+    if pos < n or not out:
+        out.append((pos, n))
+    return out
+
+
+def _paragraph_cut(text: str, pos: int, limit: int) -> int:
+    """The end of the last paragraph break in [pos, limit), preferably one not followed by
+    a quote mark, or -1."""
+    first = -1
+    end = limit
+    for _ in range(50):
+        i = text.rfind("\n\n", pos, end)
+        if i < 0:
+            break
+        cut = i + 2
+        if cut > limit:
+            end = i + 1
+            continue
+        if first < 0:
+            first = cut
+        if not text.startswith(_QUOTE_START, cut):
+            return cut
+        if cut - pos < (limit - pos) // 2:
+            break
+        end = i + 1
+    return first
+
+
 def quote_regions(text: str) -> list[tuple[int, int, bool]]:
     """(start, end, continues_previous) of quoted stretches, paragraph by paragraph.
 
@@ -184,16 +254,27 @@ class Segmenter:
         return self._nlp
 
     def parse_many(self, texts: list[str]):
-        return list(self.nlp.pipe(texts, batch_size=16))
+        """spaCy Docs for the texts; a text longer than ``segment.window_chars`` comes back
+        as a ``LongText``, parsed window by window by ``raw_claims`` (see there)."""
+        limit = self.cfg.window_chars
+        parsed = iter(self.nlp.pipe([t for t in texts if len(t) <= limit], batch_size=16))
+        return [next(parsed) if len(t) <= limit else LongText(t) for t in texts]
 
     # ------------------------------------------------------------------ public
-    def raw_claims(self, norm: Normalized, doc=None) -> list[RawClaim]:
+    def raw_claims(self, norm: Normalized, doc=None, *, headline: bool = True) -> list[RawClaim]:
+        """The claims of a normalised document (offsets into ``norm.text``).
+
+        ``doc`` is its spaCy parse (parsed here when None). A document longer than
+        ``segment.window_chars`` is parsed and segmented in windows (``_windowed_claims``).
+        ``headline=False`` keeps a first paragraph without final punctuation as text."""
+        if isinstance(doc, LongText) or (doc is None and len(norm.text) > self.cfg.window_chars):
+            return self._windowed_claims(norm.text)
         doc = doc if doc is not None else self.nlp(norm.text)
         regions = quote_regions(norm.text)
         in_region = _region_lookup(regions, len(norm.text))
         out: list[RawClaim] = []
         attributions: dict[int, tuple[Mention, str]] = {}
-        headline_end = _headline_end(norm.text)
+        headline_end = _headline_end(norm.text) if headline else 0
         datelines = _dateline_spans(norm.text)
         for si, sent in enumerate(_sentences(doc)):
             if sent.start_char < headline_end:
@@ -231,6 +312,41 @@ class Segmenter:
                 rc.is_quote = True
         out.sort(key=lambda c: (c.start, c.end))
         return [piece for c in out if self._keep(c) for piece in self._split_long(c, norm.text)]
+
+    def _windowed_claims(self, text: str) -> list[RawClaim]:
+        """Claims of a long text, parsed one window at a time (spaCy refuses texts over
+        ``nlp.max_length`` (E088) and needs memory in proportion to the text).
+
+        Windows end at paragraph breaks (``text_windows``); offsets, sentence numbers and
+        mentions are shifted to the whole text, so the claims are those of one document and
+        ``attribute`` resolves their speakers with one registry for the whole document.
+        What does not cross a window boundary: a quote running on from the previous window's
+        last paragraph, and the organisations named in earlier windows as antecedents of
+        "the company" (speakers already registered still are)."""
+        out: list[RawClaim] = []
+        windows = text_windows(text, self.cfg.window_chars)
+        docs = self.nlp.pipe((text[s:e] for s, e in windows), batch_size=1)
+        sent_base = 0
+        region_base = 0
+        for k, ((ws, we), wdoc) in enumerate(zip(windows, docs)):
+            piece = text[ws:we]
+            view = Normalized(raw=piece, text=piece, offsets=())
+            claims = self.raw_claims(view, wdoc, headline=(k == 0))
+            moved: set[int] = set()
+            for c in claims:
+                c.start += ws
+                c.end += ws
+                c.sent_index += sent_base
+                if c.region >= 0:
+                    c.region += region_base
+                if c.mention is not None and id(c.mention) not in moved:
+                    moved.add(id(c.mention))
+                    c.mention.start += ws
+                    c.mention.end += ws
+            out.extend(claims)
+            sent_base += sum(1 for _ in _sentences(wdoc))
+            region_base += len(quote_regions(piece))
+        return out
 
     def _split_long(self, c: RawClaim, text: str) -> list[RawClaim]:
         """A claim too long for the NLI model is cut into consecutive pieces of at most
@@ -629,7 +745,7 @@ def _make_claim(doc, si, ids: set[int], mention, cue, stance, in_region) -> RawC
     first, last = doc[toks[0]], doc[toks[-1]]
     start, end = first.idx, last.idx + len(last.text)
     if toks[-1] - toks[0] + 1 == len(toks):
-        text = doc.text[start:end]
+        text = doc_text(doc)[start:end]
     else:  # non-contiguous (an attribution in the middle): join the kept tokens
         text = "".join(doc[i].text_with_ws for i in toks).strip()
     text = re.sub(r"\s+", " ", text).strip(" \"“”")
@@ -650,6 +766,57 @@ def _make_claim(doc, si, ids: set[int], mention, cue, stance, in_region) -> RawC
     return RawClaim(start=start, end=end, text=text, sent_index=si, mention=mention, cue=cue,
                     stance=stance, is_quote=quoted or cue == "quote",
                     region=region if quoted else -1)
+
+
+# ---------------------------------------------------------------------- per-doc indexes
+# ``doc.text`` and ``doc.ents`` are rebuilt from every token on each access in spaCy; reading
+# them once per mention made segmenting quadratic in the document's length (issue 11).
+# Both are computed once per parsed Doc and kept in ``doc.user_data``.
+_TEXT_KEY = "contradict.text"
+_ENTS_KEY = "contradict.ents"
+
+
+def doc_text(doc) -> str:
+    """``doc.text``, built once per Doc."""
+    text = doc.user_data.get(_TEXT_KEY)
+    if text is None:
+        text = doc.user_data[_TEXT_KEY] = doc.text
+    return text
+
+
+class EntityIndex:
+    """The entities of a Doc sorted by token start, for bisecting (entities never overlap)."""
+
+    def __init__(self, doc):
+        ents = list(doc.ents)
+        self.starts = [e.start for e in ents]
+        self.items = [(e.start, e.end, e.text, e.label_) for e in ents]
+        orgs = [(e.end, e.text) for e in ents if e.label_ == "ORG"]
+        self.org_ends = [end for end, _ in orgs]
+        self.org_texts = [text for _, text in orgs]
+
+    def within(self, lo: int, hi: int) -> list[tuple[str, str]]:
+        """(text, label) of the entities inside tokens [lo, hi)."""
+        out = []
+        for i in range(bisect_left(self.starts, lo), len(self.items)):
+            s, e, text, label = self.items[i]
+            if s >= hi:
+                break
+            if e <= hi:
+                out.append((text, label))
+        return out
+
+    def orgs_before(self, tok: int, n: int) -> tuple[str, ...]:
+        """The last ``n`` ORG entities ending at or before token ``tok``, latest first."""
+        k = bisect_right(self.org_ends, tok)
+        return tuple(reversed(self.org_texts[max(0, k - n):k]))
+
+
+def _ents(doc) -> EntityIndex:
+    index = doc.user_data.get(_ENTS_KEY)
+    if index is None:
+        index = doc.user_data[_ENTS_KEY] = EntityIndex(doc)
+    return index
 
 
 SOURCE_NOUNS = {"report", "figure", "data", "statement", "filing", "document", "record",
@@ -678,15 +845,14 @@ def _mention(tok) -> Mention:
     while ids and doc[ids[0]].text in _EDGE:
         ids.pop(0)
     s0 = doc[ids[0]].idx
-    d = _DATELINE.match(doc.text[s0:s0 + 120])
+    d = _DATELINE.match(doc_text(doc)[s0:s0 + 120])
     if d and any(doc[i].idx >= s0 + d.end() for i in ids):  # "ISLAMABAD (Wire) - Pakistan's ministry"
         ids = [i for i in ids if doc[i].idx >= s0 + d.end()]
     s, e = doc[ids[0]].idx, doc[ids[-1]].idx + len(doc[ids[-1]].text)
-    ents = [(ent.text, ent.label_) for ent in doc.ents if ent.start >= ids[0] and ent.end <= ids[-1] + 1]
-    before = [ent.text for ent in doc.ents if ent.label_ == "ORG" and ent.end <= ids[0]]
-    antecedents = tuple(reversed(before[-6:]))
+    ents = _ents(doc).within(ids[0], ids[-1] + 1)
+    antecedents = _ents(doc).orgs_before(ids[0], 6)
     tokens = [(doc[i].text, doc[i].lemma_, doc[i].pos_, doc[i].dep_) for i in ids]
     definite = any(doc[i].lower_ in ("the", "this", "that") or doc[i].dep_ == "poss" for i in ids)
-    return Mention(text=doc.text[s:e], start=s, end=e, ents=ents, tokens=tokens,
+    return Mention(text=doc_text(doc)[s:e], start=s, end=e, ents=ents, tokens=tokens,
                    head_lemma=tok.lemma_.lower(), head_text=tok.lower_, definite=definite,
                    antecedents=antecedents)

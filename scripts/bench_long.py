@@ -1,0 +1,199 @@
+#!/usr/bin/env python
+"""Long-document benchmark: segment + attribute time against document length, and one
+1,000,000-character article end to end (issue 11: linear time, no spaCy E088 crash).
+
+The long articles are generated deterministically from the paragraphs of ``data/sample``
+and ``data/labelled/{dev,test}.jsonl``: paragraphs are drawn in order of the source
+articles, person names are swapped for fictional ones every few paragraphs (so the number
+of distinct speakers grows with the length, as in a long report or a live blog) and the
+result is cut at a paragraph boundary once it reaches the wanted size.
+
+Usage:
+    python scripts/bench_long.py                         # 50K..1M segment+attribute, 1M end to end
+    python scripts/bench_long.py --sizes 50000,100000 --no-e2e
+    python scripts/bench_long.py --profile 100000        # cProfile of one size, top 25 lines
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+FIRST = ("Amara Bilal Carmen Dmitri Elena Farid Greta Hiroshi Ines Jonas Kavya Luca Maren "
+         "Nadia Omar Priya Quentin Rosa Samir Tamsin Umar Vera Wanjiru Xavier Yusuf Zara").split()
+LAST = ("Abara Bergstrom Castellano Dimitrov Eze Fonseca Gallo Haddad Ibsen Jovanovic Kamau "
+        "Lindqvist Moreau Nakamura Okafor Petrov Quispe Rahman Sato Tremblay Usman Varga "
+        "Whitlock Xu Yilmaz Zielinski").split()
+_NAME = re.compile(r"\b([A-Z][a-z]+) ([A-Z][a-z]{2,})\b")
+
+
+def source_paragraphs(root: Path = ROOT) -> list[str]:
+    texts = [p.read_text(encoding="utf-8") for p in sorted((root / "data" / "sample").glob("*.txt"))]
+    for split in ("dev", "test"):
+        f = root / "data" / "labelled" / f"{split}.jsonl"
+        if f.is_file():
+            for line in f.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    obj = json.loads(line)
+                    if isinstance(obj.get("text"), str):
+                        texts.append(obj["text"])
+    paras = []
+    for t in texts:
+        for p in re.split(r"\n\s*\n", t)[1:]:  # without the headline
+            p = p.strip()
+            if len(p) > 40 and p not in ("|", "READ MORE"):
+                paras.append(p)
+    if not paras:
+        raise SystemExit("no source paragraphs in data/sample or data/labelled")
+    return paras
+
+
+def long_article(n_chars: int, seed: int = 13) -> str:
+    """A news-like article of about ``n_chars`` characters (cut at a paragraph boundary)."""
+    rng = random.Random(seed)
+    paras = source_paragraphs()
+    out = ["Long report: talks, figures and denials"]
+    size = len(out[0])
+    mapping: dict[str, str] = {}
+    i = 0
+    while size < n_chars:
+        if i % 6 == 0:
+            mapping = {}  # a new cast every few paragraphs
+        p = paras[i % len(paras)]
+
+        def swap(m: re.Match) -> str:
+            key = m.group(0)
+            if m.group(1) in ("The", "A", "In", "On", "But", "He", "She", "It", "They", "We"):
+                return key
+            if key not in mapping:
+                mapping[key] = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+            return mapping[key]
+
+        p = _NAME.sub(swap, p)
+        out.append(p)
+        size += len(p) + 2
+        i += 1
+    text = "\n\n".join(out) + "\n"
+    return text[:n_chars].rsplit("\n\n", 1)[0] + "\n" if len(text) > n_chars else text
+
+
+def segment_attribute(text: str, seg) -> dict:
+    """normalize, parse + segment (a long text is parsed window by window inside
+    raw_claims, so parse and segment are timed together) and attribute; wall and CPU time."""
+    from pipeline.stages.attribute import attribute
+    from pipeline.stages.normalize import normalize
+
+    w0, c0 = time.perf_counter(), time.process_time()
+    norm = normalize(text)
+    w1, c1 = time.perf_counter(), time.process_time()
+    raw = seg.raw_claims(norm, seg.parse_many([norm.text])[0])
+    w2, c2 = time.perf_counter(), time.process_time()
+    claims = attribute("long", norm, raw)
+    w3, c3 = time.perf_counter(), time.process_time()
+    for c in claims:  # offsets exact
+        assert 0 <= c.start < c.end <= len(text) and text[c.start:c.end].strip(), c
+    return {"chars": len(text), "claims": len(claims),
+            "speakers": len({c.speaker_id for c in claims if c.speaker_id}),
+            "normalize_s": round(w1 - w0, 2), "parse_segment_s": round(w2 - w1, 2),
+            "attribute_s": round(w3 - w2, 2), "total_s": round(w3 - w0, 2),
+            "cpu_s": round(c3 - c0, 2)}
+
+
+def end_to_end(text: str, model: str, backend: str, workdir: Path) -> dict:
+    """The whole local runner on a one-article .txt corpus (models loaded first, not timed)."""
+    from pipeline.config import load_run_config
+    from pipeline.pipeline import Pipeline
+    from pipeline.run.local import run
+    from pipeline.types import Document
+
+    ov = [f"score.backend={backend}", "score.device=cpu"]
+    if model:
+        ov.append(f"score.model={json.dumps(model)}")
+    cfg = load_run_config(None, ov)
+    pipe = Pipeline(cfg)
+    t = time.perf_counter()
+    pipe.process([Document("warmup", "Minister Ana Reyes said the bridge would open in May. "
+                                     "Engineers said it would not open before October.")])
+    load_s = time.perf_counter() - t
+    workdir.mkdir(parents=True, exist_ok=True)
+    src = workdir / "long_article.txt"
+    src.write_text(text, encoding="utf-8")
+    t, c = time.perf_counter(), time.process_time()
+    summary = run([str(src)], workdir / "flagged.csv", cfg, pipeline=pipe)
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    man = json.loads(Path(summary.manifest).read_text(encoding="utf-8"))
+    return {"chars": len(text), "documents": summary.documents, "skipped": len(summary.skipped),
+            "claims": summary.claims, "pairs": summary.pairs, "flags": summary.flags,
+            "model_load_s": round(load_s, 1), "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
+            "timings_s": man.get("timings_s", {})}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="50000,100000,200000,400000,1000000",
+                    help="document sizes in characters, comma-separated")
+    ap.add_argument("--e2e-chars", type=int, default=1_000_000, help="size of the end-to-end article")
+    ap.add_argument("--no-e2e", action="store_true", help="skip the end-to-end run")
+    ap.add_argument("--model", default="", help="NLI model folder (default: the shipped model)")
+    ap.add_argument("--backend", default="torch", choices=("torch", "onnx"))
+    ap.add_argument("--workdir", default="out/bench_long")
+    ap.add_argument("--profile", type=int, default=0, help="cProfile segment+attribute at this size")
+    ap.add_argument("--out", default="", help="also write the figures as JSON here")
+    args = ap.parse_args(argv)
+
+    from pipeline.stages.segment import Segmenter
+
+    seg = Segmenter()
+    segment_attribute(long_article(3000), seg)  # load spaCy before timing
+
+    if args.profile:
+        import cProfile
+        import pstats
+
+        text = long_article(args.profile)
+        prof = cProfile.Profile()
+        prof.enable()
+        segment_attribute(text, seg)
+        prof.disable()
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+        return 0
+
+    result: dict = {"segment_attribute": []}
+    print(f"{'chars':>9} {'claims':>7} {'speakers':>8} {'normalize':>9} {'parse+segment':>13} "
+          f"{'attribute':>9} {'total':>7} {'cpu':>7}  (seconds; cpu: this process's CPU time)")
+    for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
+        r = segment_attribute(long_article(size), seg)
+        result["segment_attribute"].append(r)
+        print(f"{r['chars']:>9} {r['claims']:>7} {r['speakers']:>8} {r['normalize_s']:>9} "
+              f"{r['parse_segment_s']:>13} {r['attribute_s']:>9} {r['total_s']:>7} {r['cpu_s']:>7}",
+              flush=True)
+    if not args.no_e2e:
+        r = end_to_end(long_article(args.e2e_chars), args.model, args.backend, Path(args.workdir))
+        result["end_to_end"] = r
+        ok = "PASS" if r["wall_s"] < 120 and r["documents"] == 1 else "FAIL"
+        print(f"\nend to end, one {r['chars']:,}-character article ({args.backend}): "
+              f"{r['wall_s']} s wall, {r['cpu_s']} s CPU (target < 120 s: {ok}); {r['claims']} claims, {r['pairs']} pairs, "
+              f"{r['flags']} flagged; models loaded beforehand in {r['model_load_s']} s")
+        print("stage timings (s): " + ", ".join(f"{k} {v}" for k, v in r["timings_s"].items()))
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(result, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
