@@ -31,6 +31,7 @@ app.add_typer(eval_app, name="eval")
 
 
 class Backend(str, Enum):
+    auto = "auto"
     torch = "torch"
     onnx = "onnx"
 
@@ -287,14 +288,23 @@ def train_decider_cmd(
 def export_onnx(
     model: Annotated[Optional[str], typer.Argument(help="Model folder (default: the model in models/).")] = None,
     quantize: Annotated[bool, typer.Option(help="Dynamic int8 quantisation.")] = True,
+    embedder: Annotated[bool, typer.Option("--embedder/--no-embedder", help="Also export the sentence embedder (topics.embedder) to the cache.")] = False,
+    config: ConfigOpt = None,
 ) -> None:
-    """Export a model folder to ONNX (dynamic int8) for --backend onnx."""
+    """Export a model folder to ONNX (dynamic int8, tied to its weights' sha256) for the
+    auto/onnx backends; with --embedder, the sentence embedder too."""
     _logging(True)
-    from pipeline.config import ScoreConfig
     from pipeline.nli.export import export
 
-    path = export(ScoreConfig(model=model or "").resolved_model(), quantize=quantize)
+    cfg = _run_cfg(config, [], model, None)
+    path = export(cfg.score.resolved_model(), quantize=quantize)
     typer.echo(f"wrote {path}")
+    if embedder:
+        from pipeline.config import minilm_path
+        from pipeline.stages.embedder import export_embedder
+
+        path = export_embedder(minilm_path(cfg.topics.embedder), cfg.topics.onnx_cache)
+        typer.echo(f"wrote {path}")
 
 
 def main() -> None:

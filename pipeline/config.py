@@ -106,7 +106,7 @@ class SegmentConfig:
     min_claim_tokens: int = 2
     split_compound: bool = True
     max_claim_words: int = 90  # longer claims are split, so a pair fits the model
-    batch_size: int = 32  # documents per nlp.pipe batch
+    batch_size: int = 16  # documents per nlp.pipe batch
     n_process: int = 1  # spaCy worker processes (measured on 2 cores: scripts/bench.py --spacy)
 
     def __post_init__(self) -> None:

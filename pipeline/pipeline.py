@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -144,3 +145,40 @@ class Pipeline:
         self.score(res)
         self.decide(res)
         return res
+
+
+def describe_models(cfg: RunConfig) -> dict:
+    """The NLI model and the embedder with the backend each runs on, for the manifest.
+
+    Models this process has loaded describe themselves (``describe()``: backend, why, threads,
+    export hash); otherwise (a Ray driver) the ``auto`` rule is evaluated on the files now,
+    without loading or building anything."""
+    from pipeline import onnx_cache
+    from pipeline.config import minilm_path
+    from pipeline.nli import model as nli
+    from pipeline.stages import topics
+    from pipeline.threads import resolve_threads
+
+    sc, tc = cfg.score, cfg.topics
+    path = sc.resolved_model()
+    out: dict = {}
+    loaded = [m for (p, _), m in list(nli._CACHE.items()) if p == path and m.backend_setting == sc.backend]
+    if loaded:
+        out["nli"] = loaded[-1].describe()
+    else:
+        folder = Path(path)
+        st = onnx_cache.export_status(folder / nli.ONNX_FILE, folder)
+        onnx = sc.backend == "onnx" or (sc.backend == "auto" and st.valid
+                                        and onnx_cache.onnxruntime_available())
+        out["nli"] = {"name_or_path": path, "backend_setting": sc.backend,
+                      "backend": "onnx-int8" if onnx else "torch-fp32",
+                      "backend_reason": f"export {st.state} (not loaded in this process)",
+                      "threads": resolve_threads(cfg.threads)}
+    emb_path = minilm_path(tc.embedder)
+    emb = [e for k, e in list(topics._EMB.items()) if k[0] == emb_path and k[1] == tc.backend]
+    if emb:
+        out["embedder"] = emb[-1].describe()
+    else:
+        out["embedder"] = {"path": emb_path, "backend_setting": tc.backend,
+                           "backend": "not loaded in this process"}
+    return out

@@ -287,6 +287,15 @@ def run(
     return summary
 
 
+def _models(cfg: RunConfig) -> dict:
+    """``model`` (the NLI model, its backend as run: torch-fp32 / onnx-int8, and why) and
+    ``embedder``, for the manifest."""
+    from pipeline.pipeline import describe_models
+
+    d = describe_models(cfg)
+    return {"model": d["nli"], "embedder": d["embedder"]}
+
+
 def finalize(out_csv: Path, manifest: Path, flags_file: Path, cfg: RunConfig, *, inputs: list[str],
              counts: dict, done: set[str], skipped: list[dict], timings: dict[str, float],
              resumed: bool, t0: float) -> RunSummary:
@@ -311,7 +320,7 @@ def finalize(out_csv: Path, manifest: Path, flags_file: Path, cfg: RunConfig, *,
         "skipped": skipped,
         "counts": {"documents": counts["documents"], "skipped": len(skipped),
                    "claims": counts["claims"], "pairs": counts["pairs"], "flags": n_rows},
-        "model": {"name_or_path": cfg.score.resolved_model(), "backend": cfg.score.backend},
+        **_models(cfg),
         "decision": {"method": cfg.decide.method, "threshold": cfg.decide.threshold},
         "config": to_dict(cfg),
         "resumed": resumed,
