@@ -246,7 +246,10 @@ def make_tiny_sentence_model(folder: Path, seed: int = 3) -> Path:
     mean Pooling -> Normalize, like all-MiniLM-L6-v2."""
     import torch
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.models import Normalize, Pooling, Transformer
+    try:
+        from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+    except ImportError:  # sentence-transformers < 6
+        from sentence_transformers.models import Normalize, Pooling, Transformer
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     hf = Path(folder).with_name(Path(folder).name + "-hf")
@@ -288,8 +291,9 @@ def test_embedder_onnx_matches_torch_and_tracks_weights(tmp_path):
     assert a.shape == b.shape == (len(SENTENCES), 32)
     np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
     assert np.sum(a * b, axis=1).min() >= 0.98
-    # one at a time equals batched (padding does not leak into the mean)
-    np.testing.assert_allclose(e.encode(SENTENCES[:1])[0], a[0], atol=1e-5)
+    # one at a time equals batched (padding does not leak into the mean; int8 activation
+    # scales are per batch, hence the tolerance)
+    np.testing.assert_allclose(e.encode(SENTENCES[:1])[0], a[0], atol=1e-3)
     assert e.encode([]).shape == (0, 32)
     # new weights: the old export is stale; auto without building stays on torch
     import torch
@@ -317,7 +321,10 @@ def test_embedder_other_pooling_stays_on_torch(tmp_path):
     folder = make_tiny_sentence_model(tmp_path / "st")
     pool = folder / "1_Pooling" / "config.json"
     cfg = json.loads(pool.read_text())
-    cfg["pooling_mode_mean_tokens"], cfg["pooling_mode_cls_token"] = False, True
+    if "pooling_mode" in cfg:
+        cfg["pooling_mode"] = "cls"
+    else:
+        cfg["pooling_mode_mean_tokens"], cfg["pooling_mode_cls_token"] = False, True
     pool.write_text(json.dumps(cfg))
     e = Embedder(str(folder), cache=str(tmp_path / "cache"))
     assert e.backend == "torch" and "pooling" in e.backend_reason

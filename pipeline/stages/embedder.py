@@ -83,15 +83,23 @@ def st_layout(folder: Path) -> dict:
         return {"ok": False, "why": f"module layout {kinds} (onnx needs Transformer, Pooling[, Normalize])"}
     pool_dir = folder / modules[1].get("path", "1_Pooling")
     pool = json.loads((pool_dir / "config.json").read_text(encoding="utf-8"))
-    modes = [k for k, v in pool.items() if k.startswith("pooling_mode") and v]
-    if modes != ["pooling_mode_mean_tokens"]:
+    if "pooling_mode" in pool:  # sentence-transformers >= 5: "mean" or ["mean"]
+        mode = pool["pooling_mode"]
+        modes = [mode] if isinstance(mode, str) else list(mode)
+        mean = modes == ["mean"]
+    else:  # older: one boolean per mode
+        modes = [k for k, v in pool.items() if k.startswith("pooling_mode") and v]
+        mean = modes == ["pooling_mode_mean_tokens"]
+    if not mean:
         return {"ok": False, "why": f"pooling {modes} (onnx path does mean pooling only)"}
-    sbert = folder / "sentence_bert_config.json"
-    max_len = 256
-    if sbert.is_file():
-        max_len = int(json.loads(sbert.read_text(encoding="utf-8")).get("max_seq_length") or 256)
     cfg = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    dim = int(pool.get("word_embedding_dimension") or cfg.get("hidden_size"))
+    sbert = folder / "sentence_bert_config.json"
+    max_len = 0
+    if sbert.is_file():
+        max_len = int(json.loads(sbert.read_text(encoding="utf-8")).get("max_seq_length") or 0)
+    max_len = max_len or min(256, int(cfg.get("max_position_embeddings") or 256))
+    dim = int(pool.get("word_embedding_dimension") or pool.get("embedding_dimension")
+              or cfg.get("hidden_size"))
     return {"ok": True, "normalize": "Normalize" in kinds, "max_seq_length": max_len, "dim": dim}
 
 
