@@ -29,6 +29,7 @@ def test_ort_session_options_take_the_setting():
     pytest.importorskip("onnxruntime")
     opts = threads.ort_session_options(1)
     assert opts.intra_op_num_threads == 1 and opts.inter_op_num_threads == 1
+    assert opts.get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
 def test_threads_setting_is_validated():
