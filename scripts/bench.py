@@ -12,9 +12,15 @@ Usage:
     python scripts/bench.py --quick --model /tmp/smoke
     python scripts/bench.py --sizes 100,1000 --out out/bench.json
 
-Targets reported against (measured, never assumed): onnx/torch NLI pairs/s >= 2x with SNLI
-accuracy within 1 point; pairs per claim grows <= 2x from 1,000 to 10,000 articles; peak RSS
-<= 2 GB at 10,000; >= 5 articles/s end to end with onnx.
+Each size runs with the default settings (``score.backend`` and ``topics.backend`` auto:
+the onnx exports, built first if missing) and reports a per-stage profile (parse, attribute,
+embed, topics, pair, NLI, decide, write, other: seconds and share of the run).
+
+Targets (issue 12; measured, never assumed): >= 10 articles/s end to end at 1,000 articles;
+NLI >= 700 claim pairs/s (int8); embedder >= 3x its torch speed; pipeline >= 3x faster per
+article than the naive all-sentence-pairs baseline at equal or better recall on
+data/labelled/test; pairs per claim flat (<= 1.2x) from 1,000 to 10,000; peak RSS <= 1.5 GB
+at 10,000. Also kept: onnx/torch NLI >= 2x with SNLI accuracy within 1 point.
 """
 
 from __future__ import annotations
@@ -156,7 +162,7 @@ def write_jsonl(path: Path, docs: list[dict]) -> None:
 
 
 # ---------------------------------------------------------------------------- helpers
-def run_cfg(model: str, backend: str = "onnx", batch_docs: int = 32):
+def run_cfg(model: str, backend: str = "auto", batch_docs: int = 32):
     from pipeline.config import load_run_config
 
     return load_run_config(None, [f"score.model={json.dumps(model)}", f"score.backend={backend}",
@@ -185,11 +191,12 @@ def child_run(jsonl: str, model: str, workdir: str, batch_docs: int) -> dict:
     from pipeline.run import run
     from pipeline.types import Document
 
-    cfg = run_cfg(model, "onnx", batch_docs)
+    cfg = run_cfg(model, "auto", batch_docs)
     t = time.perf_counter()
     pipe = Pipeline(cfg)
     pipe.process([Document("warmup", WARMUP_TEXT)])  # load spaCy, embedder, NLI model
     load_s = time.perf_counter() - t
+    models = pipe.describe()
     t = time.perf_counter()
     summary = run([jsonl], Path(workdir) / "flags.csv", cfg, pipeline=pipe)
     wall = time.perf_counter() - t
@@ -207,6 +214,9 @@ def child_run(jsonl: str, model: str, workdir: str, batch_docs: int) -> dict:
         "score_s": score_s,
         "nli_pairs_per_s": round(2 * summary.pairs / score_s, 1) if score_s else None,
         "timings_s": tim,
+        "profile": stage_profile(tim, wall),
+        "backends": {"nli": models["nli"]["backend"], "embedder": models["embedder"]["backend"],
+                     "threads": models["nli"]["threads"]},
         "peak_rss_mb": round(peak_rss_mb_self(), 1),
     }
 
@@ -405,6 +415,203 @@ def pipeline_on(docs: list[dict], model: str) -> dict:
     return {"documents": len(docs), "pairs": pairs, "run_s": round(dt, 2)}
 
 
+# ---------------------------------------------------------------------------- profile (issue 12)
+PROFILE_STAGES = (("parse", ("normalize", "parse")), ("attribute", ("segment_attribute",)),
+                  ("embed", ("embed",)), ("topics", ("topics",)), ("pair", ("pair",)),
+                  ("NLI", ("score",)), ("decide", ("decide",)), ("write", ("write",)))
+
+
+def stage_profile(timings: dict, run_s: float) -> list[dict]:
+    """Seconds and share of the run per stage, from the manifest's timings; ``other`` is the
+    rest of the run (reading, batching, the parts store)."""
+    rows, used = [], 0.0
+    for name, keys in PROFILE_STAGES:
+        sec = sum(float(timings.get(k, 0.0)) for k in keys)
+        used += sec
+        rows.append({"stage": name, "s": round(sec, 2), "share": round(sec / run_s, 3) if run_s else None})
+    rows.append({"stage": "other", "s": round(max(0.0, run_s - used), 2),
+                 "share": round(max(0.0, run_s - used) / run_s, 3) if run_s else None})
+    return rows
+
+
+def compare_embedders(texts: list[str]) -> dict:
+    """Sentences/s of the embedder on torch and on its ONNX export (auto rule), same texts."""
+    import numpy as np
+
+    from pipeline.config import minilm_path
+    from pipeline.stages.embedder import Embedder
+
+    out: dict = {"texts": len(texts)}
+    embs = {}
+    for setting in ("torch", "auto"):
+        e = Embedder(minilm_path(), backend=setting)
+        e.encode(texts[:32])  # warm-up
+        t = time.perf_counter()
+        embs[setting] = e.encode(texts)
+        dt = time.perf_counter() - t
+        out[setting] = {"backend": e.backend_name, "s": round(dt, 2),
+                        "sentences_per_s": round(len(texts) / dt, 1) if dt else None}
+    if out["torch"]["sentences_per_s"] and out["auto"]["sentences_per_s"]:
+        out["speedup"] = round(out["auto"]["sentences_per_s"] / out["torch"]["sentences_per_s"], 2)
+    out["min_cosine"] = round(float(np.sum(embs["torch"] * embs["auto"], axis=1).min()), 4)
+    return out
+
+
+def labelled_recall(model: str, gold_path: Path, spacy_model: str = "auto") -> dict:
+    """Contradiction recall on annotated articles: the pipeline (its flags) and the naive
+    baseline (every sentence pair, flagged when P(contradiction) in either direction reaches
+    decide.threshold), both matched to the gold claims by span overlap (eval/docs.py)."""
+    import numpy as np
+
+    from pipeline.eval.docs import _overlap, analyse, evaluate, load_gold
+    from pipeline.pipeline import Pipeline
+    from pipeline.stages.normalize import normalize
+    from pipeline.stages.segment import load_spacy
+
+    gold = load_gold(gold_path)
+    cfg = run_cfg(model, "auto")
+    pipe = Pipeline(cfg)
+    t = time.perf_counter()
+    rep = evaluate(analyse(pipe, gold), pipe.decider)
+    pipe_s = time.perf_counter() - t
+    nlp = load_spacy(spacy_model)
+    found = total = n_pairs = 0
+    t = time.perf_counter()
+    for g in gold:
+        norm = normalize(g.doc.text, cfg.normalize)
+        sents = [norm.raw_span(s.start_char, s.end_char) for s in nlp(norm.text).sents
+                 if len(s.text.strip()) > 1]
+        pairs = list(itertools.combinations(range(len(sents)), 2))
+        n_pairs += len(pairs)
+        texts = [(g.doc.text[sents[i][0]:sents[i][1]], g.doc.text[sents[j][0]:sents[j][1]]) for i, j in pairs]
+        ab, ba = pipe.nli.predict_both(texts) if texts else (np.zeros((0, 3)), np.zeros((0, 3)))
+        flagged = [pairs[k] for k in range(len(pairs))
+                   if max(ab[k, 0], ba[k, 0]) >= cfg.decide.threshold]
+        for gp in g.pairs:
+            if gp["label"] != "contradiction":
+                continue
+            total += 1
+            ca, cb = g.claims[gp["a"]], g.claims[gp["b"]]
+            sa = {i for i, sp in enumerate(sents) if _overlap((ca["start"], ca["end"]), sp) >= 0.5}
+            sb = {i for i, sp in enumerate(sents) if _overlap((cb["start"], cb["end"]), sp) >= 0.5}
+            found += int(any((i in sa and j in sb) or (i in sb and j in sa) for i, j in flagged))
+    naive_s = time.perf_counter() - t
+    return {"gold": str(gold_path), "articles": len(gold), "gold_contradictions": total,
+            "pipeline_recall": round(rep["pair_recall"], 3), "pipeline_s": round(pipe_s, 2),
+            "naive_recall": round(found / max(1, total), 3), "naive_pairs": n_pairs,
+            "naive_s": round(naive_s, 2), "threshold": cfg.decide.threshold,
+            "backend": pipe.nli.backend_name}
+
+
+def spacy_nprocess(docs: list[dict], choices=(1, 2), batch_docs: int = 32) -> dict:
+    """Parse docs in pipeline-sized calls (batch_docs per nlp.pipe) with each n_process."""
+    from pipeline.config import SegmentConfig
+    from pipeline.stages.normalize import normalize
+    from pipeline.stages.segment import load_spacy
+
+    texts = [normalize(d["text"]).text for d in docs]
+    nlp = load_spacy("auto")
+    list(nlp.pipe(texts[:2]))
+    out = {"docs": len(texts), "cores": os.cpu_count(), "loadavg": round(os.getloadavg()[0], 1)}
+    for n in choices:
+        t = time.perf_counter()
+        for i in range(0, len(texts), batch_docs):
+            list(nlp.pipe(texts[i:i + batch_docs], batch_size=SegmentConfig().batch_size, n_process=n))
+        out[f"n_process={n}"] = round(len(texts) / (time.perf_counter() - t), 2)
+    return out
+
+
+def issue12_targets(result: dict) -> list[dict]:
+    """The targets of issue 12, from this run's figures."""
+    sizes = {r["size"]: r for r in result["sizes"]}
+    rows = []
+    r1k = sizes.get(1000)
+    rows.append({"target": ">= 10 articles/s end to end at 1,000 (default settings)",
+                 "measured": f"{r1k['articles_per_s']:.2f}/s ({r1k['backends']['nli']}, "
+                             f"{r1k['backends']['embedder']})" if r1k else "1,000 not run",
+                 "status": check(r1k["articles_per_s"] >= 10 if r1k else None)})
+    nli_ps = [r["nli_pairs_per_s"] for r in result["sizes"] if r.get("nli_pairs_per_s")]
+    be = result.get("backends", {})
+    ps = be.get("onnx", {}).get("pairs_per_s")
+    rows.append({"target": "NLI >= 700 claim pairs/s (int8)",
+                 "measured": f"{ps} pairs/s (backend comparison); in runs: {nli_ps}" if ps else
+                 f"in runs: {nli_ps}",
+                 "status": check(None if ps is None else ps >= 700)})
+    emb = result.get("embedders", {})
+    sp = emb.get("speedup")
+    rows.append({"target": "embedder >= 3x its torch speed",
+                 "measured": f"{sp}x ({emb['auto']['backend']} {emb['auto']['sentences_per_s']}/s vs "
+                             f"torch {emb['torch']['sentences_per_s']}/s, min cos {emb['min_cosine']})"
+                 if sp else "n/a", "status": check(None if sp is None else sp >= 3.0)})
+    bl, rc = result.get("baseline"), result.get("recall")
+    if bl and rc:
+        speed = 1 / max(1e-9, bl["time_ratio"])
+        ok = speed >= 3.0 and rc["pipeline_recall"] >= rc["naive_recall"]
+        rows.append({"target": ">= 3x faster/article than naive at >= its recall (labelled/test)",
+                     "measured": f"{speed:.1f}x faster; recall pipeline {rc['pipeline_recall']} vs "
+                                 f"naive {rc['naive_recall']} (n={rc['gold_contradictions']})",
+                     "status": check(ok)})
+    else:
+        rows.append({"target": ">= 3x faster/article than naive at >= its recall (labelled/test)",
+                     "measured": "baseline or recall skipped", "status": "n/a"})
+    if 1000 in sizes and 10000 in sizes:
+        g = sizes[10000]["pairs_per_claim"] / max(1e-9, sizes[1000]["pairs_per_claim"])
+        rows.append({"target": "pairs/claim flat 1,000 -> 10,000 (<= 1.2x)",
+                     "measured": f"{g:.2f}x ({sizes[1000]['pairs_per_claim']} -> {sizes[10000]['pairs_per_claim']})",
+                     "status": check(g <= 1.2)})
+    else:
+        ss = sorted(sizes)
+        rows.append({"target": "pairs/claim flat 1,000 -> 10,000 (<= 1.2x)",
+                     "measured": "10,000 not run; " + ", ".join(f"{k}: {sizes[k]['pairs_per_claim']}" for k in ss),
+                     "status": "n/a"})
+    if 10000 in sizes:
+        rss = sizes[10000]["peak_rss_mb"]
+        rows.append({"target": "peak RSS <= 1.5 GB at 10,000", "measured": f"{rss:.0f} MB",
+                     "status": check(rss <= 1536)})
+    else:
+        big = max(sizes) if sizes else None
+        rows.append({"target": "peak RSS <= 1.5 GB at 10,000",
+                     "measured": f"10,000 not run; {sizes[big]['peak_rss_mb']:.0f} MB at {big}" if big else "n/a",
+                     "status": "n/a"})
+    return rows
+
+
+def profile_report(result: dict) -> str:
+    """The per-stage table: one column per size, seconds and share."""
+    sizes = result["sizes"]
+    if not sizes:
+        return ""
+    head = ["stage"] + [f"{r['size']}: s (share)" for r in sizes]
+    rows = []
+    for i, (name, _) in enumerate(PROFILE_STAGES + (("other", ()),)):
+        rows.append([name] + [f"{r['profile'][i]['s']} ({100 * (r['profile'][i]['share'] or 0):.0f}%)"
+                              for r in sizes])
+    rows.append(["run (wall)"] + [f"{r['run_s']} (100%)" for r in sizes])
+    out = ["\nPer-stage profile (seconds, share of the run)", table(head, rows)]
+    for r in sizes:
+        b = r.get("backends", {})
+        out.append(f"size {r['size']}: NLI {b.get('nli')}, embedder {b.get('embedder')}, "
+                   f"{b.get('threads')} threads")
+    emb = result.get("embedders")
+    if emb:
+        out.append(f"\nEmbedder on {emb['texts']} claims: torch {emb['torch']['sentences_per_s']}/s, "
+                   f"{emb['auto']['backend']} {emb['auto']['sentences_per_s']}/s "
+                   f"({emb.get('speedup')}x), lowest cosine {emb['min_cosine']}")
+    sp = result.get("spacy")
+    if sp:
+        out.append("spaCy docs/s by n_process (" + f"{sp['docs']} docs, {sp['cores']} cores, load "
+                   f"{sp['loadavg']}): " + ", ".join(f"{k}: {v}" for k, v in sp.items() if k.startswith("n_")))
+    rc = result.get("recall")
+    if rc:
+        out.append(f"Recall on {rc['gold']} ({rc['gold_contradictions']} gold contradictions): "
+                   f"pipeline {rc['pipeline_recall']}, naive all-sentence-pairs {rc['naive_recall']} "
+                   f"({rc['naive_pairs']} pairs, threshold {rc['threshold']}, {rc['backend']})")
+    out.append("\nTargets (issue 12)")
+    out.append(table(["target", "measured", "status"],
+                     [[t["target"], t["measured"], t["status"]] for t in result["targets_issue12"]]))
+    return "\n".join(out)
+
+
 # ---------------------------------------------------------------------------- report
 def check(ok: bool | None) -> str:
     return "n/a" if ok is None else ("PASS" if ok else "MISS")
@@ -501,12 +708,12 @@ def report(result: dict) -> str:
 
 # ---------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
-    from pipeline.config import DEFAULT_MODEL_DIR
+    from pipeline.config import default_model_dir
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="100,1000,10000", help="corpus sizes (articles), comma-separated")
-    ap.add_argument("--model", default=str(DEFAULT_MODEL_DIR), help="NLI model folder (with model.int8.onnx; exported if missing)")
+    ap.add_argument("--model", default=None, help="NLI model folder (with model.int8.onnx; exported if missing)")
     ap.add_argument("--quick", action="store_true", help="sizes 20,100 and small limits (CI-speed check)")
     ap.add_argument("--out", default="out/bench.json", help="JSON results file")
     ap.add_argument("--seed", type=int, default=13)
@@ -520,6 +727,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ray-memory", nargs="?", const="1000,10000", default="",
                     help="also measure the Ray driver's memory at these sizes (default 1000,10000)")
     ap.add_argument("--child-ray", help=argparse.SUPPRESS)
+    ap.add_argument("--skip-embedders", action="store_true", help="no torch-vs-onnx embedder timing")
+    ap.add_argument("--skip-recall", action="store_true", help="no recall comparison on --gold")
+    ap.add_argument("--gold", default=str(ROOT / "data" / "labelled" / "test.jsonl"),
+                    help="annotated articles for the pipeline-vs-naive recall comparison")
+    ap.add_argument("--embed-docs", type=int, default=60, help="generated articles whose claims time the embedders")
+    ap.add_argument("--spacy-nprocess", type=int, default=0, metavar="N",
+                    help="also time spaCy n_process 1 and 2 on N generated articles")
     ap.add_argument("--child-run", help=argparse.SUPPRESS)
     ap.add_argument("--workdir", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -538,7 +752,7 @@ def main(argv: list[str] | None = None) -> int:
         args.snli_limit = min(args.snli_limit or 300, 300)
         args.baseline_docs = min(args.baseline_docs, 20)
     sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
-    model = str(Path(args.model).expanduser().resolve())
+    model = str(Path(args.model or default_model_dir()).expanduser().resolve())
     ensure_onnx(model)
 
     import torch
@@ -600,12 +814,33 @@ def main(argv: list[str] | None = None) -> int:
             "time_ratio": round(pl["s_per_article"] / max(1e-9, naive["s_per_article"]), 3),
         }
 
+    if not args.skip_embedders:
+        print("embedder: torch vs onnx ...", file=sys.stderr, flush=True)
+        from pipeline.pipeline import Pipeline
+        from pipeline.types import Document
+
+        docs = make_corpus(sources, names, args.embed_docs, args.seed)
+        pipe = Pipeline(run_cfg(model))
+        texts = [c.text for i in range(0, len(docs), 20)
+                 for c in pipe.extract([Document(d["id"], d["text"]) for d in docs[i:i + 20]]).claims]
+        result["embedders"] = compare_embedders(texts[:1000])
+
+    if not args.skip_recall and Path(args.gold).is_file():
+        print(f"recall: pipeline vs naive on {args.gold} ...", file=sys.stderr, flush=True)
+        result["recall"] = labelled_recall(model, Path(args.gold))
+
+    if args.spacy_nprocess:
+        print("spaCy n_process ...", file=sys.stderr, flush=True)
+        result["spacy"] = spacy_nprocess(make_corpus(sources, names, args.spacy_nprocess, args.seed))
+
     result["targets"] = targets(result)
+    result["targets_issue12"] = issue12_targets(result)
     result["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2), encoding="utf-8")
     print(report(result))
+    print(profile_report(result))
     for r in result.get("ray_driver_memory", []):
         print(f"Ray driver memory at {r['size']:,} articles: peak RSS {r['driver_peak_rss_mb']} MB")
     print(f"\nresults -> {out}")

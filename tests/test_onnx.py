@@ -131,3 +131,200 @@ def test_export_bad_folder(tmp_path):
 
     with pytest.raises(ModelError, match="no config.json"):
         export(str(tmp_path))
+
+
+# ------------------------------------------------------------------ exports tied to weights
+def _resave_weights(folder: Path, seed: int) -> None:
+    """New random weights in the same folder: what a retrained model looks like."""
+    import torch
+    from transformers import BertForSequenceClassification
+
+    model = BertForSequenceClassification.from_pretrained(folder)
+    torch.manual_seed(seed)
+    for p in model.parameters():
+        torch.nn.init.normal_(p, std=0.5)
+    model.save_pretrained(folder)
+
+
+@needs_onnx
+def test_export_metadata_holds_the_weights_hash(tmp_path):
+    from pipeline import onnx_cache
+    from pipeline.nli.export import export
+
+    folder = make_tiny_model(tmp_path / "m")
+    path = export(str(folder))
+    meta = onnx_cache.read_meta(path)
+    assert meta["weights_sha256"] == onnx_cache.sha256_file(folder / "model.safetensors")
+    assert meta["quantization"].startswith("int8") and meta["check"]["n"] == 4
+    assert onnx_cache.export_status(path, folder).valid
+
+
+@needs_onnx
+def test_missing_export(tmp_path):
+    from pipeline.errors import ModelError
+    from pipeline.nli.model import ONNX_FILE, NLIModel
+
+    folder = make_tiny_model(tmp_path / "m")
+    assert not (folder / ONNX_FILE).exists()
+    # no build: auto falls back to torch and says why; onnx is refused with the fix
+    m = NLIModel(str(folder), backend="auto", device="cpu", build_onnx=False)
+    assert m.backend == "torch" and m.backend_name == "torch-fp32"
+    assert "missing" in m.describe()["backend_reason"]
+    with pytest.raises(ModelError, match="export-onnx"):
+        NLIModel(str(folder), backend="onnx", build_onnx=False)
+    # the default: built on first use, then used
+    m = NLIModel(str(folder), device="cpu")
+    assert m.backend_setting == "auto" and m.backend_name == "onnx-int8"
+    assert (folder / ONNX_FILE).is_file()
+    assert m.describe()["onnx"]["weights_sha256"]
+    ref = NLIModel(str(folder), backend="torch", device="cpu").predict(PAIRS)
+    assert np.abs(m.predict(PAIRS) - ref).max() < 0.1
+
+
+@needs_onnx
+def test_stale_export_is_refused_or_rebuilt(tmp_path):
+    from pipeline import onnx_cache
+    from pipeline.errors import ModelError
+    from pipeline.nli.export import export
+    from pipeline.nli.model import ONNX_FILE, NLIModel
+
+    folder = make_tiny_model(tmp_path / "m")
+    export(str(folder))
+    old = onnx_cache.read_meta(folder / ONNX_FILE)["weights_sha256"]
+    _resave_weights(folder, seed=7)
+    assert onnx_cache.export_status(folder / ONNX_FILE, folder).state == "stale"
+    with pytest.raises(ModelError, match=r"stale.*fix: contradict export-onnx"):
+        NLIModel(str(folder), backend="onnx", build_onnx=False)
+    m = NLIModel(str(folder), backend="auto", device="cpu", build_onnx=False)
+    assert m.backend == "torch" and "stale" in m.backend_reason
+    # rebuilt on first use: the new metadata matches the new weights, and so do the scores
+    m = NLIModel(str(folder), backend="auto", device="cpu")
+    assert m.backend == "onnx"
+    new = onnx_cache.read_meta(folder / ONNX_FILE)["weights_sha256"]
+    assert new != old and new == onnx_cache.sha256_file(folder / "model.safetensors")
+    ref = NLIModel(str(folder), backend="torch", device="cpu").predict(PAIRS)
+    assert np.abs(m.predict(PAIRS) - ref).max() < 0.1
+
+
+@needs_onnx
+def test_export_without_metadata_counts_as_missing(tmp_path):
+    from pipeline import onnx_cache
+    from pipeline.nli.export import export
+    from pipeline.nli.model import ONNX_FILE
+
+    folder = make_tiny_model(tmp_path / "m")
+    export(str(folder))
+    onnx_cache.meta_path(folder / ONNX_FILE).unlink()
+    assert onnx_cache.export_status(folder / ONNX_FILE, folder).state == "missing"
+
+
+def test_probabilities_is_the_one_place_for_every_backend(tiny_model, monkeypatch):
+    """A temperature put into NLIModel.probabilities reaches predict() on torch and onnx."""
+    from pipeline.nli import model as nli
+
+    backends = ["torch"] + (["onnx"] if find_spec("onnxruntime") and find_spec("onnx") else [])
+    plain = {b: nli.NLIModel(str(tiny_model), backend=b, device="cpu").predict(PAIRS) for b in backends}
+    orig = nli.NLIModel.probabilities
+    monkeypatch.setattr(nli.NLIModel, "probabilities", lambda self, lg: orig(self, lg / 100.0))
+    for b in backends:
+        hot = nli.NLIModel(str(tiny_model), backend=b, device="cpu").predict(PAIRS)
+        assert np.abs(hot - 1 / 3).max() < 0.05 < np.abs(plain[b] - 1 / 3).max()
+
+
+def test_backend_setting_is_validated():
+    from pipeline.config import load_run_config
+    from pipeline.errors import ConfigError
+
+    assert load_run_config().score.backend == "auto" and load_run_config().topics.backend == "auto"
+    with pytest.raises(ConfigError, match="auto, torch or onnx"):
+        load_run_config(None, ["score.backend=int8"])
+
+
+# ------------------------------------------------------------------ sentence embedder
+def make_tiny_sentence_model(folder: Path, seed: int = 3) -> Path:
+    """A random 2-layer BERT (hidden 32) as a sentence-transformers folder: Transformer ->
+    mean Pooling -> Normalize, like all-MiniLM-L6-v2."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+    try:
+        from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+    except ImportError:  # sentence-transformers < 6
+        from sentence_transformers.models import Normalize, Pooling, Transformer
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    hf = Path(folder).with_name(Path(folder).name + "-hf")
+    hf.mkdir(parents=True, exist_ok=True)
+    vocab = write_vocab(hf / "vocab.txt")
+    BertTokenizerFast(vocab_file=str(vocab), do_lower_case=True).save_pretrained(hf)
+    torch.manual_seed(seed)
+    BertModel(BertConfig(vocab_size=len(vocab.read_text(encoding="utf-8").splitlines()),
+                         hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                         intermediate_size=64, max_position_embeddings=128)).save_pretrained(hf)
+    t = Transformer(str(hf), max_seq_length=64)
+    st = SentenceTransformer(modules=[t, Pooling(32, pooling_mode="mean"), Normalize()], device="cpu")
+    st.save(str(folder))
+    return Path(folder)
+
+
+SENTENCES = ["The minister said talks were ongoing.", "It rained.", "The plant is not closing.",
+             "Turnout was 61 percent, the ministry said on Monday.", "a"]
+
+
+@needs_onnx
+def test_embedder_onnx_matches_torch_and_tracks_weights(tmp_path):
+    from pipeline import onnx_cache
+    from pipeline.errors import ModelError
+    from pipeline.stages.embedder import Embedder, export_dir
+
+    folder = make_tiny_sentence_model(tmp_path / "st")
+    cache = str(tmp_path / "cache")
+    ref = Embedder(str(folder), backend="torch")
+    assert ref.dim == 32
+    with pytest.raises(ModelError, match="missing"):
+        Embedder(str(folder), backend="onnx", build_onnx=False, cache=cache)
+    e = Embedder(str(folder), cache=cache)  # auto: built on first use, in the cache folder
+    assert e.backend == "onnx" and e.dim == 32 and e.backend_name.startswith("onnx-")
+    onnx_file = export_dir(folder, cache) / "model.onnx"
+    assert onnx_file.is_file() and str(onnx_file).startswith(cache)
+    assert e.describe()["onnx"]["check"]["min_cosine"] >= 0.99
+    a, b = e.encode(SENTENCES), ref.encode(SENTENCES)
+    assert a.shape == b.shape == (len(SENTENCES), 32)
+    np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+    assert np.sum(a * b, axis=1).min() >= 0.98
+    # one at a time equals batched (padding does not leak into the mean; int8 activation
+    # scales are per batch, hence the tolerance)
+    np.testing.assert_allclose(e.encode(SENTENCES[:1])[0], a[0], atol=1e-3)
+    assert e.encode([]).shape == (0, 32)
+    # new weights: the old export is stale; auto without building stays on torch
+    import torch
+    from transformers import BertModel
+
+    hf = BertModel.from_pretrained(folder)
+    torch.manual_seed(11)
+    for p in hf.parameters():
+        torch.nn.init.normal_(p, std=0.3)
+    hf.save_pretrained(folder)
+    meta = onnx_cache.read_meta(onnx_file)
+    assert meta["weights_sha256"] != onnx_cache.sha256_file(folder / "model.safetensors")
+    t = Embedder(str(folder), cache=cache, build_onnx=False)
+    assert t.backend == "torch" and "missing" in t.backend_reason
+    e2 = Embedder(str(folder), cache=cache)
+    assert e2.backend == "onnx"
+    assert np.sum(e2.encode(SENTENCES) * t.encode(SENTENCES), axis=1).min() >= 0.98
+
+
+def test_embedder_other_pooling_stays_on_torch(tmp_path):
+    import json
+
+    from pipeline.stages.embedder import Embedder
+
+    folder = make_tiny_sentence_model(tmp_path / "st")
+    pool = folder / "1_Pooling" / "config.json"
+    cfg = json.loads(pool.read_text())
+    if "pooling_mode" in cfg:
+        cfg["pooling_mode"] = "cls"
+    else:
+        cfg["pooling_mode_mean_tokens"], cfg["pooling_mode_cls_token"] = False, True
+    pool.write_text(json.dumps(cfg))
+    e = Embedder(str(folder), cache=str(tmp_path / "cache"))
+    assert e.backend == "torch" and "pooling" in e.backend_reason

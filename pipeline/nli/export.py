@@ -5,10 +5,13 @@ TorchScript-based exporter (``torch.onnx.export(..., dynamo=False)``; robust for
 dynamic batch and sequence axes), quantises the weights to int8 with ONNX Runtime's
 ``quantize_dynamic`` and writes ``<model_dir>/model.int8.onnx`` (``nli.ONNX_FILE``), the file
 the onnx backend loads. With ``quantize=False`` the fp32 graph is written under the same
-name. The result is checked against torch on a few sample pairs before it is kept.
+name. The result is checked against torch on a few sample pairs before it is kept, and
+``model.int8.onnx.json`` beside it records the sha256 of the weights it was exported from
+(``pipeline.onnx_cache``): the ``auto`` backend uses the export only while that hash matches
+the weights on disk, so a retrained model never runs with an old graph.
 
 Example:
-    >>> from pipeline.onnx_export import export
+    >>> from pipeline.nli.export import export
     >>> export("models/nli-minilm-l6")          # doctest: +SKIP
     PosixPath('models/nli-minilm-l6/model.int8.onnx')
 """
@@ -19,11 +22,13 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from pipeline import onnx_cache
 from pipeline.errors import ModelError
 from pipeline.nli.model import ONNX_FILE
 
@@ -93,7 +98,7 @@ def _export_fp32(model, tok, path: Path, opset: int) -> list[str]:
     return names
 
 
-def _quantize(src: Path, dst: Path, per_channel: bool = True) -> None:
+def _quantize(src: Path, dst: Path, per_channel: bool = True, exclude: tuple[str, ...] = ()) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     # the quantiser logs every tensor through the root logger at INFO; keep that quiet
@@ -101,12 +106,13 @@ def _quantize(src: Path, dst: Path, per_channel: bool = True) -> None:
     level = root.level
     root.setLevel(max(level, logging.WARNING))
     try:
-        _quantize_quiet(src, dst, quantize_dynamic, QuantType, per_channel)
+        _quantize_quiet(src, dst, quantize_dynamic, QuantType, per_channel, exclude)
     finally:
         root.setLevel(level)
 
 
-def _quantize_quiet(src: Path, dst: Path, quantize_dynamic, QuantType, per_channel: bool) -> None:
+def _quantize_quiet(src: Path, dst: Path, quantize_dynamic, QuantType, per_channel: bool,
+                    exclude: tuple[str, ...] = ()) -> None:
     try:
         from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -118,7 +124,7 @@ def _quantize_quiet(src: Path, dst: Path, quantize_dynamic, QuantType, per_chann
     # MatMul only: quantising the embedding tables too flipped a clear label of the shipped
     # model on the check pairs (max logit change 0.91)
     quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=per_channel,
-                     op_types_to_quantize=["MatMul"])
+                     op_types_to_quantize=["MatMul"], nodes_to_exclude=list(exclude))
 
 
 def _verify(path: Path, model, tok, names: list[str], quantize: bool) -> dict:
@@ -157,6 +163,15 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def _version(module: str) -> str:
+    try:
+        from importlib.metadata import version
+
+        return version(module)
+    except Exception:  # pragma: no cover
+        return "unknown"
+
+
 EXPORT_STEPS = ("load", "export", "quantize", "verify", "write")
 
 
@@ -184,6 +199,12 @@ def export(model_dir: str, quantize: bool = True, opset: int = 17, on_step=None)
     except ImportError as exc:
         raise ModelError("export needs onnx and onnxruntime",
                          fix="pip install 'contradict-news[fast]'") from exc
+    wfile = onnx_cache.weights_file(folder)
+    if wfile is None:
+        raise ModelError(f"{folder} has no weights file",
+                         expected=" or ".join(onnx_cache.WEIGHT_FILES),
+                         fix="pass the folder of a trained model")
+    digest = onnx_cache.sha256_file(wfile)
     step = [0]
 
     def done(name: str) -> None:
@@ -209,6 +230,7 @@ def export(model_dir: str, quantize: bool = True, opset: int = 17, on_step=None)
             # per-channel scales first (more accurate on the shipped model), per-tensor when
             # that fails the label check (it did on a tiny random test model)
             check = None
+            per_channel = True
             for per_channel in (True, False):
                 try:
                     _quantize(fp32, out, per_channel)
@@ -235,7 +257,17 @@ def export(model_dir: str, quantize: bool = True, opset: int = 17, on_step=None)
             done("verify")
         part = target.with_name(target.name + ".part")
         shutil.copyfile(out, part)
+        # the old metadata goes first: a reader between the two steps sees "missing", never
+        # a new graph vouched for by old metadata
+        onnx_cache.meta_path(target).unlink(missing_ok=True)
         os.replace(part, target)
+        onnx_cache.write_meta(target, {
+            "kind": "nli", "weights_file": wfile.name, "weights_sha256": digest,
+            "quantization": ("int8-per-channel" if per_channel else "int8-per-tensor")
+            if quantize else "fp32",
+            "opset": opset, "check": check, "onnxruntime": _version("onnxruntime"),
+            "torch": _version("torch"), "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        })
         done("write")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -3,8 +3,14 @@
 Labels are always looked up by name in ``config.id2label``; a model without a
 ``contradiction`` label is refused. Pairs are sorted by length and packed into batches
 under a token budget, so batched results equal one-by-one results (up to float error)
-while padding stays small. Two backends: ``torch`` (fp32) and ``onnx`` (ONNX Runtime,
-usually the dynamic-int8 export written by ``contradict export-onnx``).
+while padding stays small. Backends: ``torch`` (fp32), ``onnx`` (ONNX Runtime on the
+dynamic-int8 export ``model.int8.onnx`` written by ``contradict export-onnx`` and ``make
+install``) and ``auto`` (the default): onnx when the export beside the model is valid for
+its weights (sha256 in ``model.int8.onnx.json``) and onnxruntime imports, torch otherwise.
+A missing or stale export is built on first use (``build_onnx=True``); ``backend_name``
+and ``describe()`` say what was chosen and why.
+
+Logits become probabilities in one place, ``NLIModel.probabilities``, for every backend.
 """
 
 from __future__ import annotations
@@ -18,8 +24,10 @@ from typing import Sequence
 
 import numpy as np
 
+from pipeline import onnx_cache
 from pipeline.errors import ModelError
 from pipeline.types import LABELS  # column order of every probability array
+from pipeline.threads import apply_torch_threads, ort_session_options, resolve_threads
 
 log = logging.getLogger(__name__)
 
@@ -134,12 +142,14 @@ class NLIModel:
         self,
         name_or_path: str,
         *,
-        backend: str = "torch",
+        backend: str = "auto",
         device: str = "auto",
         max_length: int = 256,
         batch_size: int = 32,
         token_budget: int = 8192,
         local_files_only: bool | None = None,
+        threads: int = 0,
+        build_onnx: bool = True,
     ) -> None:
         from transformers import AutoConfig, AutoTokenizer
 
@@ -162,7 +172,7 @@ class NLIModel:
 
         # calibration.json beside the weights (written by `contradict train`); 1.0 without it
         self.temperature = load_temperature(self.name_or_path) if Path(self.name_or_path).exists() else 1.0
-        self.backend = backend
+        self.backend_setting = backend
         # never more tokens than the model has positions for (a small model would crash)
         limits = [max_length, getattr(self.config, "max_position_embeddings", None),
                   getattr(self.tokenizer, "model_max_length", None)]
@@ -170,22 +180,68 @@ class NLIModel:
         self.batch_size = batch_size
         self.token_budget = token_budget
         self.device = default_device(device)
+        self.threads = resolve_threads(threads)
         self._lock = threading.Lock()
-        if backend == "torch":
+        self.onnx_meta: dict | None = None
+        self.backend, self.backend_reason = self._choose_backend(backend, build_onnx)
+        if self.backend == "torch":
             import torch
             from transformers import AutoModelForSequenceClassification
 
+            if self.device == "cpu":
+                apply_torch_threads(self.threads)
             self.model = AutoModelForSequenceClassification.from_pretrained(
                 self.name_or_path, dtype=torch.float32, **kw
             )
             self.model.to(self.device).eval()
-            log.info("NLI model %s on %s (torch)", self.name_or_path, self.device)
-        elif backend == "onnx":
-            self.session = _onnx_session(Path(self.name_or_path))
-            self._onnx_inputs = {i.name for i in self.session.get_inputs()}
-            log.info("NLI model %s (onnx int8)", self.name_or_path)
         else:
-            raise ModelError("backend must be torch or onnx", found=backend)
+            self.session = _onnx_session(Path(self.name_or_path), self.threads)
+            self._onnx_inputs = {i.name for i in self.session.get_inputs()}
+        log.info("NLI model %s: backend %s (%s; setting %s, %d threads)", self.name_or_path,
+                 self.backend_name, self.backend_reason, backend, self.threads)
+
+    def _choose_backend(self, setting: str, build_onnx: bool) -> tuple[str, str]:
+        folder = Path(self.name_or_path)
+        if setting == "auto" and self.device not in ("cpu",):
+            return "torch", f"device {self.device} (the int8 export is for CPU)"
+        if not folder.is_dir():
+            if setting == "onnx":
+                raise ModelError("the onnx backend needs a local model folder",
+                                 found=self.name_or_path, fix="pass a model folder, or use torch")
+            return "torch", "not a local folder" if setting != "torch" else "backend set to torch"
+        onnx_path = folder / ONNX_FILE
+
+        def status():
+            st = onnx_cache.export_status(onnx_path, folder)
+            self.onnx_meta = st.meta
+            return st
+
+        def build():
+            from pipeline.nli.export import export
+
+            export(str(folder), quantize=True)
+
+        return onnx_cache.choose_backend(
+            setting, status, build, build_on_use=build_onnx,
+            what=f"NLI model {folder}", fix=f"contradict export-onnx {folder}", log=log)
+
+    @property
+    def backend_name(self) -> str:
+        """``torch-fp32``, ``onnx-int8`` or ``onnx-fp32``: what actually scores."""
+        if self.backend == "torch":
+            return "torch-fp32"
+        q = str((self.onnx_meta or {}).get("quantization", "int8"))
+        return "onnx-fp32" if q == "fp32" else "onnx-int8"
+
+    def describe(self) -> dict:
+        """What scores, for the manifest."""
+        out = {"name_or_path": self.name_or_path, "backend": self.backend_name,
+               "backend_setting": self.backend_setting, "backend_reason": self.backend_reason,
+               "threads": self.threads, "device": self.device}
+        if self.backend == "onnx" and self.onnx_meta:
+            out["onnx"] = {k: self.onnx_meta.get(k) for k in
+                           ("weights_sha256", "quantization", "check") if k in self.onnx_meta}
+        return out
 
     # -- pure prediction -------------------------------------------------------------
     def _token_lengths(self, pairs: Sequence[tuple[str, str]]) -> list[int]:
@@ -223,13 +279,20 @@ class NLIModel:
         with self._lock:
             for idx in length_batches(lengths, self.batch_size, self.token_budget):
                 logits = self._logits([pairs[i][0] for i in idx], [pairs[i][1] for i in idx])
-                probs = _softmax(logits / self.temperature)
-                for col, lab in enumerate(LABELS):
-                    j = self.label_index.get(lab)
-                    if j is not None:
-                        out[idx, col] = probs[:, j]
+                out[idx] = self.probabilities(logits)
                 if on_batch is not None:
                     on_batch(len(idx))
+        return out
+
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """The one place where logits (model's label order, any backend) become
+        probabilities in LABELS order, after the calibration temperature."""
+        probs = _softmax(np.asarray(logits, dtype=np.float32) / self.temperature)
+        out = np.zeros((len(probs), len(LABELS)), dtype=np.float32)
+        for col, lab in enumerate(LABELS):
+            j = self.label_index.get(lab)
+            if j is not None:
+                out[:, col] = probs[:, j]
         return out
 
     def predict_both(self, pairs: Sequence[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
@@ -245,7 +308,7 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def _onnx_session(folder: Path):
+def _onnx_session(folder: Path, threads: int = 0):
     try:
         import onnxruntime as ort
     except ImportError as exc:  # pragma: no cover
@@ -256,14 +319,8 @@ def _onnx_session(folder: Path):
             f"no {ONNX_FILE} in {folder}",
             fix=f"run `contradict export-onnx {folder}` first",
         )
-    opts = ort.SessionOptions()
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # several Ray actors (or a pinned process) must not each take every core
-    n = int(os.environ.get("CONTRADICT_ORT_THREADS") or os.environ.get("OMP_NUM_THREADS") or 0)
-    if n > 0:
-        opts.intra_op_num_threads = n
-        opts.inter_op_num_threads = 1
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(str(path), ort_session_options(threads),
+                                providers=["CPUExecutionProvider"])
 
 
 _CACHE: dict[tuple, NLIModel] = {}

@@ -20,6 +20,15 @@ STAGES = ("ingest", "normalize", "parse", "segment_attribute", "embed", "topics"
           "score", "decide", "ray_init", "write")
 
 
+def _models(cfg: RunConfig) -> dict:
+    """``model`` (the NLI model, its backend as run: torch-fp32 / onnx-int8, and why) and
+    ``embedder``, for the manifest."""
+    from pipeline.pipeline import describe_models
+
+    d = describe_models(cfg)
+    return {"model": d["nli"], "embedder": d["embedder"]}
+
+
 def manifest_path(out: Path) -> Path:
     """``flagged.csv`` -> ``flagged.manifest.json`` (two outputs in one folder keep theirs)."""
     return out.with_name(out.stem + ".manifest.json")
@@ -83,7 +92,7 @@ class Ledger:
             "counts": {"documents": self.documents, "skipped": len(self.skipped),
                        "claims": self.claims, "pairs": self.pairs, "flags": n_rows},
             "dropped": dict(sorted(self.dropped.items())),
-            "model": {"name_or_path": cfg.score.resolved_model(), "backend": cfg.score.backend},
+            **_models(cfg),
             "decision": {"method": cfg.decide.method, "threshold": cfg.decide.threshold},
             "config": to_dict(cfg),
             "resumed": resumed,

