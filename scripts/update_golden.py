@@ -12,7 +12,8 @@ repo = Path(__file__).resolve().parent.parent
 with tempfile.TemporaryDirectory() as tmp:
     out = Path(tmp) / "flagged.csv"
     subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(repo / "data" / "sample"),
-                    "-o", str(out), "--config", str(repo / "configs" / "run.yaml")],
+                    "-o", str(out), "--config", str(repo / "configs" / "run.yaml"),
+                    "--backend", "torch"],  # fp32: the same on every machine
                    check=True, cwd=repo)
     shutil.copy(out, repo / "tests" / "golden" / "sample_flagged.csv")
 print("updated tests/golden/sample_flagged.csv")

@@ -71,6 +71,7 @@ def sample_run(tmp_path_factory, shipped_model):
     out = tmp_path_factory.mktemp("run") / "flagged.csv"
     result = CliRunner().invoke(app, ["run", str(SAMPLE), "-o", str(out), "--config",
                                       str(REPO / "configs" / "run.yaml"), "--model", str(shipped_model),
+                                      "--backend", "torch",  # the golden is the torch fp32 output
                                       "--format", "csv,jsonl,parquet,html", "--top", "3"])
     assert result.exit_code == 0, result.output + repr(result.exception)
     return out, result.output

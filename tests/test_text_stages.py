@@ -324,3 +324,18 @@ def test_analysts_opinions_are_marked(seg):
     assert find(cs, "profits would rise").role == ""
     assert find(cs, "loss was narrower").role == "analyst"
     assert find(cs, "growth would slow").role == "analyst"
+
+
+def test_dateline_cut_off_by_the_parser_stays_out_of_the_claim():
+    from pipeline.stages.normalize import normalize
+    from pipeline.stages.segment import Segmenter
+    from pipeline.config import SegmentConfig, NormalizeConfig
+
+    text = ("Pakistan suspends cooperation, minister says\n\n"
+            "ISLAMABAD, Jan 10 (Wire) - Pakistan has suspended all military and intelligence "
+            "cooperation with the United States, Defence Minister Khurram Dastgir said on Wednesday.\n")
+    norm = normalize(text, NormalizeConfig())
+    claims = Segmenter(SegmentConfig()).raw_claims(norm)
+    first = [c for c in claims if "suspended" in c.text][0]
+    assert first.text.startswith("Pakistan has suspended")
+    assert norm.text[first.start:first.end].startswith("Pakistan has suspended")

@@ -696,6 +696,11 @@ def _carve(parts: list[set[int]], piece: set[int], drop: set[int]) -> list[set[i
 
 # "ISLAMABAD (Reuters) - ", "WASHINGTON, March 3 (AP) — "
 _DATELINE = re.compile(r"^[A-Z][A-Z.' ]{2,40}(?:,[^-–—()]{0,30})?(?:\s*\([^)]{1,40}\))?\s*[-–—:]+\s*")
+# what is left of a dateline when spaCy cut "ISLAMABAD," off as a sentence of its own:
+# "Jan 10 (Wire) - Pakistan has ..." (a month and day and/or an agency, then a dash)
+_DATELINE_TAIL = re.compile(
+    r"^(?:(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2}(?:,\s*\d{4})?\s*)(?:\([^)]{1,40}\)\s*)?|\([^)]{1,40}\)\s*)"
+    r"[-–—]+\s+")
 _EDGE = set(QUOTE_CHARS) | {",", ";", ":", "-", "–", "—", "(", ")", "'", "’", "‘"}
 
 
@@ -758,7 +763,7 @@ def _make_claim(doc, si, ids: set[int], mention, cue, stance, in_region) -> RawC
     else:  # non-contiguous (an attribution in the middle): join the kept tokens
         text = "".join(doc[i].text_with_ws for i in toks).strip()
     text = re.sub(r"\s+", " ", text).strip(" \"“”")
-    m = _DATELINE.match(text)
+    m = _DATELINE.match(text) or _DATELINE_TAIL.match(text)
     if m and toks[-1] - toks[0] + 1 == len(toks):
         start += m.end()
         text = text[m.end():]
