@@ -99,11 +99,20 @@ def _news(n_chars: int) -> str:
 
 
 def _cpu(fn, repeat: int = 2) -> float:
+    """Best CPU time of ``fn``, the cyclic garbage collector off (its passes over every
+    live object are not the code's own cost)."""
+    import gc
+
     best = float("inf")
     for _ in range(repeat):
-        t = time.process_time()
-        fn()
-        best = min(best, time.process_time() - t)
+        gc.collect()
+        gc.disable()
+        try:
+            t = time.process_time()
+            fn()
+            best = min(best, time.process_time() - t)
+        finally:
+            gc.enable()
     return best
 
 
@@ -152,7 +161,7 @@ def test_attribute_time_is_linear_in_the_number_of_speakers():
     res = attribute("d", norm, small)
     assert len({c.speaker_id for c in res}) == 400  # each surname found its full name
     t_small = _cpu(lambda: attribute("d", norm, small), repeat=3)
-    t_big = _cpu(lambda: attribute("d", norm, big), repeat=1)
+    t_big = _cpu(lambda: attribute("d", norm, big), repeat=2)
     assert t_big < 30 * t_small, (t_small, t_big)
 
 
