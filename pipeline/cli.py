@@ -84,6 +84,7 @@ def _run_cfg(config: Optional[Path], overrides: list[str], model: Optional[str],
         ov.append(f"score.model={json.dumps(model)}")
     if threshold is not None:
         ov.append(f"decide.threshold={threshold}")
+        ov.append(f"decide.operating_point={threshold}")
     if backend is not None:
         ov.append(f"score.backend={backend.value}")
     if engine is not None:
@@ -93,7 +94,7 @@ def _run_cfg(config: Optional[Path], overrides: list[str], model: Optional[str],
     if cross is not None:
         ov.append(f"pair.cross_document={'true' if cross else 'false'}")
     if formats is not None:
-        ov.append(f"output.formats={json.dumps(formats)}")
+        ov.append(f"output.formats={json.dumps([f.strip() for f in formats.split(',') if f.strip()])}")
     if top is not None:
         ov.append(f"output.top={top}")
     return load_run_config(config or default_run_config(), ov)
@@ -113,7 +114,7 @@ def run(
     out: Annotated[Path, typer.Option("--out", "-o", help="Flagged-pairs CSV to write.")] = Path("out/flagged.csv"),
     config: ConfigOpt = None,
     model: ModelOpt = None,
-    threshold: Annotated[Optional[float], typer.Option(help="Contradiction threshold (decide.threshold).")] = None,
+    threshold: Annotated[Optional[float], typer.Option(help="Cut on the score column: the decision model's operating point (decide.operating_point; default: the one chosen on dev) and the fallback threshold (decide.threshold).")] = None,
     backend: Annotated[Optional[Backend], typer.Option(help="NLI backend (score.backend).")] = None,
     method: Annotated[Optional[Method], typer.Option(help="Decision stage (decide.method).")] = None,
     cross_document: Annotated[Optional[bool], typer.Option("--cross-document/--no-cross-document", help="Also pair claims across documents.")] = None,

@@ -199,6 +199,9 @@ class DecideConfig:
     # plain-threshold path: the two NLI directions combined by max | mean | min
     directions: str = "mean"
     threshold: float = 0.225  # plain-threshold path only (make train-decider prints the best)
+    # the learned path's cut on the calibrated score; -1: the operating point stored with the
+    # decision model (chosen on dev for precision >= 0.6). --threshold sets both.
+    operating_point: float = -1.0
     classifier: str = ""  # path to decider.json; empty: beside the model
     rules: list[str] = field(default_factory=lambda: ["numeric", "denial", "negation", "antonym"])
     numeric: bool = True  # the numeric rule (kept as a switch of its own)
@@ -238,9 +241,9 @@ class OutputConfig:
     top: int = 10
 
     def __post_init__(self) -> None:
-        validate(self)
-        if isinstance(self.formats, str):
+        if isinstance(self.formats, str):  # "csv,html" (as --format takes it)
             self.formats = [f for f in self.formats.split(",")]
+        validate(self)
         if not isinstance(self.formats, list) or not self.formats:
             raise ConfigError("output.formats must be a non-empty list", found=self.formats,
                               fix="e.g. --format csv,html or output.formats: [csv, html]")
@@ -398,7 +401,7 @@ RANGES: dict[str, Range] = {
     "pair.cross_k": AT_LEAST_1, "pair.cross_min_similarity": UNIT,
     "score.batch_size": AT_LEAST_1, "score.max_length": Range(8, 8192),
     "score.token_budget": AT_LEAST_1,
-    "decide.threshold": UNIT, "decide.numeric_min_similarity": UNIT,
+    "decide.threshold": UNIT, "decide.operating_point": Range(-1, 1), "decide.numeric_min_similarity": UNIT,
     "output.top": NON_NEGATIVE, "batch_docs": AT_LEAST_1,
     "train.max_length": Range(8, 8192), "train.epochs": POSITIVE, "train.learning_rate": POSITIVE,
     "train.weight_decay": NON_NEGATIVE, "train.warmup_ratio": UNIT,
@@ -505,6 +508,8 @@ def _coerce(value: Any, hint: Any, where: str, default: Any = None) -> Any:
                               found=repr(value), fix=_fix(where, default, "pick one of them"))
         return value
     if origin is list:
+        if isinstance(value, str) and where == "output.formats":
+            value = [v.strip() for v in value.split(",") if v.strip()]  # "csv,html", as --format
         if not isinstance(value, list):
             raise ConfigError(f"{where} must be a list", found=repr(value),
                               fix=_fix(where, default, "write a YAML list in brackets"))

@@ -468,6 +468,9 @@ class Decider:
                 log.warning("decision: no learned decision model at %s (train one with `contradict "
                             "train-decider`); falling back to a threshold of %.3f on P(contradiction) "
                             "(%s of the two directions)", path, self.cfg.threshold, self.cfg.directions)
+        if self.learned is not None and self.cfg.operating_point >= 0:
+            # the reader's own cut on the calibrated score, instead of the one chosen on dev
+            self.learned.threshold = float(self.cfg.operating_point)
         if self.learned is not None:
             log.info("decision: learned model %s, operating point %.3f", path, self.learned.threshold)
 
