@@ -72,6 +72,7 @@ def sample_run(tmp_path_factory, shipped_model):
     result = CliRunner().invoke(app, ["run", str(SAMPLE), "-o", str(out), "--config",
                                       str(REPO / "configs" / "run.yaml"), "--model", str(shipped_model),
                                       "--backend", "torch",  # the golden is the torch fp32 output
+                                      "--set", "topics.backend=torch",
                                       # a reader's lower cut than the default operating point, so
                                       # that the report and the golden hold a few dozen rows
                                       "--threshold", "0.25",

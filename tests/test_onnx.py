@@ -236,7 +236,7 @@ def test_backend_setting_is_validated():
     from pipeline.errors import ConfigError
 
     assert load_run_config().score.backend == "auto" and load_run_config().topics.backend == "auto"
-    with pytest.raises(ConfigError, match="auto, torch or onnx"):
+    with pytest.raises(ConfigError, match="auto, torch, onnx"):
         load_run_config(None, ["score.backend=int8"])
 
 

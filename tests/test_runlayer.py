@@ -69,7 +69,10 @@ def model(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def cfg(model):
-    return load_run_config(None, [f"score.model={model}", "batch_docs=2", "decide.threshold=0.0"])
+    # torch: dynamic int8 (NLI and embedder) scales activations per batch, so a retried batch
+    # would score and embed ~1e-4 apart
+    return load_run_config(None, [f"score.model={model}", "batch_docs=2", "decide.threshold=0.0",
+                                  "score.backend=torch", "topics.backend=torch"])
 
 
 @pytest.fixture(scope="module")
