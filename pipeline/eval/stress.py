@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterable
 
 from pipeline.errors import DataError
-from pipeline.nli.data import NLIExample, expand_paths, read_jsonl
+from pipeline.nli.data import NLIExample, expand_paths, iter_json_lines, read_jsonl
 from pipeline.nli.debias import has_cue
 
 
@@ -70,20 +70,7 @@ def labelled_pairs(path: Path, label: str, require_cue: bool = False) -> list[NL
 
 
 def _read_docs(path: Path):
-    try:
-        fh = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise DataError(f"{path}: cannot open: {exc}") from exc
-    with fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                doc = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{lineno}: not valid JSON ({exc.msg})",
-                                expected="one article object per line") from exc
-            yield lineno, doc
+    return iter_json_lines(Path(path), expected="one article object per line")
 
 
 def story_claims(paths: Iterable[Path], text_field: str = "text") -> dict[str, list[str]]:

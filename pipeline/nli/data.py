@@ -76,9 +76,9 @@ def is_local_spec(spec: str, base: Path | None = None) -> bool:
     return p.exists() or any(ch in spec for ch in "*?[") or spec.endswith((".jsonl", ".json"))
 
 
-def read_jsonl(path: Path, label_map: dict[str, str] | None = None) -> list[NLIExample]:
-    """Read one JSONL file, raising DataError with file and line for any bad row."""
-    rows: list[NLIExample] = []
+def iter_json_lines(path: Path, expected: str = "one JSON object per line"):
+    """(line number, parsed value) for every non-blank line of a JSONL file; DataError with
+    the file and line for a line that is not JSON."""
     try:
         fh = path.open("r", encoding="utf-8")
     except OSError as exc:
@@ -88,36 +88,40 @@ def read_jsonl(path: Path, label_map: dict[str, str] | None = None) -> list[NLIE
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line)
+                yield lineno, json.loads(line)
             except json.JSONDecodeError as exc:
-                raise DataError(
-                    f"{path}:{lineno}: not valid JSON ({exc.msg})",
-                    expected="one JSON object per line",
-                ) from exc
-            if not isinstance(obj, dict):
-                raise DataError(f"{path}:{lineno}: not a JSON object", expected="an object per line")
-            missing = [k for k in REQUIRED if k not in obj or obj[k] is None]
-            if missing:
-                raise DataError(
-                    f"{path}:{lineno}: missing column(s) {', '.join(missing)}",
-                    expected="fields premise, hypothesis, label",
-                    found=", ".join(sorted(obj)),
-                )
-            label = canonical_label(obj["label"], label_map)
-            if label is None:
-                raise DataError(
-                    f"{path}:{lineno}: unknown label {obj['label']!r}",
-                    expected=f"one of {', '.join(LABELS)} or ids 0/1/2",
-                    fix="map it with label_map in the training config",
-                )
-            rows.append(
-                NLIExample(
-                    premise=str(obj["premise"]),
-                    hypothesis=str(obj["hypothesis"]),
-                    label=label,
-                    source=str(obj.get("source") or path.stem),
-                )
+                raise DataError(f"{path}:{lineno}: not valid JSON ({exc.msg})",
+                                expected=expected) from exc
+
+
+def read_jsonl(path: Path, label_map: dict[str, str] | None = None) -> list[NLIExample]:
+    """Read one JSONL file, raising DataError with file and line for any bad row."""
+    rows: list[NLIExample] = []
+    for lineno, obj in iter_json_lines(path):
+        if not isinstance(obj, dict):
+            raise DataError(f"{path}:{lineno}: not a JSON object", expected="an object per line")
+        missing = [k for k in REQUIRED if k not in obj or obj[k] is None]
+        if missing:
+            raise DataError(
+                f"{path}:{lineno}: missing column(s) {', '.join(missing)}",
+                expected="fields premise, hypothesis, label",
+                found=", ".join(sorted(obj)),
             )
+        label = canonical_label(obj["label"], label_map)
+        if label is None:
+            raise DataError(
+                f"{path}:{lineno}: unknown label {obj['label']!r}",
+                expected=f"one of {', '.join(LABELS)} or ids 0/1/2",
+                fix="map it with label_map in the training config",
+            )
+        rows.append(
+            NLIExample(
+                premise=str(obj["premise"]),
+                hypothesis=str(obj["hypothesis"]),
+                label=label,
+                source=str(obj.get("source") or path.stem),
+            )
+        )
     if not rows:
         raise DataError(f"{path}: empty split (no rows)", expected="at least one labelled pair")
     return rows
