@@ -339,3 +339,18 @@ def test_dateline_cut_off_by_the_parser_stays_out_of_the_claim():
     first = [c for c in claims if "suspended" in c.text][0]
     assert first.text.startswith("Pakistan has suspended")
     assert norm.text[first.start:first.end].startswith("Pakistan has suspended")
+
+
+def test_a_dateline_parsed_as_the_subject_hands_the_speaker_to_the_name_after_it():
+    from pipeline.config import NormalizeConfig, SegmentConfig
+    from pipeline.stages.normalize import normalize
+    from pipeline.stages.segment import Segmenter
+
+    text = ("Regions report vaccine shortfall\n\n"
+            "KASSARA, May 14 (Wire) - Health Minister Farida Nasser said on Thursday that 2 million "
+            "doses had been delivered to the country's regions.\n")
+    norm = normalize(text, NormalizeConfig())
+    claims = Segmenter(SegmentConfig()).raw_claims(norm)
+    c = [c for c in claims if "doses" in c.text][0]
+    assert c.mention is not None and "KASSARA" not in c.mention.text
+    assert "Farida Nasser" in c.mention.text

@@ -862,6 +862,13 @@ def _mention(tok) -> Mention:
     d = _DATELINE.match(doc_text(doc)[s0:s0 + 120])
     if d and any(doc[i].idx >= s0 + d.end() for i in ids):  # "ISLAMABAD (Wire) - Pakistan's ministry"
         ids = [i for i in ids if doc[i].idx >= s0 + d.end()]
+    elif d and tok.head.i > ids[-1]:
+        # the parser made the dateline itself the subject ("KASSARA, May 14 (Wire) - Health
+        # Minister Farida Nasser said"): the speaker is what stands between it and the verb
+        after = [t.i for t in doc[ids[-1] + 1:tok.head.i] if t.idx >= s0 + d.end()]
+        if after:
+            span = doc[after[0]:after[-1] + 1]
+            tok, ids = span.root, list(range(after[0], after[-1] + 1))
     s, e = doc[ids[0]].idx, doc[ids[-1]].idx + len(doc[ids[-1]].text)
     ents = _ents(doc).within(ids[0], ids[-1] + 1)
     antecedents = _ents(doc).orgs_before(ids[0], 6)
