@@ -141,7 +141,7 @@ def corpus_lines(n: int, seed: int = 11) -> list[str]:
 @pytest.mark.slow
 def test_two_thousand_mutated_documents_are_all_accounted_for(tmp_path, tiny_model):
     from pipeline.config import load_run_config
-    from pipeline.run.local import run
+    from pipeline.run import run
 
     lines = corpus_lines(2000)
     src = tmp_path / "fuzz.jsonl"

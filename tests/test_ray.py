@@ -73,7 +73,9 @@ def ray_local():
 def _cfg(model, *extra):
     from pipeline.config import load_run_config
 
+    # torch for both models: dynamic int8 (the auto backend) depends on a batch's mates
     return load_run_config(None, [f"score.model={json.dumps(str(model))}", "score.backend=torch",
+                                  "topics.backend=torch",
                                   "score.device=cpu", "decide.threshold=0.0", "batch_docs=2",
                                   *extra])
 
