@@ -233,7 +233,8 @@ def test_ray_kill_9_then_resume_gives_the_rows_of_an_uninterrupted_run(tmp_path,
     corpus = generated_corpus(tmp_path / "gen.jsonl", 12)
     ref = run([str(corpus)], tmp_path / "ref" / "flags.csv", _cfg(model, "engine=ray"))
     out = tmp_path / "killed" / "flags.csv"
-    overrides = [f"score.model={json.dumps(str(model))}", "score.backend=torch", "score.device=cpu",
+    overrides = [f"score.model={json.dumps(str(model))}", "score.backend=torch",
+                 "topics.backend=torch", "score.device=cpu",
                  "decide.threshold=0.0", "batch_docs=2", "engine=ray"]
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
     env.pop("RAY_ADDRESS", None)
