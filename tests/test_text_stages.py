@@ -326,31 +326,30 @@ def test_analysts_opinions_are_marked(seg):
     assert find(cs, "growth would slow").role == "analyst"
 
 
-def test_dateline_cut_off_by_the_parser_stays_out_of_the_claim():
+def _raw_claims(text):
+    from pipeline.config import NormalizeConfig, SegmentConfig
     from pipeline.stages.normalize import normalize
     from pipeline.stages.segment import Segmenter
-    from pipeline.config import SegmentConfig, NormalizeConfig
 
+    norm = normalize(text, NormalizeConfig())
+    return norm, Segmenter(SegmentConfig()).raw_claims(norm)
+
+
+def test_dateline_cut_off_by_the_parser_stays_out_of_the_claim():
     text = ("Pakistan suspends cooperation, minister says\n\n"
             "ISLAMABAD, Jan 10 (Wire) - Pakistan has suspended all military and intelligence "
             "cooperation with the United States, Defence Minister Khurram Dastgir said on Wednesday.\n")
-    norm = normalize(text, NormalizeConfig())
-    claims = Segmenter(SegmentConfig()).raw_claims(norm)
+    norm, claims = _raw_claims(text)
     first = [c for c in claims if "suspended" in c.text][0]
     assert first.text.startswith("Pakistan has suspended")
     assert norm.text[first.start:first.end].startswith("Pakistan has suspended")
 
 
 def test_a_dateline_parsed_as_the_subject_hands_the_speaker_to_the_name_after_it():
-    from pipeline.config import NormalizeConfig, SegmentConfig
-    from pipeline.stages.normalize import normalize
-    from pipeline.stages.segment import Segmenter
-
     text = ("Regions report vaccine shortfall\n\n"
             "KASSARA, May 14 (Wire) - Health Minister Farida Nasser said on Thursday that 2 million "
             "doses had been delivered to the country's regions.\n")
-    norm = normalize(text, NormalizeConfig())
-    claims = Segmenter(SegmentConfig()).raw_claims(norm)
+    _, claims = _raw_claims(text)
     c = [c for c in claims if "doses" in c.text][0]
     assert c.mention is not None and "KASSARA" not in c.mention.text
     assert "Farida Nasser" in c.mention.text

@@ -241,8 +241,9 @@ def eval_diagnostics(model: str, out_dir: Path | None, *, nli_root: Path | None,
     if labelled_dev is not None:
         result["labelled_pairs"] = directions_report(nli_model, labelled_dev, threshold)
     present = [p for p in stories if Path(p).is_file()]
-    if len(present) and sum(len(v) for v in stress.story_claims(present).values()):
-        pairs = stress.cross_story_pairs(stress.story_claims(present), n=n_unrelated)
+    claims = stress.story_claims(present) if present else {}
+    if len(claims) >= 2:
+        pairs = stress.cross_story_pairs(claims, n=n_unrelated)
         result["unrelated"] = unrelated_report(nli_model, pairs, threshold, directions)
         result["unrelated"]["stories"] = [str(p) for p in present]
     if out_dir is not None:

@@ -211,10 +211,8 @@ def train(
         base, num_labels=3, id2label=ID2LABEL, label2id=LABEL2ID, ignore_mismatched_sizes=True,
         dtype=torch.float32,  # a base saved in fp16 (a shipped model) trains in fp32
     )
-    bias_info: dict[str, Any] = {}
-    bias_probs = None
-    if cfg.debias != "none" or cfg.bias_folds:
-        bias_probs, bias_info = fit_bias(train_rows, dev_rows, cfg, out_dir)
+    # the bias model is always fitted: it is reported (and stored) even without debiasing
+    bias_probs, bias_info = fit_bias(train_rows, dev_rows, cfg, out_dir)
     train_ds = _tokenize(tokenizer, train_rows, cfg.max_length,
                          bias_probs if cfg.debias != "none" else None)
     dev_ds = _tokenize(tokenizer, dev_rows, cfg.max_length)
