@@ -325,6 +325,11 @@ class TrainConfig:
     knn_min_similarity: float = 0.45
     knn_max_similarity: float = 0.8  # above: a near-duplicate, not used
     reverse_contradictions: float = 0.0  # share of contradiction pairs also trained reversed
+    # Pairs whose hypothesis has a negation word, equally many per label, from the training
+    # half (augment.split_half) of these files; the stress set uses the other half.
+    negation_balanced: int = 0
+    negation_balanced_files: list[str] = field(
+        default_factory=lambda: ["../shared/data/nli/extra/curriculum_templated.jsonl"])
     # Debiasing against the hypothesis-only shortcut (pipeline/nli/debias.py).
     debias: str = "none"  # none | poe | reweight
     bias_folds: int = 5
@@ -340,8 +345,9 @@ class TrainConfig:
         for name in ("unrelated_premise_share", "reverse_contradictions"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"train.{name} must be in [0, 1]", found=getattr(self, name))
-        if self.unrelated_neutrals < 0 or self.knn_neutrals < 0:
-            raise ConfigError("train.unrelated_neutrals and train.knn_neutrals must be >= 0")
+        if self.unrelated_neutrals < 0 or self.knn_neutrals < 0 or self.negation_balanced < 0:
+            raise ConfigError("train.unrelated_neutrals, train.knn_neutrals and "
+                              "train.negation_balanced must be >= 0")
         if not 0.0 <= self.knn_min_similarity < self.knn_max_similarity <= 1.0:
             raise ConfigError("train.knn_min_similarity < train.knn_max_similarity, both in [0, 1]",
                               found=(self.knn_min_similarity, self.knn_max_similarity))

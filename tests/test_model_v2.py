@@ -111,6 +111,8 @@ def test_train_config_checks_the_new_keys():
         TrainConfig(debias="magic")
     with pytest.raises(ConfigError):
         TrainConfig(knn_min_similarity=0.9, knn_max_similarity=0.5)
+    with pytest.raises(ConfigError):
+        TrainConfig(negation_balanced=-1)
     assert TrainConfig(file_weights={"x": 0.0}).file_weights == {"x": 0.0}
 
 
@@ -196,3 +198,23 @@ def test_built_rows_get_a_uniform_bias_and_do_not_fit_it(tmp_path):
     assert np.allclose(probs[-2:], 1 / 3)
     assert probs[0].argmax() == 2  # "not" -> contradiction, out of fold
     assert (tmp_path / "bias_model.json").is_file()
+
+
+def test_negation_balanced_pairs_are_label_balanced_and_disjoint_from_the_stress_half(tmp_path):
+    rows = [NLIExample(f"Ann has only visited place{i}.", f"Bob didn't visit place{i}.", lab, "curr")
+            for i in range(300) for lab in ("entailment", "neutral", "contradiction")]
+    rows += [NLIExample("Ann sings.", "Ann sings loudly.", "entailment", "curr")] * 5  # no cue
+    got = augment.negation_balanced(rows, 90, seed=1)
+    assert sorted(r.label for r in got) == sorted(["entailment", "neutral", "contradiction"] * 30)
+    assert all(has_cue(r.hypothesis) and r.source == "negbal_curr" for r in got)
+    assert all(augment.split_half(r.premise, r.hypothesis) == "train" for r in got)
+    # the stress set reads the other half of the same file: no pair in both
+    path = tmp_path / "curriculum.jsonl"
+    path.write_text("".join(json.dumps({"premise": r.premise, "hypothesis": r.hypothesis,
+                                        "label": r.label}) + "\n" for r in rows))
+    held = stress.curriculum_negation(path, n=10_000)
+    assert held and all(r.label != "contradiction" for r in held)
+    assert not {(r.premise, r.hypothesis) for r in held} & {(r.premise, r.hypothesis) for r in got}
+    # both halves are used: a split that sent everything one way would fail here
+    halves = {augment.split_half(r.premise, r.hypothesis) for r in rows}
+    assert halves == {"train", "stress"}

@@ -21,6 +21,7 @@ from typing import Iterable
 
 from pipeline.errors import DataError
 from pipeline.nli.data import NLIExample, expand_paths, iter_json_lines, read_jsonl
+from pipeline.nli.augment import split_half
 from pipeline.nli.debias import has_cue
 
 
@@ -127,9 +128,10 @@ def cross_story_pairs(stories: dict[str, list[str]], n: int = 2000, seed: int = 
 
 def curriculum_negation(path: Path, n: int = 600, seed: int = 13) -> list[NLIExample]:
     """The negation items of the Curriculum templated tasks (one file, no task column): the
-    entailment/neutral pairs whose hypothesis carries a negation cue, ``n`` sampled."""
+    entailment/neutral pairs whose hypothesis carries a negation cue, ``n`` sampled from the
+    half of the file that training never sees (``augment.split_half``)."""
     rows = [r for r in read_jsonl(Path(path)) if r.label != "contradiction"
-            and has_cue(r.hypothesis)]
+            and has_cue(r.hypothesis) and split_half(r.premise, r.hypothesis) == "stress"]
     if len(rows) > n:
         rows = random.Random(seed).sample(rows, n)
     return [NLIExample(r.premise, r.hypothesis, r.label, "stress:curriculum_negation") for r in rows]

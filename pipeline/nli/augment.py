@@ -14,6 +14,10 @@ true. Three builders move a model towards the reader's meaning:
   image are near neighbours and may well entail each other.
 * ``reverse_contradictions``: contradiction is symmetric, so contradiction pairs are also
   trained as (hypothesis, premise).
+* ``negation_balanced``: pairs whose hypothesis carries a negation word, sampled equally from
+  the three labels (from the Curriculum templated file), so that "not" stops predicting
+  "contradiction". Only the *training half* of that file is used (``split_half``); the
+  negation stress set of ``eval/stress.py`` draws from the other half.
 
 All builders are deterministic for a seed and never read files: ``train.py`` feeds them the
 loaded training files.
@@ -27,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import re
@@ -34,7 +39,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from pipeline.nli.data import NLIExample
+from pipeline.nli.data import LABELS, NLIExample
 
 log = logging.getLogger(__name__)
 
@@ -165,3 +170,35 @@ def reverse_contradictions(
     if share < 1.0:
         contra = random.Random(seed).sample(contra, int(round(share * len(contra))))
     return [NLIExample(r.hypothesis, r.premise, "contradiction", r.source + "_rev") for r in contra]
+
+
+def split_half(premise: str, hypothesis: str) -> str:
+    """``"train"`` or ``"stress"``: a fixed split of a pair by the hash of its text, so a
+    file can feed both training (one half) and a stress set (the other) without overlap."""
+    h = hashlib.sha1((premise + "\x1f" + hypothesis).encode("utf-8")).digest()
+    return "train" if h[0] % 2 else "stress"
+
+
+def negation_balanced(rows: Sequence[NLIExample], n: int, seed: int = 13) -> list[NLIExample]:
+    """Up to ``n`` pairs whose hypothesis carries a negation or contrast word, as many of
+    each label as the training half of ``rows`` allows (``source`` ``negbal_<source>``)."""
+    from pipeline.nli.debias import has_cue
+
+    if n <= 0:
+        return []
+    by_label: dict[str, list[NLIExample]] = {lab: [] for lab in LABELS}
+    for r in rows:
+        if r.label in by_label and has_cue(r.hypothesis) \
+                and split_half(r.premise, r.hypothesis) == "train":
+            by_label[r.label].append(r)
+    rng = random.Random(seed)
+    per = n // len(by_label)
+    out: list[NLIExample] = []
+    for lab in LABELS:
+        got = by_label[lab]
+        pick = rng.sample(got, min(per, len(got)))
+        out.extend(NLIExample(r.premise, r.hypothesis, r.label, "negbal_" + r.source) for r in pick)
+    if any(len(v) < per for v in by_label.values()):
+        log.warning("negation-balanced pairs: fewer than %d for some label: %s", per,
+                    {k: len(v) for k, v in by_label.items()})
+    return out

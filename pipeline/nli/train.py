@@ -54,7 +54,8 @@ def mix(files: dict[str, list[NLIExample]], weights: dict[str, float], seed: int
     return out
 
 
-def build_mixture(rows: list[NLIExample], cfg: TrainConfig) -> tuple[list[NLIExample], dict]:
+def build_mixture(rows: list[NLIExample], cfg: TrainConfig, base_dir: Path | None = None
+                  ) -> tuple[list[NLIExample], dict]:
     """The weighted file mixture plus the parts for the news meaning of contradiction
     (configs/train.yaml switches each): unrelated neutrals, kNN neutrals, reversed
     contradictions. Returns the shuffled rows and {part: count}."""
@@ -77,6 +78,18 @@ def build_mixture(rows: list[NLIExample], cfg: TrainConfig) -> tuple[list[NLIExa
     if cfg.reverse_contradictions > 0:
         got = augment.reverse_contradictions(rows, cfg.reverse_contradictions, seed=cfg.seed)
         parts["reversed_contradictions"] = len(got)
+        extra += got
+    if cfg.negation_balanced > 0:
+        pool = [r for file_rows in load_files(cfg.negation_balanced_files, cfg.label_map,
+                                              base=base_dir or REPO_ROOT).values()
+                for r in file_rows]
+        if not pool:
+            raise DataError("train.negation_balanced: no rows in train.negation_balanced_files",
+                            found=cfg.negation_balanced_files,
+                            fix="point it at ../shared/data/nli/extra/curriculum_templated.jsonl "
+                                "or set train.negation_balanced: 0")
+        got = augment.negation_balanced(pool, cfg.negation_balanced, seed=cfg.seed)
+        parts["negation_balanced"] = len(got)
         extra += got
     out = list(rows) + extra
     random.Random(cfg.seed + 1).shuffle(out)
@@ -203,7 +216,7 @@ def train(
         dev_rows = dev_rows[: cfg.max_dev_examples]
     if not train_rows:
         raise DataError("the training mixture is empty", fix="check train_files and file_weights")
-    train_rows, parts = build_mixture(train_rows, cfg)
+    train_rows, parts = build_mixture(train_rows, cfg, base_dir)
 
     base = minilm_path(cfg.base_model)
     tokenizer = AutoTokenizer.from_pretrained(base)
