@@ -353,3 +353,44 @@ def test_a_dateline_parsed_as_the_subject_hands_the_speaker_to_the_name_after_it
     c = [c for c in claims if "doses" in c.text][0]
     assert c.mention is not None and "KASSARA" not in c.mention.text
     assert "Farida Nasser" in c.mention.text
+
+
+def test_second_that_clause_and_statement_saying_keep_their_speaker(seg):
+    # "said that P, and that Q": Q is said by the same person
+    cs = claims_of(seg, "A Tessaly official, speaking on condition of anonymity, said that the "
+                        "meetings had been paused, not cancelled, and that officials expected to "
+                        "return to the table within weeks.")
+    assert find(cs, "return to the table").speaker == find(cs, "meetings had been paused").speaker
+    assert find(cs, "meetings had been paused").speaker == "A Tessaly official"
+    # "X issued a statement saying P, and that Q": both are X's
+    cs = claims_of(seg, "On Friday, the Harbour Authority issued a statement saying the crane had "
+                        "been inspected in March, and that the operator \"may have ignored\" a warning.")
+    assert find(cs, "crane had been inspected").speaker == "Harbour Authority"
+    assert find(cs, "ignored").speaker == "Harbour Authority"
+    # "P, X said, and Q": the parenthetical attribution covers both conjuncts
+    cs = claims_of(seg, "Most patients had no side effects, Dr Mira Holm said, and all of them "
+                        "recovered within days.")
+    assert find(cs, "recovered within days").speaker == "Mira Holm"
+
+
+def test_conjoined_reporting_verb_takes_the_first_verbs_subject(seg):
+    cs = claims_of(seg, "The pharmacists' association welcomed the plan but said it expected "
+                        "shortages to last until June.")
+    assert find(cs, "shortages to last").speaker.lower().endswith("association")
+    # the first statement survives as the subject's own
+    cs = claims_of(seg, "Late on Saturday, Meridian Energy revised its estimate to 1,200 barrels "
+                        "and said it had deployed more clean-up vessels.")
+    assert find(cs, "revised its estimate").speaker == "Meridian Energy"
+    assert find(cs, "clean-up vessels").speaker == "Meridian Energy"
+
+
+def test_person_named_before_an_organisation_in_the_apposition_is_the_speaker(seg):
+    cs = claims_of(seg, '"Our water meets every national standard," said Rachel Obi, chief '
+                        'executive of Hallam Water.')
+    assert find(cs, "national standard").speaker == "Rachel Obi"
+
+
+def test_a_misparsed_dateline_subject_does_not_speak(seg):
+    raw = ("Merger stalls\n\nCHICAGO, Feb 10 (Wire) - Fenwick Brands said on Tuesday that its "
+           "takeover of Orbis Foods had cleared all regulatory hurdles.")
+    assert find(claims_of(seg, raw), "cleared all regulatory hurdles").speaker == "Fenwick Brands"

@@ -157,21 +157,21 @@ def _longest_demonym(low: str) -> str:
 def _person_name(m: Mention) -> str:
     """The person's name in a mention: the last multi-word PERSON entity, else a run of
     two or more proper nouns that are not role or organisation words, else a lone PERSON."""
+    head = m.head_text.lower()
     persons = [_clean(t) for t, label in m.ents if label == "PERSON"]
     multi = [p for p in persons if len(p.split()) >= 2 and not _is_role(p)]
-    if multi:
-        return multi[-1]
+    if multi:  # the one the mention is headed by ("Rachel Obi, chief executive of Hallam Water")
+        return next((p for p in multi if head in p.lower().split()), multi[-1])
+    runs: list[list[str]] = []
     run: list[str] = []
-    best: list[str] = []
-    for text, lemma, pos, dep in m.tokens:
+    for text, lemma, pos, dep in m.tokens + [("", "", "", "")]:
         if pos == "PROPN" and not _is_role(text) and text[:1].isupper():
             run.append(text)
         else:
             if len(run) >= 2:
-                best = run
+                runs.append(run)
             run = []
-    if len(run) >= 2:
-        best = run
+    best = next((r for r in runs if head in (w.lower() for w in r)), runs[-1] if runs else [])
     orgs = {w.lower() for t, label in m.ents if label in ("ORG", "GPE", "NORP") for w in t.split()}
     if best and not any(w.lower() in orgs for w in best):
         return " ".join(best)

@@ -393,7 +393,7 @@ class Segmenter:
         if rv is not None:
             if any(c.dep_ == "neg" for c in rv.children):
                 return []  # "he would not say whether ...": nothing is asserted
-            subj = next(c for c in rv.children if c.dep_ in ("nsubj", "nsubjpass"))
+            subj = _speaker_subject(rv)
             mention = _mention(subj)
             cue = rv.text.lower()
             stance = "denies" if rv.lemma_.lower() in DENY_VERBS else "asserts"
@@ -418,6 +418,12 @@ class Segmenter:
             subj = next(c for c in root.children if c.dep_ == "nsubj")
             return [(c, []) for c in self._finish(doc, si, toks, _mention(subj), root.text.lower(),
                                                   "asserts", in_region)]
+        cont = _continued_attribution(root, in_region)
+        if cont is not None:
+            subj, verb = cont
+            stance = "denies" if verb.lemma_.lower() in DENY_VERBS else "asserts"
+            return [(c, []) for c in self._finish(doc, si, toks, _mention(subj), verb.text.lower(),
+                                                  stance, in_region)]
         acc = _according_to(toks, doc)
         if acc is not None:
             phrase, pobj = acc
@@ -511,7 +517,10 @@ def _units(sent) -> list[tuple[object, set[int]]]:
     units = []
     split_off: list[object] = []
     for child in root.children:
-        if child.dep_ == "conj" and child.pos_ in ("VERB", "AUX") and _has_subject(child):
+        if child.dep_ == "conj" and child.pos_ in ("VERB", "AUX") and (_has_subject(child) or (
+                # "X revised its estimate and said P": P is a second statement of X's
+                child.lemma_.lower() in REPORT_VERBS
+                and any(c.dep_ == "ccomp" for c in child.children))):
             cc = [c for c in root.children if c.dep_ == "cc" and c.i < child.i]
             if cc:
                 split_off.append(child)
@@ -539,18 +548,23 @@ def _reporting_verb(root, toks: set[int], in_region):
     """The unit's reporting verb (outside quotes, with a subject), if any."""
     cands = [root] + [c for c in root.children if c.dep_ in ("parataxis", "advcl", "conj")
                       and c.i in toks]
+    # "X issued a statement saying P": the participle reports for the verb's subject
+    cands += [a for o in [root] + cands[1:] for c in o.children
+              if c.dep_ == "dobj" and c.lemma_.lower() in SOURCE_NOUNS
+              for a in c.children if a.dep_ == "acl"]
     for v in cands:
         if (
             v.lemma_.lower() in REPORT_VERBS
             and v.i in toks
             and in_region[v.idx] < 0
-            and any(c.dep_ in ("nsubj", "nsubjpass") for c in v.children)
+            and (_has_own_subject(v) or (v is root or v.dep_ == "acl")
+                 and _speaker_subject(v) is not None)
         ):
             if v is not root or any(c.dep_ in ("ccomp", "xcomp", "dobj", "parataxis")
                                     for c in v.children) or any(
                 in_region[v.doc[i].idx] >= 0 for i in toks
             ) or v.lemma_.lower() in DENY_VERBS or _ends_with_colon(v.doc, toks) or _that_clause(
-                v, toks, next(c for c in v.children if c.dep_ in ("nsubj", "nsubjpass"))
+                v, toks, _speaker_subject(v)
             ):
                 return v
     # "Talks are ongoing, he said": the reporting verb hangs off the root as parataxis/ccomp
@@ -560,6 +574,54 @@ def _reporting_verb(root, toks: set[int], in_region):
                 and any(c.dep_ == "nsubj" for c in t.children)
                 and not any(c.dep_ == "ccomp" for c in t.children)):
             return t
+    return None
+
+
+def _has_own_subject(v) -> bool:
+    return any(c.dep_ in ("nsubj", "nsubjpass") for c in v.children)
+
+
+def _speaker_subject(v):
+    """Who speaks through the reporting verb ``v``: its subject; for "X welcomed it but said
+    P" (a conjoined verb without one) the first verb's subject; for "X issued a statement
+    saying P" the subject of the verb whose object the statement is."""
+    subjects = [c for c in v.children if c.dep_ in ("nsubj", "nsubjpass")]
+    if subjects:
+        # two subjects is a misparse, often of a dateline ("CHICAGO, Feb 10 (Wire) - Fenwick
+        # Brands said"): the one nearest before the verb speaks
+        before = [c for c in subjects if c.i < v.i]
+        return before[-1] if before else subjects[0]
+    if v.dep_ == "conj" and v.head.pos_ in ("VERB", "AUX"):
+        return next((c for c in v.head.children if c.dep_ == "nsubj"), None)
+    if v.dep_ == "acl" and v.head.lemma_.lower() in SOURCE_NOUNS and v.head.dep_ == "dobj":
+        return next((c for c in v.head.head.children if c.dep_ == "nsubj"), None)
+    return None
+
+
+def _continued_attribution(root, in_region):
+    """The (subject, reporting verb) a conjoined clause continues, or None:
+
+    * "X said that P, and that Q" / "X issued a statement saying P, and that Q": Q, marked
+      by "that", is a second thing X said;
+    * "P, X said, and Q": the parenthetical attribution covers both conjuncts."""
+    if root.dep_ != "conj":
+        return None
+    head = root.head
+    marked = any(c.dep_ == "mark" and c.lower_ == "that" for c in root.children)
+    verbs = [head] + [a for c in head.children if c.dep_ == "dobj"
+                      and c.lemma_.lower() in SOURCE_NOUNS for a in c.children if a.dep_ == "acl"]
+    for v in verbs:
+        if (marked and v.lemma_.lower() in REPORT_VERBS and in_region[v.idx] < 0
+                and not any(c.dep_ == "neg" for c in v.children)):
+            subj = _speaker_subject(v)
+            if subj is not None:
+                return subj, v
+    for t in head.children:
+        if (t.dep_ == "parataxis" and t.i < root.i and t.lemma_.lower() in REPORT_VERBS
+                and in_region[t.idx] < 0 and not any(c.dep_ == "neg" for c in t.children)):
+            subj = next((c for c in t.children if c.dep_ == "nsubj"), None)
+            if subj is not None:
+                return subj, t
     return None
 
 
