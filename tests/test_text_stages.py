@@ -394,3 +394,9 @@ def test_a_misparsed_dateline_subject_does_not_speak(seg):
     raw = ("Merger stalls\n\nCHICAGO, Feb 10 (Wire) - Fenwick Brands said on Tuesday that its "
            "takeover of Orbis Foods had cleared all regulatory hurdles.")
     assert find(claims_of(seg, raw), "cleared all regulatory hurdles").speaker == "Fenwick Brands"
+
+
+def test_a_report_without_content_still_introduces_its_speaker_for_a_pronoun(seg):
+    raw = ("The mayor of Dunmore, Alan Reid, said the company had promised him the mill would stay "
+           "open. Plant director Sara Lind confirmed that. \"The mill is not closing,\" she said.")
+    assert find(claims_of(seg, raw), "mill is not closing").speaker == "Sara Lind"

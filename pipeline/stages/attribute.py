@@ -449,6 +449,8 @@ def attribute(doc_id: str, norm: Normalized, raw_claims: list[RawClaim]) -> list
     out: list[Claim] = []
     counters: dict[int, int] = {}
     for rc in raw_claims:
+        for m in rc.prior_mentions:
+            att.resolve(m)
         sp = att.resolve(rc.mention)
         n = counters.get(rc.sent_index, 0)
         counters[rc.sent_index] = n + 1

@@ -144,6 +144,9 @@ class RawClaim:
     stance: str = "asserts"
     is_quote: bool = False
     region: int = -1  # quote region index, -1 outside quotes
+    # speakers introduced since the previous claim by reports without content ("Horn
+    # confirmed that."): attribution sees them first, so a following "she" is Horn
+    prior_mentions: list[Mention] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -285,6 +288,7 @@ class Segmenter:
         attributions: dict[int, tuple[Mention, str]] = {}
         headline_end = _headline_end(norm.text) if headline else 0
         datelines = _dateline_spans(norm.text)
+        pending: list[Mention] = []
         for si, sent in enumerate(_sentences(doc)):
             if sent.start_char < headline_end:
                 continue  # the headline is the publisher's, not a statement in the article
@@ -294,8 +298,12 @@ class Segmenter:
                 continue  # "ISLAMABAD (Wire" cut off as a sentence of its own
             for rc, attr_regions in self._sentence_claims(sent, si, in_region):
                 if rc is not None:
+                    rc.prior_mentions, pending = pending, []
                     out.append(rc)
                 for reg, m, cue in attr_regions:
+                    if reg is None:
+                        pending.append(m)
+                        continue
                     if isinstance(reg, tuple):
                         # 'X wrote on X:' then the quote: the next quote region is X's
                         nxt = next((r for r, (qs, _, _) in enumerate(regions)
@@ -320,7 +328,15 @@ class Segmenter:
                 rc.mention, rc.cue = attributions[rc.region]
                 rc.is_quote = True
         out.sort(key=lambda c: (c.start, c.end))
-        return [piece for c in out if self._keep(c) for piece in self._split_long(c, norm.text)]
+        kept: list[RawClaim] = []
+        carry: list[Mention] = []
+        for c in out:
+            carry += c.prior_mentions
+            if not self._keep(c):
+                continue  # a dropped claim hands the speakers it introduced to the next
+            c.prior_mentions, carry = carry, []
+            kept.extend(self._split_long(c, norm.text))
+        return kept
 
     def _windowed_claims(self, text: str) -> list[RawClaim]:
         """Claims of a long text, parsed one window at a time (spaCy refuses texts over
@@ -371,7 +387,8 @@ class Segmenter:
             s, e = c.start + chunk[0].start(), c.start + chunk[-1].end()
             pieces.append(RawClaim(start=s, end=e, text=re.sub(r"\s+", " ", text[s:e]),
                                    sent_index=c.sent_index, mention=c.mention, cue=c.cue,
-                                   stance=c.stance, is_quote=c.is_quote, region=c.region))
+                                   stance=c.stance, is_quote=c.is_quote, region=c.region,
+                                   prior_mentions=c.prior_mentions if not pieces else []))
         return pieces
 
     def _keep(self, c: RawClaim) -> bool:
@@ -409,6 +426,7 @@ class Segmenter:
                 if _ends_with_colon(doc, toks):
                     last = doc[max(i for i in toks if not doc[i].is_space)]
                     attr_regions.append((("next", last.idx + len(last.text)), mention, cue))
+                attr_regions.append((None, mention, cue))  # the speaker is still introduced
                 return [(None, attr_regions)]
             return [(c, attr_regions) for c in self._finish(doc, si, content, mention, cue,
                                                             stance, in_region)]
