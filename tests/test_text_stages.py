@@ -400,3 +400,20 @@ def test_a_report_without_content_still_introduces_its_speaker_for_a_pronoun(seg
     raw = ("The mayor of Dunmore, Alan Reid, said the company had promised him the mill would stay "
            "open. Plant director Sara Lind confirmed that. \"The mill is not closing,\" she said.")
     assert find(claims_of(seg, raw), "mill is not closing").speaker == "Sara Lind"
+
+
+def test_a_description_takes_the_name_the_article_gives_it_later(seg):
+    raw = ("The cost of the games would be about 5.9 billion dollars, the state auditor said on "
+           "Tuesday. The bid committee said the games would cost 3.2 billion dollars. State "
+           "auditor Miriam Katz said the committee's estimate left out security.")
+    cs = claims_of(seg, raw)
+    assert find(cs, "5.9 billion").speaker == "Miriam Katz"
+    raw = ("A civil society coalition said on Wednesday that 800,000 voters had been removed from "
+           "the register. The electoral board denied it. The coalition, Citizens for a Clean "
+           "Vote, said it had compared the two registers.")
+    cs = claims_of(seg, raw)
+    assert find(cs, "800,000 voters").speaker == find(cs, "compared the two registers").speaker
+    # two named candidates: the description stays as it is
+    raw = ("The minister said the plan was final. Finance minister Ana Ruiz said taxes would rise. "
+           "Health minister Li Wei said hospitals would get more money.")
+    assert find(claims_of(seg, raw), "plan was final").speaker.lower() == "the minister"

@@ -72,7 +72,9 @@ PERSON_HEADS = {
     "surgeon", "nurse", "physician", "investigator", "auditor", "treasurer", "economist",
     "agent", "witness", "resident", "worker", "driver", "defender", "midfielder", "goalkeeper",
     "engineer", "teacher", "activist", "campaigner", "commentator", "columnist", "strategist",
-    "observer", "pundit", "forecaster",
+    "observer", "pundit", "forecaster", "guard", "pilot", "farmer", "student", "parent",
+    "victim", "survivor", "neighbour", "neighbor", "trader", "soldier", "patient", "barrister",
+    "solicitor", "historian", "epidemiologist", "consultant", "pollster", "scholar",
 }
 GROUP_HEADS = {"officials", "sources", "diplomats", "analysts", "leaders", "residents",
                "workers", "lawyers", "doctors", "experts", "observers", "critics", "members",
@@ -117,6 +119,7 @@ class Speaker:
     role_words: set[str] = field(default_factory=set)
     side: str = ""
     key: str = ""
+    described: bool = False  # only ever a description ("the state auditor", "a coalition")
 
 
 def _clean(text: str) -> str:
@@ -173,7 +176,10 @@ def _person_name(m: Mention) -> str:
             run = []
     best = next((r for r in runs if head in (w.lower() for w in r)), runs[-1] if runs else [])
     orgs = {w.lower() for t, label in m.ents if label in ("ORG", "GPE", "NORP") for w in t.split()}
-    if best and not any(w.lower() in orgs for w in best):
+    # a title before the name ("Board chair Ulla Stam") outweighs an ORG label from the NER
+    titled = bool(best) and head in (w.lower() for w in best) and any(
+        lemma.lower() in PERSON_HEADS for text, lemma, pos, dep in m.tokens)
+    if best and (titled or not any(w.lower() in orgs for w in best)):
         return " ".join(best)
     singles = [p for p in persons if not _is_role(p)]
     return singles[-1] if singles else ""
@@ -314,7 +320,8 @@ class Attributor:
                     return self._update(sp, side, m)
             display = _clean(m.text)
             return self._new(name=display, kind=kind, role_head=head, role_words=role,
-                             side=side or _org_side(m, ""), key=key)
+                             side=side or _org_side(m, ""), key=key,
+                             described=m.definite and kind == "person")
         # "the company", "the board": the organisation last named before the mention
         bare = [t for t in tokens if t[1].lower() not in STOP | {"itself", "own"}]
         if m.definite and len(bare) == 1 and head in GENERIC_ORGS:
@@ -340,7 +347,8 @@ class Attributor:
                 return self._update(sp, side, m)
         return self._new(name=org, kind="org", role_head=head, role_words=role,
                          side=side or (org if head not in ORG_HEADS or _org_name(m) else ""),
-                         key=key)
+                         key=key, described=head in GENERIC_ORGS and not _org_name(m)
+                         and not any(t[2] == "PROPN" for t in tokens))
 
     def _antecedent(self, head: str, named_before: tuple[str, ...]) -> str:
         """The organisation "the <head>" refers to: a speaker or a named organisation whose
@@ -406,6 +414,27 @@ class _SpeakerIndex:
         return sorted(speakers, key=lambda sp: self.order[sp.id], reverse=True)
 
 
+def _descriptions_named(speakers: list[Speaker]) -> dict[str, Speaker]:
+    """Speakers known only by a description that the document names elsewhere, before or
+    after: "the state auditor" -> "State auditor Miriam Katz", "a civil society coalition"
+    -> "The coalition, Citizens for a Clean Vote". A description maps to a named speaker of
+    the same kind whose mention had the same head word (for a person, also every modifier
+    of the description), and only when exactly one such speaker exists."""
+    out: dict[str, Speaker] = {}
+    for d in speakers:
+        if not d.described or not d.role_head:
+            continue
+        mods = d.role_words - {d.role_head} - ANALYST_HEADS
+        cands = [sp for sp in speakers if sp is not d and not sp.described and sp.kind == d.kind
+                 and (sp.named or sp.kind == "org")
+                 and (sp.role_head == d.role_head
+                      or d.kind == "person" and d.role_head in sp.role_words)
+                 and (d.kind == "org" or mods <= sp.role_words | {w.lower() for w in sp.name.split()})]
+        if len(cands) == 1:
+            out[d.id] = cands[0]
+    return out
+
+
 def _contains(a: str, b: str) -> bool:
     aw, bw = a.split(), b.split()
     return len(bw) >= 2 and all(w in aw for w in bw) if bw else False
@@ -462,6 +491,10 @@ def attribute(doc_id: str, norm: Normalized, raw_claims: list[RawClaim]) -> list
             speaker_id=sp.id if sp else "", speaker=sp.name if sp else "",
         ))
     # sides and names settle only after the whole document: fill them in now
+    named_later = _descriptions_named(att.speakers)
+    for c in out:
+        if c.speaker_id in named_later:
+            c.speaker_id = named_later[c.speaker_id].id
     by_id = {sp.id: sp for sp in att.speakers}
     home = dateline_side(norm.text)
     for sp in att.speakers:
