@@ -417,3 +417,25 @@ def test_a_description_takes_the_name_the_article_gives_it_later(seg):
     raw = ("The minister said the plan was final. Finance minister Ana Ruiz said taxes would rise. "
            "Health minister Li Wei said hospitals would get more money.")
     assert find(claims_of(seg, raw), "plan was final").speaker.lower() == "the minister"
+
+
+def test_a_lone_surname_with_an_age_is_a_person_and_she_refers_to_her(seg):
+    raw = ("The board banned sprinter Adaeze Okafor for four years on Tuesday. Okafor, 27, the "
+           "reigning national champion, said she would appeal. \"I have been clean for my whole "
+           "career,\" she said.")
+    cs = claims_of(seg, raw)
+    assert "Okafor" in find(cs, "clean for my whole career").speaker
+
+
+def test_a_denial_too_short_to_be_a_claim_still_sets_the_pronoun(seg):
+    raw = ("Foreign Minister Oskar Brandt said Morava had dropped its demand. Dana Kell denied it. "
+           "\"Our demand stands,\" she said.")
+    assert find(claims_of(seg, raw), "demand stands").speaker == "Dana Kell"
+
+
+def test_a_surname_cut_off_from_its_verb_after_a_subheading_still_speaks(seg):
+    raw = ("Prisoner swap agreed\n\nMORAVA, March 2 (Wire) - Morava and Tessaly agreed on Monday to "
+           "exchange prisoners, Tessalian Foreign Minister Oskar Brandt said.\n\nBoth Sides Claim "
+           "Credit\n\nBrandt said Morava had dropped its demand for the release of the convicted "
+           "commander Ivo Rask.")
+    assert find(claims_of(seg, raw), "dropped its demand").speaker == "Oskar Brandt"

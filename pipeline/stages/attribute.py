@@ -182,7 +182,17 @@ def _person_name(m: Mention) -> str:
     if best and (titled or not any(w.lower() in orgs for w in best)):
         return " ".join(best)
     singles = [p for p in persons if not _is_role(p)]
-    return singles[-1] if singles else ""
+    if singles:
+        return singles[-1]
+    # "Ndu, 27, the reigning champion, said": a lone capitalised name heading a mention with
+    # an age or a person's role is a person, whatever the NER made of it
+    head_tok = next((t for t in m.tokens if t[0].lower() == head and t[2] == "PROPN"), None)
+    if head_tok and head_tok[0][:1].isupper() and not _is_role(head_tok[0]) \
+            and head not in orgs and any(
+                re.fullmatch(r"\d{1,2}", text) or lemma.lower() in PERSON_HEADS
+                for text, lemma, pos, dep in m.tokens):
+        return head_tok[0]
+    return ""
 
 
 def _is_role(text: str) -> bool:

@@ -333,7 +333,9 @@ class Segmenter:
         for c in out:
             carry += c.prior_mentions
             if not self._keep(c):
-                continue  # a dropped claim hands the speakers it introduced to the next
+                # a dropped claim ("Kell denied it.") hands its speakers on to the next
+                carry += [c.mention] if c.mention is not None else []
+                continue
             c.prior_mentions, carry = carry, []
             kept.extend(self._split_long(c, norm.text))
         return kept
@@ -611,6 +613,12 @@ def _speaker_subject(v):
         return before[-1] if before else subjects[0]
     if v.dep_ == "conj" and v.head.pos_ in ("VERB", "AUX"):
         return next((c for c in v.head.children if c.dep_ == "nsubj"), None)
+    if v.dep_ == "ROOT" and v.is_sent_start and v.i > 0:
+        # the parser cut "Brandt | said ..." into two sentences (a paragraph after a
+        # subheading): a lone proper noun just before the verb is its subject
+        prev = v.doc[v.i - 1]
+        if prev.pos_ == "PROPN" and prev.is_sent_start and prev.text[:1].isupper():
+            return prev
     if v.dep_ == "acl" and v.head.lemma_.lower() in SOURCE_NOUNS and v.head.dep_ == "dobj":
         return next((c for c in v.head.head.children if c.dep_ == "nsubj"), None)
     return None
