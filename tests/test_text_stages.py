@@ -439,3 +439,15 @@ def test_a_surname_cut_off_from_its_verb_after_a_subheading_still_speaks(seg):
            "Credit\n\nBrandt said Morava had dropped its demand for the release of the convicted "
            "commander Ivo Rask.")
     assert find(claims_of(seg, raw), "dropped its demand").speaker == "Oskar Brandt"
+
+
+def test_her_office_and_to_say_and_the_named_apposition(seg):
+    raw = ("Governor Ilse Marten said schools would reopen on Thursday. In the afternoon her office "
+           "said schools would stay closed until Monday.")
+    assert "Ilse Marten" in find(claims_of(seg, raw), "stay closed until Monday").speaker
+    raw = ("Norvik Water Services said the pipes were sound. Late on Wednesday the utility updated its "
+           "website to say water was safe for most customers.")
+    assert find(claims_of(seg, raw), "water was safe").speaker == "Norvik Water Services"
+    raw = ("Mayor Claire Dunmore said she had returned nothing. Dunmore's campaign manager, Leo "
+           "Park, said on Wednesday that the campaign had returned all contributions.")
+    assert find(claims_of(seg, raw), "returned all contributions").speaker == "Leo Park"

@@ -92,9 +92,11 @@ GENERIC_ORGS = {"company", "firm", "club", "board", "bank", "carrier", "airline"
                 "insurer", "lender", "retailer", "manufacturer", "operator", "producer", "maker",
                 "ministry", "government", "party", "coalition", "committee", "agency", "regulator",
                 "commission", "council", "union", "federation", "league", "team", "campaign",
-                "organisation", "organization", "hospital", "university", "court", "authority"}
+                "organisation", "organization", "hospital", "university", "court", "authority",
+                "utility"}
 CORPORATE = {"company", "firm", "club", "bank", "carrier", "airline", "group", "insurer",
-             "lender", "retailer", "manufacturer", "operator", "producer", "maker", "team"}
+             "lender", "retailer", "manufacturer", "operator", "producer", "maker", "team",
+             "utility"}
 STOP = {"the", "a", "an", "its", "his", "her", "their", "'s", "’s", "of", "and", "for", "on",
         "in", "at", "to", "this", "that", "said", "both", "two"}
 SIDE_WORDS = set(DEMONYMS)
@@ -167,18 +169,23 @@ def _person_name(m: Mention) -> str:
         return next((p for p in multi if head in p.lower().split()), multi[-1])
     runs: list[list[str]] = []
     run: list[str] = []
+    appos: set[int] = set()  # runs holding the apposition ("campaign manager, Leo Park")
     for text, lemma, pos, dep in m.tokens + [("", "", "", "")]:
         if pos == "PROPN" and not _is_role(text) and text[:1].isupper():
             run.append(text)
+            if dep == "appos":
+                appos.add(len(runs))
         else:
             if len(run) >= 2:
                 runs.append(run)
+            else:
+                appos.discard(len(runs))
             run = []
     best = next((r for r in runs if head in (w.lower() for w in r)), runs[-1] if runs else [])
     orgs = {w.lower() for t, label in m.ents if label in ("ORG", "GPE", "NORP") for w in t.split()}
     # a title before the name ("Board chair Ulla Stam") outweighs an ORG label from the NER
-    titled = bool(best) and head in (w.lower() for w in best) and any(
-        lemma.lower() in PERSON_HEADS for text, lemma, pos, dep in m.tokens)
+    titled = bool(best) and (head in (w.lower() for w in best) or runs.index(best) in appos) \
+        and any(lemma.lower() in PERSON_HEADS for text, lemma, pos, dep in m.tokens)
     if best and (titled or not any(w.lower() in orgs for w in best)):
         return " ".join(best)
     singles = [p for p in persons if not _is_role(p)]
@@ -332,6 +339,17 @@ class Attributor:
             return self._new(name=display, kind=kind, role_head=head, role_words=role,
                              side=side or _org_side(m, ""), key=key,
                              described=m.definite and kind == "person")
+        # "her office", "his campaign": the body of the person the pronoun refers to
+        if (tokens and tokens[0][0].lower() in ("his", "her") and self.last_person is not None
+                and (head in ORG_HEADS or head in GENERIC_ORGS) and len(tokens) <= 3):
+            owner = self.last_person
+            name = f"{owner.name}'s {' '.join(t[0] for t in tokens[1:])}"
+            key = _org_key(name)
+            for sp in self._index.key.get(key, ()):
+                if sp.kind == "org" and sp.key == key:
+                    return self._update(sp, side, m)
+            return self._new(name=name, kind="org", role_head=head, role_words=_role_words(m, ""),
+                             side=side or owner.side, key=key)
         # "the company", "the board": the organisation last named before the mention
         bare = [t for t in tokens if t[1].lower() not in STOP | {"itself", "own"}]
         if m.definite and len(bare) == 1 and head in GENERIC_ORGS:

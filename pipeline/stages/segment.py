@@ -32,7 +32,7 @@ REPORT_VERBS = {
     "tweet", "promise", "pledge", "vow", "assure", "emphasise", "emphasize", "believe",
     "accuse", "rebut", "retort", "testify", "disclose", "reveal", "indicate", "agree",
     "caution", "signal", "contradict", "rule", "accept", "recognise", "recognize", "forecast",
-    "project", "post", "retweet",
+    "project", "post", "retweet", "clarify", "conclude", "find",
 }
 # "the bank put its losses at 95,000 crowns": a figure stated by the subject
 FIGURE_VERBS = {"put", "estimate", "revise", "raise", "lower", "place", "peg", "give", "cut",
@@ -572,12 +572,14 @@ def _reporting_verb(root, toks: set[int], in_region):
     cands += [a for o in [root] + cands[1:] for c in o.children
               if c.dep_ == "dobj" and c.lemma_.lower() in SOURCE_NOUNS
               for a in c.children if a.dep_ == "acl"]
+    # "X updated its website to say P"
+    cands += [c for c in root.children if c.dep_ == "xcomp" and c.i in toks]
     for v in cands:
         if (
             v.lemma_.lower() in REPORT_VERBS
             and v.i in toks
             and in_region[v.idx] < 0
-            and (_has_own_subject(v) or (v is root or v.dep_ == "acl")
+            and (_has_own_subject(v) or (v is root or v.dep_ in ("acl", "xcomp"))
                  and _speaker_subject(v) is not None)
         ):
             if v is not root or any(c.dep_ in ("ccomp", "xcomp", "dobj", "parataxis")
@@ -619,6 +621,9 @@ def _speaker_subject(v):
         prev = v.doc[v.i - 1]
         if prev.pos_ == "PROPN" and prev.is_sent_start and prev.text[:1].isupper():
             return prev
+    if v.dep_ == "xcomp" and any(c.dep_ == "aux" and c.lower_ == "to" for c in v.children):
+        # "the utility updated its website to say P"
+        return next((c for c in v.head.children if c.dep_ == "nsubj"), None)
     if v.dep_ == "acl" and v.head.lemma_.lower() in SOURCE_NOUNS and v.head.dep_ == "dobj":
         return next((c for c in v.head.head.children if c.dep_ == "nsubj"), None)
     return None
