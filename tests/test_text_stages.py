@@ -451,3 +451,14 @@ def test_her_office_and_to_say_and_the_named_apposition(seg):
     raw = ("Mayor Claire Dunmore said she had returned nothing. Dunmore's campaign manager, Leo "
            "Park, said on Wednesday that the campaign had returned all contributions.")
     assert find(claims_of(seg, raw), "returned all contributions").speaker == "Leo Park"
+
+
+def test_a_body_stating_something_in_its_own_name_is_the_speaker(seg):
+    raw = ("A magnitude 6.1 earthquake struck Marl province on Wednesday. The national seismology "
+           "institute measured the quake at magnitude 6.1. In its written judgment, the court "
+           "upheld the general legality of the procedure.")
+    cs = claims_of(seg, raw)
+    assert "seismology institute" in find(cs, "measured the quake").speaker
+    assert find(cs, "upheld the general legality").speaker.lower().endswith("court")
+    # a person doing something is not a statement
+    assert find(claims_of(seg, "Ruiz scored 19 goals in 24 matches this season."), "19 goals").speaker == ""

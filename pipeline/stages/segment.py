@@ -438,6 +438,11 @@ class Segmenter:
             subj = next(c for c in root.children if c.dep_ == "nsubj")
             return [(c, []) for c in self._finish(doc, si, toks, _mention(subj), root.text.lower(),
                                                   "asserts", in_region)]
+        src = _institutional_statement(root, toks, in_region)
+        if src is not None:
+            # "The seismology institute measured the quake at magnitude 6.1": the body states it
+            return [(c, []) for c in self._finish(doc, si, toks, _mention(src), root.text.lower(),
+                                                  "asserts", in_region)]
         cont = _continued_attribution(root, in_region)
         if cont is not None:
             subj, verb = cont
@@ -704,6 +709,29 @@ def _figure_statement(root, toks: set[int]):
     if subj and obj and prep and obj[0].lemma_.lower() in FIGURE_NOUNS and subj[0].pos_ in ("NOUN", "PROPN"):
         if any(t.like_num for t in prep[0].subtree):
             return root
+    return None
+
+
+# verbs by which a body (court, agency, survey, report) states something in its own name
+STATEMENT_VERBS = {"measure", "list", "record", "rule", "order", "find", "uphold", "publish",
+                   "show", "put", "estimate", "forecast", "count", "register", "classify"}
+_BODY_HEADS = {"court", "institute", "agency", "survey", "commission", "board", "ministry",
+               "office", "registry", "authority", "tribunal", "panel", "regulator", "service",
+               "bureau", "department", "council", "inspectorate", "observatory", "judge"}
+
+
+def _institutional_statement(root, toks: set[int], in_region):
+    """The subject of "The national seismology institute measured the quake at 6.1", "The
+    court upheld ...", "Commission records list him as a director" (a body or its
+    document, outside quotes), or None."""
+    if root.lemma_.lower() not in STATEMENT_VERBS or root.pos_ != "VERB" or in_region[root.idx] >= 0:
+        return None
+    subj = next((c for c in root.children if c.dep_ == "nsubj" and c.i in toks), None)
+    if subj is None or subj.pos_ not in ("NOUN", "PROPN"):
+        return None
+    lemma = subj.lemma_.lower()
+    if lemma in _BODY_HEADS or lemma in SOURCE_NOUNS or subj.ent_type_ == "ORG":
+        return subj
     return None
 
 
