@@ -332,6 +332,7 @@ class TrainConfig:
         default_factory=lambda: ["../shared/data/nli/extra/curriculum_templated.jsonl"])
     # Debiasing against the hypothesis-only shortcut (pipeline/nli/debias.py).
     debias: str = "none"  # none | poe | reweight
+    debias_strength: float = 1.0  # poe: weight of the bias log-probabilities; reweight: exponent
     bias_folds: int = 5
     calibrate: bool = True  # fit a temperature on the dev files after training
 
@@ -351,6 +352,8 @@ class TrainConfig:
         if not 0.0 <= self.knn_min_similarity < self.knn_max_similarity <= 1.0:
             raise ConfigError("train.knn_min_similarity < train.knn_max_similarity, both in [0, 1]",
                               found=(self.knn_min_similarity, self.knn_max_similarity))
+        if not self.debias_strength > 0:
+            raise ConfigError("train.debias_strength must be positive", found=self.debias_strength)
         if self.epochs <= 0:
             raise ConfigError("train.epochs must be positive", found=self.epochs)
         if not 0.0 <= self.label_smoothing < 1.0:

@@ -104,6 +104,10 @@ def test_poe_loss_is_small_where_the_bias_is_already_right():
     assert float(rw) > 0
     with pytest.raises(ConfigError):
         debiased_loss(logits, labels, unsure_bias, "magic")
+    # a stronger product of experts gives the easy (bias-right) example even less loss
+    mild_bias = torch.tensor([[0.2, 0.2, 0.6]])
+    assert debiased_loss(logits, labels, mild_bias, "poe", strength=2.0) < \
+        debiased_loss(logits, labels, mild_bias, "poe")
 
 
 def test_train_config_checks_the_new_keys():
@@ -113,6 +117,8 @@ def test_train_config_checks_the_new_keys():
         TrainConfig(knn_min_similarity=0.9, knn_max_similarity=0.5)
     with pytest.raises(ConfigError):
         TrainConfig(negation_balanced=-1)
+    with pytest.raises(ConfigError):
+        TrainConfig(debias_strength=0)
     assert TrainConfig(file_weights={"x": 0.0}).file_weights == {"x": 0.0}
 
 

@@ -157,12 +157,14 @@ def bias_report(model: HypothesisOnlyBias, hypotheses: Sequence[str], labels: Se
             "top_words": {lab: model.top_words(lab, k) for lab in LABELS}}
 
 
-def debiased_loss(logits, labels, bias_probs, method: str, label_smoothing: float = 0.0):
+def debiased_loss(logits, labels, bias_probs, method: str, label_smoothing: float = 0.0,
+                  strength: float = 1.0):
     """The training loss for ``method`` (torch tensors; ``bias_probs`` (n, 3) in LABELS order).
 
-    ``none`` is plain cross entropy; ``poe`` adds the bias log-probabilities to the logits
-    before the cross entropy; ``reweight`` scales each example's loss by
-    ``1 - p_bias(gold)`` (normalised to mean 1 over the batch).
+    ``none`` is plain cross entropy; ``poe`` adds the bias log-probabilities, times
+    ``strength``, to the logits before the cross entropy (strength > 1 trusts a weak bias
+    model more); ``reweight`` scales each example's loss by ``(1 - p_bias(gold)) **
+    strength`` (normalised to mean 1 over the batch).
     """
     import torch
     import torch.nn.functional as F
@@ -170,11 +172,11 @@ def debiased_loss(logits, labels, bias_probs, method: str, label_smoothing: floa
     if method == "none":
         return F.cross_entropy(logits, labels, label_smoothing=label_smoothing)
     if method == "poe":
-        joint = F.log_softmax(logits, dim=-1) + torch.log(bias_probs.clamp_min(1e-6))
+        joint = F.log_softmax(logits, dim=-1) + strength * torch.log(bias_probs.clamp_min(1e-6))
         return F.cross_entropy(joint, labels, label_smoothing=label_smoothing)
     if method == "reweight":
         per = F.cross_entropy(logits, labels, reduction="none", label_smoothing=label_smoothing)
-        w = 1.0 - bias_probs.gather(1, labels[:, None]).squeeze(1)
+        w = (1.0 - bias_probs.gather(1, labels[:, None]).squeeze(1)) ** strength
         w = w / w.mean().clamp_min(1e-6)
         return (per * w).mean()
     raise ConfigError("train.debias must be one of " + ", ".join(DEBIAS_METHODS), found=method)

@@ -287,7 +287,8 @@ def train(
             outputs = model(**inputs)
             method = cfg.debias if (bias is not None and model.training) else "none"
             smoothing = cfg.label_smoothing if model.training else 0.0
-            loss = debiased_loss(outputs.logits, labels, bias, method, smoothing)
+            loss = debiased_loss(outputs.logits, labels, bias, method, smoothing,
+                                 cfg.debias_strength)
             return (loss, outputs) if return_outputs else loss
 
     trainer = DebiasTrainer(
