@@ -14,7 +14,7 @@ Usage:
 
 Each size runs with the default settings (``score.backend`` and ``topics.backend`` auto:
 the onnx exports, built first if missing) and reports a per-stage profile (parse, attribute,
-embed, topics, pair, NLI, decide, write, other: seconds and share of the run).
+evidence, embed, topics, pair, NLI, decide, write, other: seconds and share of the run).
 
 Targets (issue 12; measured, never assumed): >= 10 articles/s end to end at 1,000 articles;
 NLI >= 700 claim pairs/s (int8); embedder >= 3x its torch speed; pipeline >= 3x faster per
@@ -417,6 +417,7 @@ def pipeline_on(docs: list[dict], model: str) -> dict:
 
 # ---------------------------------------------------------------------------- profile (issue 12)
 PROFILE_STAGES = (("parse", ("normalize", "parse")), ("attribute", ("segment_attribute",)),
+                  ("evidence", ("claim_info",)),  # the second spaCy pass over claim texts
                   ("embed", ("embed",)), ("topics", ("topics",)), ("pair", ("pair",)),
                   ("NLI", ("score",)), ("decide", ("decide",)), ("write", ("write",)))
 
