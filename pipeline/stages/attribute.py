@@ -516,7 +516,7 @@ def attribute(doc_id: str, norm: Normalized, raw_claims: list[RawClaim]) -> list
             doc_id=doc_id, id=f"{rc.sent_index}.{n}", start=s, end=e, text=rc.text,
             sent_index=rc.sent_index, cue=rc.cue, stance=rc.stance,
             mention=rc.mention.text if rc.mention else "", is_quote=rc.is_quote,
-            speaker_id=sp.id if sp else "", speaker=sp.name if sp else "",
+            speaker_id=sp.id if sp else "", speaker=sp.name if sp else "", info=rc.info,
         ))
     # sides and names settle only after the whole document: fill them in now
     named_later = _descriptions_named(att.speakers)

@@ -128,12 +128,17 @@ def _negated(doc) -> set[str]:
     return {w for w in out if w and w not in _NEG_WORDS}
 
 
-def info_from_doc(doc) -> ClaimInfo:
-    """ClaimInfo from a spaCy parse of the claim text."""
-    ents = frozenset(_norm_ent(e.text) for e in doc.ents if e.label_ not in _NUMERIC_ENTS)
+def info_from_doc(doc, ents: list[tuple[str, str]] | None = None) -> ClaimInfo:
+    """ClaimInfo from a spaCy parse of the claim: its own Doc, or the claim's Span of the
+    article's parse (then the roots are the tokens whose head lies outside the span, and
+    ``ents`` gives its (text, label) entities: ``Span.ents`` scans the whole Doc)."""
+    if ents is None:
+        ents = [(e.text, e.label_) for e in doc.ents]
+    ents = frozenset(_norm_ent(text) for text, label in ents if label not in _NUMERIC_ENTS)
     lemmas = frozenset(_lemma(t) for t in doc if t.pos_ in _CONTENT_POS and not t.is_stop
                        and _lemma(t) not in _LIGHT and len(t.text) > 1 and t.is_alpha)
-    roots = [t for t in doc if t.dep_ == "ROOT"]
+    lo, hi = getattr(doc, "start", 0), getattr(doc, "end", len(doc))
+    roots = [t for t in doc if t.dep_ == "ROOT" or not lo <= t.head.i < hi]
     preds: set[str] = set()
     subj: set[str] = set()
     for r in roots:

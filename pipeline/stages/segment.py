@@ -144,6 +144,7 @@ class RawClaim:
     stance: str = "asserts"
     is_quote: bool = False
     region: int = -1  # quote region index, -1 outside quotes
+    info: object = None  # evidence.ClaimInfo from the article's parse, when the claim is a span of it
     # speakers introduced since the previous claim by reports without content ("Horn
     # confirmed that."): attribution sees them first, so a following "she" is Horn
     prior_mentions: list[Mention] = field(default_factory=list)
@@ -884,23 +885,33 @@ def _make_claim(doc, si, ids: set[int], mention, cue, stance, in_region) -> RawC
     else:  # non-contiguous (an attribution in the middle): join the kept tokens
         text = "".join(doc[i].text_with_ws for i in toks).strip()
     text = re.sub(r"\s+", " ", text).strip(" \"“”")
+    trimmed = False
     m = _DATELINE.match(text) or _DATELINE_TAIL.match(text)
     if m and toks[-1] - toks[0] + 1 == len(toks):
         start += m.end()
         text = text[m.end():]
+        trimmed = True
     m = _PLATFORM_LEAD.match(text)
     if m and m.end() and toks[-1] - toks[0] + 1 == len(toks):
         start += m.end()  # "said on X, formerly Twitter, that ...": the platform is not the claim
         text = text[m.end():]
+        trimmed = True
     if not text:
         return None
+    info = None
+    if toks[-1] - toks[0] + 1 == len(toks) and not trimmed:
+        # the claim is a span of the article's parse: its evidence comes from there, in
+        # context, instead of a second spaCy pass over the claim text (15% of a run)
+        from pipeline.stages.evidence import info_from_doc
+
+        info = info_from_doc(doc[toks[0]:toks[-1] + 1], _ents(doc).within(toks[0], toks[-1] + 1))
     text = text[0].upper() + text[1:]
     inside = [in_region[doc[i].idx] for i in toks if doc[i].text not in _EDGE]
     region = max(set(inside), key=inside.count) if inside else -1
     quoted = region >= 0 and inside.count(region) >= 0.8 * len(inside)
     return RawClaim(start=start, end=end, text=text, sent_index=si, mention=mention, cue=cue,
                     stance=stance, is_quote=quoted or cue == "quote",
-                    region=region if quoted else -1)
+                    region=region if quoted else -1, info=info)
 
 
 # ---------------------------------------------------------------------- per-doc indexes
