@@ -58,8 +58,9 @@ WARMUP_TEXT = ("Minister Ana Reyes said on Monday that the bridge would open in 
 
 
 # ---------------------------------------------------------------------------- corpus
-def load_sources(root: Path = ROOT) -> list[dict]:
-    """Source articles: {"id", "paragraphs"}; the first paragraph is the headline."""
+def source_texts(root: Path = ROOT) -> list[tuple[str, str]]:
+    """(id, text) of the articles the benchmarks are built from: data/sample/*.txt and the
+    texts of data/labelled/{dev,test}.jsonl (also read by scripts/bench_long.py)."""
     texts: list[tuple[str, str]] = []
     for p in sorted((root / "data" / "sample").glob("*.txt")):
         texts.append((p.stem, p.read_text(encoding="utf-8")))
@@ -71,8 +72,13 @@ def load_sources(root: Path = ROOT) -> list[dict]:
                     obj = json.loads(line)
                     if isinstance(obj.get("text"), str):
                         texts.append((str(obj.get("id", len(texts))), obj["text"]))
+    return texts
+
+
+def load_sources(root: Path = ROOT) -> list[dict]:
+    """Source articles: {"id", "paragraphs"}; the first paragraph is the headline."""
     sources = []
-    for sid, text in texts:
+    for sid, text in source_texts(root):
         paras = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
         paras = [p for p in paras if len(p) > 1 and p not in ("|", "READ MORE")]
         if len(paras) >= 3:

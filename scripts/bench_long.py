@@ -31,6 +31,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 FIRST = ("Amara Bilal Carmen Dmitri Elena Farid Greta Hiroshi Ines Jonas Kavya Luca Maren "
          "Nadia Omar Priya Quentin Rosa Samir Tamsin Umar Vera Wanjiru Xavier Yusuf Zara").split()
@@ -41,17 +42,10 @@ _NAME = re.compile(r"\b([A-Z][a-z]+) ([A-Z][a-z]{2,})\b")
 
 
 def source_paragraphs(root: Path = ROOT) -> list[str]:
-    texts = [p.read_text(encoding="utf-8") for p in sorted((root / "data" / "sample").glob("*.txt"))]
-    for split in ("dev", "test"):
-        f = root / "data" / "labelled" / f"{split}.jsonl"
-        if f.is_file():
-            for line in f.read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    obj = json.loads(line)
-                    if isinstance(obj.get("text"), str):
-                        texts.append(obj["text"])
+    from bench import source_texts  # scripts/bench.py: the same source articles
+
     paras = []
-    for t in texts:
+    for _, t in source_texts(root):
         for p in re.split(r"\n\s*\n", t)[1:]:  # without the headline
             p = p.strip()
             if len(p) > 40 and p not in ("|", "READ MORE"):

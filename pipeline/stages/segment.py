@@ -22,7 +22,9 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
 from pipeline.config import SegmentConfig
+from pipeline.stages.evidence import info_from_doc
 from pipeline.stages.normalize import Normalized
+from pipeline.types import ClaimInfo
 
 REPORT_VERBS = {
     "say", "claim", "insist", "deny", "tell", "announce", "state", "add", "warn", "argue",
@@ -144,7 +146,7 @@ class RawClaim:
     stance: str = "asserts"
     is_quote: bool = False
     region: int = -1  # quote region index, -1 outside quotes
-    info: object = None  # evidence.ClaimInfo from the article's parse, when the claim is a span of it
+    info: ClaimInfo | None = None  # from the article's parse, when the claim is a span of it
     # speakers introduced since the previous claim by reports without content ("Horn
     # confirmed that."): attribution sees them first, so a following "she" is Horn
     prior_mentions: list[Mention] = field(default_factory=list)
@@ -902,8 +904,6 @@ def _make_claim(doc, si, ids: set[int], mention, cue, stance, in_region) -> RawC
     if toks[-1] - toks[0] + 1 == len(toks) and not trimmed:
         # the claim is a span of the article's parse: its evidence comes from there, in
         # context, instead of a second spaCy pass over the claim text (15% of a run)
-        from pipeline.stages.evidence import info_from_doc
-
         info = info_from_doc(doc[toks[0]:toks[-1] + 1], _ents(doc).within(toks[0], toks[-1] + 1))
     text = text[0].upper() + text[1:]
     inside = [in_region[doc[i].idx] for i in toks if doc[i].text not in _EDGE]
