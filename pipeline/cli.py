@@ -375,12 +375,14 @@ def train_decider_cmd(
     out: Annotated[Optional[Path], typer.Option("--out", help="decider.json path (default: beside the model).")] = None,
     unannotated_weight: Annotated[float, typer.Option(help="Weight of unannotated candidates as negatives (1.0: annotations are exhaustive).")] = 1.0,
     target_precision: Annotated[float, typer.Option(help="The operating point: highest recall at this precision (cross-validated by article).")] = 0.6,
+    margin_only: Annotated[bool, typer.Option("--margin-only", help="Keep the existing decider.json and only measure its NLI cascade margin (nli_margin) on these articles.")] = False,
     overrides: SetOpt = None,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Train the decision model (calibrated logistic regression over NLI, same-event evidence
-    and rule features); prints its cross-validated figures by article."""
+    and rule features) and measure its NLI cascade margin; prints its cross-validated figures
+    by article."""
     _logging(verbose)
     from pipeline.eval.docs import run_train_decider
 
@@ -388,10 +390,14 @@ def train_decider_cmd(
     bar = _progress("train-decider", "docs", quiet)
     try:
         dec = run_train_decider(gold, cfg, out, unannotated_weight=unannotated_weight,
-                                target_precision=target_precision, on_progress=bar.update)
+                                target_precision=target_precision, margin_only=margin_only,
+                                on_progress=bar.update)
     finally:
         bar.close()
-    typer.echo(json.dumps(dec.metrics, indent=2))
+    if margin_only:
+        typer.echo(json.dumps({"nli_margin": dec.nli_margin}))
+    else:
+        typer.echo(json.dumps({**dec.metrics, "nli_margin": dec.nli_margin}, indent=2))
 
 
 @app.command("export-onnx")

@@ -217,6 +217,9 @@ class DecideConfig:
     # plain-threshold path only: a numeric or denial hit flags the pair with score
     # max(P(contradiction), similarity), as before the learned model existed
     fallback_rules_flag: bool = True
+    # learned path: send to the NLI model only the pairs whose other evidence leaves them
+    # within reach of the operating point (decider.json's nli_margin; stages/decide.py)
+    nli_cascade: bool = True
 
     def __post_init__(self) -> None:
         validate(self)

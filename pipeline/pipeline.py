@@ -34,7 +34,9 @@ class BatchResult:
     docs: list[str] = field(default_factory=list)
     claims: list[Claim] = field(default_factory=list)
     pairs: list[Pair] = field(default_factory=list)
-    scores: list[Score] = field(default_factory=list)
+    scores: list[Score | None] = field(default_factory=list)  # None: left out by the NLI cascade
+    evidence: list[dict] | None = None  # same-event evidence per pair (decide stage), once computed
+    nli_pairs: int = 0  # pairs the NLI model scored
     flags: list[Flag] = field(default_factory=list)
     embeddings: np.ndarray | None = None  # one row per claim
     dropped: dict[str, int] = field(default_factory=dict)  # work dropped by a cap, by cap name
@@ -155,19 +157,30 @@ class Pipeline:
         return res
 
     def score(self, res: BatchResult) -> BatchResult:
+        """NLI in both directions for the pairs the decision stage needs it for (all of them
+        unless the NLI cascade, ``decide.nli_cascade``, leaves some out: their score is None)."""
         t = time.perf_counter()
-        texts = [(nli_text(p.a), nli_text(p.b)) for p in res.pairs]
+        if self.decider.cascade and res.pairs:
+            res.evidence = self.decider.pair_evidence(res.pairs)
+            need = self.decider.nli_needed(res.pairs, res.evidence)
+        else:
+            need = np.ones(len(res.pairs), dtype=bool)
+        res.timings["cascade"] += time.perf_counter() - t
+        t = time.perf_counter()
+        idx = np.flatnonzero(need)
+        texts = [(nli_text(res.pairs[i].a), nli_text(res.pairs[i].b)) for i in idx]
         ab, ba = self.nli.predict_both(texts)
-        res.scores = [
-            Score((float(x[0]), float(y[0])), (float(x[1]), float(y[1])), (float(x[2]), float(y[2])))
-            for x, y in zip(ab, ba)
-        ]
+        res.scores = [None] * len(res.pairs)
+        for i, x, y in zip(idx, ab, ba):
+            res.scores[i] = Score((float(x[0]), float(y[0])), (float(x[1]), float(y[1])),
+                                  (float(x[2]), float(y[2])))
+        res.nli_pairs = len(idx)
         res.timings["score"] += time.perf_counter() - t
         return res
 
     def decide(self, res: BatchResult) -> BatchResult:
         t = time.perf_counter()
-        res.flags = self.decider.decide(res.pairs, res.scores)
+        res.flags = self.decider.decide(res.pairs, res.scores, res.evidence)
         res.timings["decide"] += time.perf_counter() - t
         return res
 

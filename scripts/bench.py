@@ -217,8 +217,11 @@ def child_run(jsonl: str, model: str, workdir: str, batch_docs: int) -> dict:
         "articles_per_s_incl_load": round(summary.documents / (wall + load_s), 3),
         "claims_per_article": round(summary.claims / max(1, summary.documents), 2),
         "pairs_per_claim": round(summary.pairs / max(1, summary.claims), 3),
+        "nli_pairs": man["counts"].get("nli_pairs", summary.pairs),  # the rest: left out by the cascade
+        "nli_share": round(man["counts"].get("nli_pairs", summary.pairs) / max(1, summary.pairs), 3),
         "score_s": score_s,
-        "nli_pairs_per_s": round(2 * summary.pairs / score_s, 1) if score_s else None,
+        "nli_pairs_per_s": (round(2 * man["counts"].get("nli_pairs", summary.pairs) / score_s, 1)
+                            if score_s else None),
         "timings_s": tim,
         "profile": stage_profile(tim, wall),
         "backends": {"nli": models["nli"]["backend"], "embedder": models["embedder"]["backend"],
@@ -425,6 +428,7 @@ def pipeline_on(docs: list[dict], model: str) -> dict:
 PROFILE_STAGES = (("parse", ("normalize", "parse")), ("attribute", ("segment_attribute",)),
                   ("evidence", ("claim_info",)),  # the second spaCy pass over claim texts
                   ("embed", ("embed",)), ("topics", ("topics",)), ("pair", ("pair",)),
+                  ("cascade", ("cascade",)),  # which pairs the NLI model must score (decide.py)
                   ("NLI", ("score",)), ("decide", ("decide",)), ("write", ("write",)))
 
 
@@ -467,16 +471,18 @@ def compare_embedders(texts: list[str]) -> dict:
 def labelled_recall(model: str, gold_path: Path, spacy_model: str = "auto") -> dict:
     """Contradiction recall on annotated articles: the pipeline (its flags) and the naive
     baseline (every sentence pair, flagged when P(contradiction) in either direction reaches
-    decide.threshold), both matched to the gold claims by span overlap (eval/docs.py)."""
+    decide.threshold), both matched to the gold claims by span overlap (eval/docs.py). Every
+    candidate is scored (the NLI cascade off, as in eval docs): the same-cut comparison needs
+    the NLI score of each."""
     import numpy as np
 
-    from pipeline.eval.docs import _overlap, analyse, evaluate, load_gold
+    from pipeline.eval.docs import _overlap, analyse, evaluate, full_scoring, load_gold
     from pipeline.pipeline import Pipeline
     from pipeline.stages.normalize import normalize
     from pipeline.stages.segment import load_spacy
 
     gold = load_gold(gold_path)
-    cfg = run_cfg(model, "auto")
+    cfg = full_scoring(run_cfg(model, "auto"))
     pipe = Pipeline(cfg)
     t = time.perf_counter()
     analysed = analyse(pipe, gold)
@@ -697,12 +703,14 @@ def table(headers: list[str], rows: list[list]) -> str:
 def report(result: dict) -> str:
     parts = [f"model: {result['model']}   machine: {result['machine']['cpus']} CPUs, "
              f"load avg at start {result['machine']['loadavg_start']}"]
-    rows = [[r["size"], r["documents"], r["claims"], r["pairs"], r["pairs_per_claim"], r["flags"],
-             r["load_s"], r["run_s"], r["articles_per_s"], r["nli_pairs_per_s"], r["peak_rss_mb"]]
+    rows = [[r["size"], r["documents"], r["claims"], r["pairs"], r["pairs_per_claim"],
+             r.get("nli_share", "n/a"), r["flags"], r["load_s"], r["run_s"], r["articles_per_s"],
+             r["nli_pairs_per_s"], r["peak_rss_mb"]]
             for r in result["sizes"]]
-    parts.append("\nPipeline (local streaming runner, onnx backend, one subprocess per size)")
-    parts.append(table(["size", "docs", "claims", "pairs", "pairs/claim", "flags", "load s", "run s",
-                        "articles/s", "NLI pairs/s", "peak RSS MB"], rows))
+    parts.append("\nPipeline (local streaming runner, default settings, one subprocess per size; "
+                 "NLI share: candidate pairs the NLI cascade sent to the model)")
+    parts.append(table(["size", "docs", "claims", "pairs", "pairs/claim", "NLI share", "flags", "load s",
+                        "run s", "articles/s", "NLI pairs/s", "peak RSS MB"], rows))
     be = result.get("backends")
     if be:
         parts.append(f"\nNLI backends on {be['pairs']} corpus claim pairs x 2 directions")

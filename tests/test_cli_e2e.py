@@ -51,6 +51,9 @@ def test_run_writes_the_contract_csv_and_manifest(sample_run):
     manifest = json.loads((out.parent / "flagged.manifest.json").read_text())
     assert manifest["counts"]["documents"] == 4 and manifest["skipped"] == []
     assert manifest["counts"]["flags"] == len(rows)
+    # the NLI cascade left pairs out (test_sample_matches_golden: with the same flags)
+    assert manifest["decision"]["nli_cascade"] is True
+    assert 0 < manifest["counts"]["nli_pairs"] < manifest["counts"]["pairs"]
     assert "flagged" in output
 
 

@@ -8,7 +8,9 @@ import pytest
 
 from pipeline.config import DecideConfig, PairConfig
 from pipeline.errors import ConfigError
-from pipeline.stages.decide import RULES, Decider, Rule, build_rules, combine_directions, features
+from pipeline.stages.decide import (FEATURES, NLI_FEATURES, RULES, Decider, LearnedDecider, Rule,
+                                    build_rules, combine_directions, feature_matrix, features,
+                                    fit_nli_margin)
 from pipeline.stages.evidence import (WordSimilarity, add_claim_info, gate, negation_alignment,
                                       pair_evidence)
 from pipeline.stages.segment import load_spacy
@@ -137,3 +139,56 @@ def test_threshold_path_uses_the_configured_direction(nlp):
     assert len(flagged("max")) == 1 and flagged("max")[0].score == pytest.approx(0.7)
     assert len(flagged("mean")) == 1 and flagged("mean")[0].score == pytest.approx(0.5)
     assert flagged("min") == []
+
+
+def _cascade_decider(tmp_path, margin):
+    """Score = sigmoid(4 * similarity + 3 * pc_max - 4), cut at 0.5 (logit 0)."""
+    coef = np.zeros(len(FEATURES))
+    coef[FEATURES.index("similarity")] = 4.0
+    coef[FEATURES.index("pc_max")] = 3.0
+    dec = LearnedDecider(list(FEATURES), np.zeros(len(FEATURES)), np.ones(len(FEATURES)), coef,
+                         -4.0, 0.5, {}, (1.0, 0.0), margin)
+    path = tmp_path / "decider.json"
+    dec.save(path)
+    return path
+
+
+def test_nli_cascade_leaves_out_only_pairs_that_cannot_reach_the_cut(nlp, tmp_path):
+    a, b, c = _claims(nlp, "Talks are ongoing at all levels.", "Talks have been suspended.",
+                      "The border crossing reopened on Monday.")
+    near, far = Pair(a, b, "opposing_sides", 0.9), Pair(a, c, "opposing_sides", 0.1)
+    full = [_score(0.9), _score(0.9)]
+    # the margin is what the NLI features added on fully scored pairs (3 * 0.9) + the allowance
+    path = _cascade_decider(tmp_path, None)
+    probe = Decider(DecideConfig(method="learned", classifier=str(path)))
+    assert not probe.cascade  # a decision model without a margin scores every pair
+    assert probe.nli_needed([near, far]).tolist() == [True, True]
+    evs, hits = probe.evidence([near, far], full)
+    margin = fit_nli_margin(probe.learned, feature_matrix([near, far], full, evs, hits))
+    assert margin == pytest.approx(2.7 + 0.25)
+
+    path = _cascade_decider(tmp_path, margin)
+    dec = Decider(DecideConfig(method="learned", classifier=str(path)))
+    assert dec.cascade and LearnedDecider.load(path).nli_margin == pytest.approx(margin)
+    # base logits: near 4*0.9-4 = -0.4 (+2.95 reaches 0), far 4*0.1-4 = -3.6 (does not)
+    assert dec.nli_needed([near, far]).tolist() == [True, False]
+    with_cascade = dec.decide([near, far], [full[0], None])
+    assert [f.pair for f in with_cascade] == [f.pair for f in dec.decide([near, far], full)] == [near]
+    # the unscored pair keeps its base score: the NLI features count at their means
+    probs, _ = dec.probabilities([near, far], [full[0], None])
+    assert probs[1] == pytest.approx(1 / (1 + np.exp(3.6)))
+    # a lower cut brings the far pair within reach; the switch turns the cascade off
+    low = Decider(DecideConfig(method="learned", classifier=str(path), operating_point=0.2))
+    assert low.nli_needed([near, far]).tolist() == [True, True]
+    off = Decider(DecideConfig(method="learned", classifier=str(path), nli_cascade=False))
+    assert not off.cascade and off.nli_needed([near, far]).tolist() == [True, True]
+
+
+def test_unscored_pair_has_nan_nli_features_and_no_nli_rules(nlp):
+    a, b = _claims(nlp, "The plant employs 1,200 workers.", "Only 950 workers remain at the plant.")
+    f = features(Pair(a, b, "opposing_sides", 0.7), None)
+    assert all(np.isnan(f[k]) for k in NLI_FEATURES)
+    assert "rule_numeric" in NLI_FEATURES and "rule_negation" not in NLI_FEATURES
+    assert f["num_same_unit"] == 1.0 and not np.isnan(f["similarity"])
+    with pytest.raises(ValueError, match="every pair"):
+        Decider(DecideConfig(method="threshold")).decide([Pair(a, b, "opposing_sides", 0.7)], [None])

@@ -28,7 +28,7 @@ import numpy as np
 
 from pipeline.config import DecideConfig, RunConfig
 from pipeline.stages.decide import (DECIDER_FILE, FEATURES, Decider, LearnedDecider, combine_directions,
-                                    decider_path, feature_matrix)
+                                    decider_path, feature_matrix, fit_nli_margin)
 from pipeline.errors import ConfigError, DataError
 from pipeline.eval.metrics import HARD_NON_CONTRADICTION_TYPES, docs_point, plot_docs_curves
 from pipeline.pipeline import BatchResult, Pipeline
@@ -124,7 +124,11 @@ class Analysed:
 
 def analyse(pipe: Pipeline, gold: list[GoldDoc], batch: int = 8, on_progress=None) -> list[Analysed]:
     """Run the pipeline on the annotated articles, ``batch`` at a time; ``on_progress`` is
-    called with (articles done, articles in all) after each batch."""
+    called with (articles done, articles in all) after each batch. Every candidate must be
+    scored: build ``pipe`` from ``full_scoring(cfg)``."""
+    if pipe.decider.cascade:
+        raise ValueError("eval analyse: the pipeline's NLI cascade would leave candidates unscored; "
+                         "build it with full_scoring(cfg)")
     out = []
     for i in range(0, len(gold), batch):
         chunk = gold[i:i + batch]
@@ -372,6 +376,10 @@ def format_report(reports: dict[str, dict]) -> str:
             ("  unannotated counted as FP", "flags_unannotated_counted")]
     for label, key in rows:
         row(label, [reports[n].get(key) for n in names])
+    casc = [reports[n].get("cascade") for n in names]
+    if any(casc):
+        row("NLI cascade: share of pairs to NLI", [c["nli_share"] if c else None for c in casc])
+        row("  default-point flags it loses", [c["flags_lost"] if c else None for c in casc])
     lines.append("pair recall by type")
     types = sorted({t for r in reports.values() for t in r["per_type"]})
     for t in types:
@@ -534,6 +542,7 @@ def train_decider(analysed: list[Analysed], out_path: Path, *, decide_cfg: Decid
     dec = LearnedDecider(
         features=list(FEATURES), mean=scaler.mean_, scale=scale, coef=coefs,
         intercept=float(lr.intercept_[0]), threshold=float(op["threshold"]), calibration=cal,
+        nli_margin=None,
         metrics={"train_pairs": int(len(y)), "articles": len(analysed), "positives": int(y.sum()),
                  "annotated_negatives": int(sum(1 for v in lab if v == 0)),
                  "unannotated": int(sum(1 for v in lab if v is None)),
@@ -543,8 +552,41 @@ def train_decider(analysed: list[Analysed], out_path: Path, *, decide_cfg: Decid
                  "cv_plain_threshold": plain,
                  "coefficients": {f: round(float(v), 4) for f, v in zip(FEATURES, coefs)}},
     )
+    dec.nli_margin = fit_nli_margin(dec, x)
     dec.save(out_path)
     return dec
+
+
+def update_nli_margin(analysed: list[Analysed], path: Path, *, decide_cfg: DecideConfig | None = None,
+                      embed=None) -> LearnedDecider:
+    """Measure ``nli_margin`` for the decision model at ``path`` on fully scored articles and
+    write it into the file; nothing else in it changes."""
+    decide_cfg = decide_cfg or DecideConfig()
+    probe = Decider(replace(decide_cfg, method="threshold"), embed=embed)
+    x = decider_training_set(analysed, probe)[0]
+    dec = LearnedDecider.load(path)
+    dec.nli_margin = fit_nli_margin(dec, x)
+    dec.save(path)
+    return dec
+
+
+def cascade_check(analysed: list[Analysed], decider: Decider) -> dict:
+    """What the NLI cascade would change, measured on fully scored articles: the share of
+    candidate pairs it sends to the NLI model, and the flags of the default point it would
+    lose (pairs it leaves out although their full score reaches the cut)."""
+    pairs = needed = lost = flags = 0
+    for a in analysed:
+        if not a.pairs:
+            continue
+        need = decider.nli_needed(a.pairs)
+        by_key = {_pair_key(p): bool(n) for p, n in zip(a.pairs, need)}
+        fl = decider.decide(a.pairs, a.scores)
+        pairs += len(a.pairs)
+        needed += int(need.sum())
+        flags += len(fl)
+        lost += sum(1 for f in fl if not by_key[_pair_key(f.pair)])
+    return {"pairs": pairs, "nli_pairs": needed, "nli_share": round(needed / pairs, 4) if pairs else None,
+            "flags": flags, "flags_lost": lost, "margin": decider.learned.nli_margin}
 
 
 def candidate_rows(analysed: list[Analysed], decider: Decider) -> list[dict]:
@@ -588,7 +630,7 @@ def run_eval_docs(gold_path: str | Path, cfg: RunConfig, out_dir: Path | None = 
     and ``candidates.jsonl`` (every candidate pair, flagged or not, with its gold match).
     """
     gold = load_gold(gold_path)
-    pipe = Pipeline(cfg)
+    pipe = Pipeline(full_scoring(cfg))
     analysed = analyse(pipe, gold, on_progress=on_progress)
     return report_eval_docs(analysed, cfg, out_dir, gold_path=str(gold_path),
                             embed=pipe.topics.embed)
@@ -610,6 +652,11 @@ def report_eval_docs(analysed: list[Analysed], cfg: RunConfig, out_dir: Path | N
             log.warning("eval docs: learned decision model %s not evaluated: %s", learned_path,
                         str(exc).split(";")[0])
     reports = {name: evaluate(analysed, dec, thresholds=sweep) for name, dec in deciders.items()}
+    if "learned" in deciders:
+        cascade = Decider(replace(cfg.decide, method="learned", classifier=str(learned_path),
+                                  nli_cascade=True), embed=embed)
+        if cascade.cascade:
+            reports["learned"]["cascade"] = cascade_check(analysed, cascade)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "docs_report.json").write_text(json.dumps(
@@ -622,7 +669,8 @@ def report_eval_docs(analysed: list[Analysed], cfg: RunConfig, out_dir: Path | N
         metrics = {
             "gold": str(gold_path), "model": model_dir,
             "conventions": format_report(reports).split("\n\n", 1)[-1],
-            "methods": {n: {"default": {k: r.get(k) for k in keys}, "curve": r["curve"]}
+            "methods": {n: {"default": {k: r.get(k) for k in keys}, "curve": r["curve"],
+                            **({"cascade": r["cascade"]} if "cascade" in r else {})}
                         for n, r in reports.items()},
         }
         (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
@@ -638,10 +686,17 @@ def report_eval_docs(analysed: list[Analysed], cfg: RunConfig, out_dir: Path | N
 
 def run_train_decider(gold_path: str | Path, cfg: RunConfig, out_path: Path | None = None, *,
                       unannotated_weight: float = 1.0, target_precision: float = 0.6,
-                      on_progress=None) -> LearnedDecider:
+                      margin_only: bool = False, on_progress=None) -> LearnedDecider:
     gold = load_gold(gold_path)
-    pipe = Pipeline(cfg)
+    pipe = Pipeline(full_scoring(cfg))
     analysed = analyse(pipe, gold, on_progress=on_progress)
     out_path = out_path or Path(cfg.score.resolved_model()) / DECIDER_FILE
+    if margin_only:
+        return update_nli_margin(analysed, out_path, decide_cfg=cfg.decide, embed=pipe.topics.embed)
     return train_decider(analysed, out_path, decide_cfg=cfg.decide, embed=pipe.topics.embed,
                          unannotated_weight=unannotated_weight, target_precision=target_precision)
+
+
+def full_scoring(cfg: RunConfig) -> RunConfig:
+    """``cfg`` with the NLI cascade off: evaluation and training need every pair scored."""
+    return replace(cfg, decide=replace(cfg.decide, nli_cascade=False))

@@ -17,7 +17,7 @@ from pipeline import __version__
 from pipeline.config import RunConfig, to_dict
 
 STAGES = ("ingest", "normalize", "parse", "segment_attribute", "embed", "topics", "pair",
-          "score", "decide", "ray_init", "write")
+          "cascade", "score", "decide", "ray_init", "write")
 
 
 def _models(cfg: RunConfig) -> dict:
@@ -48,6 +48,7 @@ class Ledger:
     skipped: list[dict] = field(default_factory=list)
     claims: int = 0
     pairs: int = 0
+    nli_pairs: int = 0  # candidate pairs the NLI model scored (fewer with the NLI cascade)
     flags: int = 0
     dropped: dict[str, int] = field(default_factory=dict)  # work dropped by a cap, by cap name
     timings: dict[str, float] = field(default_factory=dict)
@@ -70,6 +71,7 @@ class Ledger:
         self.skipped.extend(rec.get("skipped", []))
         self.claims += int(rec.get("claims", 0))
         self.pairs += int(rec.get("pairs", 0))
+        self.nli_pairs += int(rec.get("nli_pairs", 0))
         self.flags += int(rec.get("flags", 0))
         for k, v in rec.get("dropped", {}).items():
             self.dropped[k] = self.dropped.get(k, 0) + int(v)
@@ -90,10 +92,12 @@ class Ledger:
             "documents": sorted(self.processed),
             "skipped": self.skipped,
             "counts": {"documents": self.documents, "skipped": len(self.skipped),
-                       "claims": self.claims, "pairs": self.pairs, "flags": n_rows},
+                       "claims": self.claims, "pairs": self.pairs, "nli_pairs": self.nli_pairs,
+                       "flags": n_rows},
             "dropped": dict(sorted(self.dropped.items())),
             **_models(cfg),
-            "decision": {"method": cfg.decide.method, "threshold": cfg.decide.threshold},
+            "decision": {"method": cfg.decide.method, "threshold": cfg.decide.threshold,
+                         "nli_cascade": cfg.decide.nli_cascade},
             "config": to_dict(cfg),
             "resumed": resumed,
             "resumed_documents": self.resumed_documents if resumed else 0,
