@@ -283,3 +283,10 @@ def test_train_decider_cross_validates_by_article_and_stores_an_operating_point(
     flags = Decider(DecideConfig(method="auto", classifier=str(out))).decide(analysed[0].pairs, analysed[0].scores)
     assert {f.pair.a.id for f in flags} >= {"0.0", "2.0"} and all(f.reason.startswith("learned") for f in flags)
     assert back.threshold == dec.threshold
+    # the NLI cascade's margin covers every training pair: on them it loses no flag
+    from pipeline.eval.docs import cascade_check
+
+    assert back.nli_margin == dec.nli_margin and dec.nli_margin >= 0.25
+    check = cascade_check(analysed, Decider(DecideConfig(method="learned", classifier=str(out))))
+    assert check["pairs"] == 24 and check["flags"] > 0 and check["flags_lost"] == 0
+    assert 0 < check["nli_pairs"] <= 24
