@@ -126,13 +126,13 @@ def analyse(pipe: Pipeline, gold: list[GoldDoc], batch: int = 8, on_progress=Non
     """Run the pipeline on the annotated articles, ``batch`` at a time; ``on_progress`` is
     called with (articles done, articles in all) after each batch. Every candidate must be
     scored: build ``pipe`` from ``full_scoring(cfg)``."""
-    if pipe.decider.cascade:
-        raise ValueError("eval analyse: the pipeline's NLI cascade would leave candidates unscored; "
-                         "build it with full_scoring(cfg)")
     out = []
     for i in range(0, len(gold), batch):
         chunk = gold[i:i + batch]
         res: BatchResult = pipe.process([g.doc for g in chunk])
+        if any(s is None for s in res.scores):
+            raise ValueError("eval analyse: the pipeline's NLI cascade left candidates unscored; "
+                             "build it with full_scoring(cfg)")
         by_doc: dict[str, list] = defaultdict(list)
         for c in res.claims:
             by_doc[c.doc_id].append(c)
