@@ -359,6 +359,19 @@ def test_analyse_reports_documents_done():
     assert calls == [(2, 5), (4, 5), (5, 5)]
 
 
+def test_analyse_refuses_candidates_the_cascade_left_unscored():
+    from pipeline.eval.docs import GoldDoc, analyse
+    from pipeline.pipeline import BatchResult
+    from pipeline.types import Document
+
+    class Pipe:
+        def process(self, docs):
+            return BatchResult(scores=[None])
+
+    with pytest.raises(ValueError, match="full_scoring"):
+        analyse(Pipe(), [GoldDoc(Document("d0", "x"), {}, [])])
+
+
 # ------------------------------------------------------------------ the Ray engine's glue, without a Ray cluster
 class _FakeDataset:
     """Stands in for ray.data: rows go through the real PipelineActor, in this process."""
