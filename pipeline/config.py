@@ -115,6 +115,9 @@ class SegmentConfig:
     window_chars: int = 100_000
     batch_size: int = 16  # documents per nlp.pipe batch
     n_process: int = 1  # spaCy worker processes (measured on 2 cores: scripts/bench.py --spacy)
+    # local engine: parse the next batch in a background thread while this one is embedded
+    # and scored (spaCy's parse overlaps the ONNX models' work; scripts/bench.py --prefetch)
+    prefetch: bool = True
 
     def __post_init__(self) -> None:
         validate(self)

@@ -44,6 +44,17 @@ class BatchResult:
     timings: dict[str, float] = field(default_factory=lambda: defaultdict(float))
 
 
+@dataclass
+class Parsed:
+    """A batch normalised and parsed by spaCy (``Pipeline.parse``), ready for ``extract``:
+    the local engine parses the next batch in a background thread while this one is
+    embedded and scored (``segment.prefetch``)."""
+    docs: list[Document]
+    norms: list
+    parsed: list
+    timings: dict[str, float]
+
+
 class Pipeline:
     """All stages, built from one RunConfig.
 
@@ -108,15 +119,30 @@ class Pipeline:
         return self._decider
 
     # stages ----------------------------------------------------------------------------
-    def extract(self, docs: list[Document], res: BatchResult | None = None) -> BatchResult:
-        """normalize -> segment -> attribute -> topics, for a batch of documents."""
-        res = res or BatchResult()
+    def parse(self, docs: list[Document]) -> Parsed:
+        """normalize -> spaCy parse, for a batch of documents (safe to run in a background
+        thread while another batch goes through the later stages: spaCy and onnxruntime
+        release the GIL in their numeric work, and spaCy changes its vocabulary only while
+        holding it)."""
+        timings: dict[str, float] = {}
         t = time.perf_counter()
         norms = [normalize(d.text, self.cfg.normalize) for d in docs]
-        res.timings["normalize"] += time.perf_counter() - t
+        timings["normalize"] = time.perf_counter() - t
         t = time.perf_counter()
         parsed = self.segmenter.parse_many([n.text for n in norms])
-        res.timings["parse"] += time.perf_counter() - t
+        timings["parse"] = time.perf_counter() - t
+        return Parsed(list(docs), norms, parsed, timings)
+
+    def extract(self, docs: list[Document], res: BatchResult | None = None,
+                parsed: Parsed | None = None) -> BatchResult:
+        """normalize -> segment -> attribute -> topics, for a batch of documents (``parsed``:
+        their ``parse``, done ahead; done here when None)."""
+        res = res or BatchResult()
+        if parsed is None or [d.id for d in parsed.docs] != [d.id for d in docs]:
+            parsed = self.parse(docs)
+        for k, v in parsed.timings.items():
+            res.timings[k] += v
+        norms, parsed = parsed.norms, parsed.parsed
         per_doc: list[list[Claim]] = []
         t = time.perf_counter()
         for d, n, sp in zip(docs, norms, parsed):
@@ -184,12 +210,13 @@ class Pipeline:
         res.timings["decide"] += time.perf_counter() - t
         return res
 
-    def process(self, docs: list[Document]) -> BatchResult:
-        """Every stage on one batch of documents. If a stage raises, the cross-document index
-        forgets the batch's claims, so the batch can be retried (document by document)."""
+    def process(self, docs: list[Document], parsed: Parsed | None = None) -> BatchResult:
+        """Every stage on one batch of documents (``parsed``: their ``parse``, when it was
+        done ahead). If a stage raises, the cross-document index forgets the batch's claims,
+        so the batch can be retried (document by document)."""
         mark = self.cross.mark() if self.cross is not None else None
         try:
-            res = self.extract(docs)
+            res = self.extract(docs, parsed=parsed)
             self.pair(res)
             self.score(res)
             self.decide(res)

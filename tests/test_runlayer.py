@@ -4,6 +4,7 @@ the manifest's name and counts, exit codes, the model checked up front, progress
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import socket
@@ -171,6 +172,36 @@ def test_resume_without_parts_is_not_reported_as_resumed(tmp_path, cfg, ref):
     got = run([str(corpus)], tmp_path / "flagged.csv", cfg, resume=True)
     assert got.documents == 6 and got.resumed is False
     assert json.loads(got.manifest.read_text())["resumed"] is False
+
+
+def test_parsing_ahead_changes_nothing_but_the_timings(tmp_path, cfg, ref):
+    corpus, want = ref
+    assert cfg.segment.prefetch  # the default: ref parsed each next batch in the background
+    assert "parse_wait" in json.loads(want.manifest.read_text())["timings_s"]
+    off = dataclasses.replace(cfg, segment=dataclasses.replace(cfg.segment, prefetch=False))
+    got = run([str(corpus)], tmp_path / "flagged.csv", off)
+    assert got.documents == 6
+    assert _key(_rows(got.out_csv)) == _key(_rows(want.out_csv))
+    assert "parse_wait" not in json.loads(got.manifest.read_text())["timings_s"]
+
+
+def test_a_batch_whose_parse_ahead_raises_is_parsed_again(tmp_path, cfg, ref, monkeypatch):
+    import pipeline.pipeline as pl
+
+    corpus, want = ref
+    real, calls = pl.Pipeline.parse, []
+
+    def flaky(self, docs):
+        calls.append([d.id for d in docs])
+        if len(calls) == 2:  # the second batch, parsed ahead in the background thread
+            raise RuntimeError("boom while parsing ahead")
+        return real(self, docs)
+
+    monkeypatch.setattr(pl.Pipeline, "parse", flaky)
+    got = run([str(corpus)], tmp_path / "flagged.csv", cfg)
+    assert got.documents == 6 and not got.skipped
+    assert calls.count(calls[1]) == 2  # parsed again, in the main thread
+    assert _key(_rows(got.out_csv)) == _key(_rows(want.out_csv))
 
 
 def test_cross_document_resume_gives_identical_similarity(tmp_path, model):

@@ -84,8 +84,9 @@ def error_skip(doc: Document, exc: BaseException) -> dict:
             "doc_id": doc.id}
 
 
-def process_batch(pipe, docs: list[Document], seq: int) -> dict:
+def process_batch(pipe, docs: list[Document], seq: int, parsed=None) -> dict:
     """Run ``pipe`` on one batch; returns ``{"rows": [flag rows], "rec": commit record}``.
+    ``parsed``: the batch's ``Pipeline.parse``, when it was done ahead.
 
     The record has ``docs`` (processed ids), ``skipped`` (documents that raised), counts of
     claims/pairs/flags, ``dropped`` (work dropped by caps) and per-stage ``timings``.
@@ -95,7 +96,7 @@ def process_batch(pipe, docs: list[Document], seq: int) -> dict:
     results = []
     skipped: list[dict] = []
     try:
-        results.append((docs, pipe.process(docs)))
+        results.append((docs, pipe.process(docs, parsed) if parsed is not None else pipe.process(docs)))
     except Exception as exc:  # noqa: BLE001 - isolated below, document by document
         if len(docs) > 1:
             log.warning("a batch of %d documents raised %s; retrying document by document",

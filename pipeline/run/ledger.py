@@ -16,7 +16,7 @@ from pathlib import Path
 from pipeline import __version__
 from pipeline.config import RunConfig, to_dict
 
-STAGES = ("ingest", "normalize", "parse", "segment_attribute", "embed", "topics", "pair",
+STAGES = ("ingest", "normalize", "parse", "parse_wait", "segment_attribute", "embed", "topics", "pair",
           "cascade", "score", "decide", "ray_init", "write")
 
 

@@ -2,17 +2,24 @@
 
 Models load once (the ``Pipeline`` is kept for the whole run, or passed in to reuse one
 already loaded); with ``pair.cross_document`` the Pipeline's claim index sees every batch in
-order and is persisted to the run's parts folder before each commit. The run layer
+order and is persisted to the run's parts folder before each commit. With
+``segment.prefetch`` the next batch is normalised and parsed in a background thread while
+this one goes through the later stages. The run layer
 (``pipeline.run.api.run``) does the reading, committing, resuming and bookkeeping.
 """
 
 from __future__ import annotations
 
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from pipeline.config import RunConfig
 from pipeline.run.batches import Batch, process_batch
+
+log = logging.getLogger(__name__)
 
 
 class LocalEngine:
@@ -32,10 +39,36 @@ class LocalEngine:
         return self.pipe.start_run(parts, committed_docs)
 
     def map(self, batches: Iterable[Batch]) -> Iterator[tuple[Batch, dict]]:
-        for b in batches:
-            result = process_batch(self.pipe, b.docs, b.seq) if b.docs else None
-            self.pipe.persist()  # cross-document claims before the batch's commit
-            yield b, result
+        if not self.cfg.segment.prefetch:
+            for b in batches:
+                yield b, self._one(b, None)
+            return
+        with ThreadPoolExecutor(1, thread_name_prefix="contradict-parse") as pool:
+            def ahead(b: Batch | None):
+                return pool.submit(self.pipe.parse, b.docs) if b is not None and b.docs else None
+
+            it = iter(batches)
+            b = next(it, None)
+            fut = ahead(b)
+            while b is not None:
+                nxt = next(it, None)
+                nxt_fut = ahead(nxt)  # parsed while this batch is embedded and scored
+                parsed = None
+                if fut is not None:
+                    t = time.perf_counter()
+                    try:
+                        parsed = fut.result()
+                        # the main thread's wait for it; its parse time overlapped the last batch
+                        parsed.timings["parse_wait"] = time.perf_counter() - t
+                    except Exception as exc:  # noqa: BLE001 - process_batch parses again and isolates it
+                        log.debug("parsing ahead raised %s; the batch is parsed again", exc)
+                yield b, self._one(b, parsed)
+                b, fut = nxt, nxt_fut
+
+    def _one(self, b: Batch, parsed) -> dict | None:
+        result = process_batch(self.pipe, b.docs, b.seq, parsed) if b.docs else None
+        self.pipe.persist()  # cross-document claims before the batch's commit
+        return result
 
     def close(self) -> None:
         pass
