@@ -10,7 +10,7 @@ from pipeline.config import DecideConfig, PairConfig
 from pipeline.errors import ConfigError
 from pipeline.stages.decide import (FEATURES, NLI_FEATURES, RULES, Decider, LearnedDecider, Rule,
                                     build_rules, combine_directions, feature_matrix, features,
-                                    fit_nli_margin)
+                                    fit_nli_margin, NLI_MARGIN_ALLOWANCE)
 from pipeline.stages.evidence import (WordSimilarity, add_claim_info, gate, negation_alignment,
                                       pair_evidence)
 from pipeline.stages.segment import load_spacy
@@ -158,19 +158,19 @@ def test_nli_cascade_leaves_out_only_pairs_that_cannot_reach_the_cut(nlp, tmp_pa
                       "The border crossing reopened on Monday.")
     near, far = Pair(a, b, "opposing_sides", 0.9), Pair(a, c, "opposing_sides", 0.1)
     full = [_score(0.9), _score(0.9)]
-    # the margin is what the NLI features added on fully scored pairs (3 * 0.9) + the allowance
+    # the margin is what the pure NLI features added on fully scored pairs (3 * 0.9) + the allowance
     path = _cascade_decider(tmp_path, None)
     probe = Decider(DecideConfig(method="learned", classifier=str(path)))
     assert not probe.cascade  # a decision model without a margin scores every pair
     assert probe.nli_needed([near, far]).tolist() == [True, True]
     evs, hits = probe.evidence([near, far], full)
     margin = fit_nli_margin(probe.learned, feature_matrix([near, far], full, evs, hits))
-    assert margin == pytest.approx(2.7 + 0.25)
+    assert margin == pytest.approx(2.7 + NLI_MARGIN_ALLOWANCE)
 
     path = _cascade_decider(tmp_path, margin)
     dec = Decider(DecideConfig(method="learned", classifier=str(path)))
     assert dec.cascade and LearnedDecider.load(path).nli_margin == pytest.approx(margin)
-    # base logits: near 4*0.9-4 = -0.4 (+2.95 reaches 0), far 4*0.1-4 = -3.6 (does not)
+    # base logits: near 4*0.9-4 = -0.4 (+3.2 reaches 0), far 4*0.1-4 = -3.6 (does not)
     assert dec.nli_needed([near, far]).tolist() == [True, False]
     with_cascade = dec.decide([near, far], [full[0], None])
     assert [f.pair for f in with_cascade] == [f.pair for f in dec.decide([near, far], full)] == [near]
@@ -182,6 +182,35 @@ def test_nli_cascade_leaves_out_only_pairs_that_cannot_reach_the_cut(nlp, tmp_pa
     assert low.nli_needed([near, far]).tolist() == [True, True]
     off = Decider(DecideConfig(method="learned", classifier=str(path), nli_cascade=False))
     assert not off.cascade and off.nli_needed([near, far]).tolist() == [True, True]
+
+
+def test_nli_bound_adds_the_interactions_and_rules_a_pair_can_reach(nlp, tmp_path):
+    """The bound on what NLI can add: the margin for the pure NLI features, plus exactly what
+    an NLI-times-evidence interaction and an NLI rule can add for this pair."""
+    a, b, c = _claims(nlp, "The plant employs 1,200 workers.", "Only 950 workers remain at the plant.",
+                      "The border crossing reopened on Monday.")
+    coef = np.zeros(len(FEATURES))
+    coef[FEATURES.index("pc_x_overlap")] = 2.0
+    coef[FEATURES.index("rule_numeric")] = 1.5
+    mean = np.zeros(len(FEATURES))
+    mean[FEATURES.index("rule_numeric")] = 0.2
+    dec = LearnedDecider(list(FEATURES), mean, np.ones(len(FEATURES)), coef, -1.0, 0.5, {}, (1.0, 0.0), 0.5)
+    path = tmp_path / "decider.json"
+    dec.save(path)
+    d = Decider(DecideConfig(method="learned", classifier=str(path)))
+    figures, other = Pair(a, b, "opposing_sides", 0.9), Pair(a, c, "opposing_sides", 0.9)
+    evs, hits = d.evidence([figures, other], [None, None])
+    x = feature_matrix([figures, other], [None, None], evs, hits)
+    overlap = [ev["lemma_overlap"] for ev in evs]
+    assert overlap[0] > 0 and overlap[1] == 0
+    possible = {"numeric": np.array([True, False]), "denial": np.array([False, False])}
+    bound = d.learned.nli_bound(x, possible)
+    # margin + 2 * overlap (pc_max = 1) + the numeric rule firing (1.5 * (1 - 0.2)); the other
+    # pair: margin + nothing from the interaction + the rule that cannot fire (1.5 * -0.2)
+    assert bound[0] == pytest.approx(0.5 + 2 * overlap[0] + 1.2)
+    assert bound[1] == pytest.approx(0.5 - 0.3)
+    # the numeric rule can fire only on the pair with figures for the same noun
+    assert d.nli_needed([figures, other]).tolist() == [True, False]
 
 
 def test_unscored_pair_has_nan_nli_features_and_no_nli_rules(nlp):
