@@ -6,10 +6,17 @@ CPUs, so several actors on one machine do not each take every core), else the CP
 mask (``os.sched_getaffinity``; a pinned process or a container limit counts, not the
 machine's core count).
 
-The stages run one after another inside a process (spaCy, then the embedder, then the NLI
+The model stages run one after another inside a process (the embedder, then the NLI
 model), so each engine may use every core; what must not happen is two engines each
 starting their own full pool at once, or a library default above the affinity mask.
 ``apply_torch_threads`` sets torch's pool once per process to the resolved number.
+
+The one overlap is deliberate: with ``segment.prefetch`` the local engine parses the next
+batch (spaCy, one thread) while the models work on this one. Their pools keep every core
+and do not spin (``ort_session_options``), so a pool thread waiting for work yields the core
+to the parse instead of busy-waiting on it. Measured on 300 generated articles, 2 cores:
+6.30 articles/s without the prefetch, 7.98 with it and 2 model threads, 6.14 with it and
+1 model thread: giving the parse a core of its own is slower than sharing both.
 """
 
 from __future__ import annotations
