@@ -343,15 +343,19 @@ class TrainConfig:
     debias: str = "none"  # none | poe | reweight
     debias_strength: float = 1.0  # poe: weight of the bias log-probabilities; reweight: exponent
     bias_folds: int = 5
+    bias_features: str = "words"  # words: every word and bigram | cues: negation/contrast words only
     calibrate: bool = True  # fit a temperature on the dev files after training
 
     def __post_init__(self) -> None:
         validate(self)
-        from pipeline.nli.debias import DEBIAS_METHODS
+        from pipeline.nli.debias import BIAS_FEATURES, DEBIAS_METHODS
 
         if self.debias not in DEBIAS_METHODS:
             raise ConfigError("train.debias must be one of " + ", ".join(DEBIAS_METHODS),
                               found=self.debias, fix="set train.debias: poe")
+        if self.bias_features not in BIAS_FEATURES:
+            raise ConfigError("train.bias_features must be one of " + ", ".join(BIAS_FEATURES),
+                              found=self.bias_features, fix="set train.bias_features: words")
         for name in ("unrelated_premise_share", "reverse_contradictions"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"train.{name} must be in [0, 1]", found=getattr(self, name))

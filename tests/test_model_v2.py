@@ -14,7 +14,8 @@ from pipeline.eval.pairs import combine_directions, uncalibrated_ece
 from pipeline.nli import augment
 from pipeline.nli.calibrate import CALIBRATION_FILE, fit_temperature, load_temperature
 from pipeline.nli.data import NLIExample
-from pipeline.nli.debias import HypothesisOnlyBias, debiased_loss, has_cue, out_of_fold_proba
+from pipeline.nli.debias import (HypothesisOnlyBias, cue_vocabulary, debiased_loss, has_cue,
+                                  out_of_fold_proba)
 
 
 def _rows():
@@ -86,6 +87,31 @@ def test_bias_model_learns_negation_shortcut_and_round_trips(tmp_path):
     assert np.allclose(again.predict_proba(hyps[:4]), b.predict_proba(hyps[:4]), atol=1e-4)
     oof = out_of_fold_proba(hyps, labels, folds=4)
     assert oof.shape == (80, 3)
+
+
+def test_cue_bias_model_sees_only_negation_and_contrast_words(tmp_path):
+    # "may"/"might" predict neutral in this data: the word model learns that, the cue model
+    # cannot (they are not cues), so it is left with the negation shortcut alone
+    hyps = ["the man is not eating", "nobody is here", "the man is eating", "a woman sings",
+            "there is no cat", "the cat sleeps", "a boy may be tall", "the girl might win"] * 10
+    labels = ["contradiction", "contradiction", "entailment", "entailment",
+              "contradiction", "entailment", "neutral", "neutral"] * 10
+    cues = HypothesisOnlyBias(features="cues").fit(hyps, labels)
+    words = HypothesisOnlyBias().fit(hyps, labels)
+    assert set(cues.vocabulary) <= set(cue_vocabulary()) and "not" in cues.vocabulary
+    assert cues.predict_proba(["the dog is not barking"])[0].argmax() == 2
+    # without a cue every hypothesis gets the same probabilities (the cue-free prior)
+    a, b = cues.predict_proba(["a boy may be tall", "the man is eating"])
+    assert np.allclose(a, b)
+    assert words.predict_proba(["a boy may be tall"])[0].argmax() == 1
+    cues.save(tmp_path / "bias.json")
+    again = HypothesisOnlyBias.load(tmp_path / "bias.json")
+    assert again.features == "cues"
+    assert np.allclose(again.predict_proba(hyps[:4]), cues.predict_proba(hyps[:4]), atol=1e-4)
+    oof = out_of_fold_proba(hyps, labels, folds=4, features="cues")
+    assert np.allclose(oof[2], oof[3], atol=0.15) and oof[0].argmax() == 2
+    with pytest.raises(ConfigError):
+        TrainConfig(bias_features="nouns")
 
 
 def test_poe_loss_is_small_where_the_bias_is_already_right():

@@ -12,6 +12,12 @@ the wrong reason:
 * ``reweight`` (Utama et al. 2020): each example's loss is weighted by
   ``1 - p_bias(gold label)``.
 
+What the bias model sees is ``train.bias_features``: ``words`` (every word and bigram of the
+hypothesis: the shortcut measured, whatever it is) or ``cues`` (only the negation and
+contrast words of ``NEGATION_CUES`` / ``CONTRAST_CUES``: the one known artifact, so the
+product of experts discounts that and leaves the model's other lexical evidence alone, the
+hand-crafted bias model of He et al. 2019).
+
 The bias probabilities used in training are *out-of-fold* (k-fold cross-fitting), so the
 bias model never scores examples it was fitted on. The model is stored as JSON (vocabulary,
 coefficients): no pickles.
@@ -37,16 +43,22 @@ from pipeline.errors import ConfigError
 # Column order of every probability array here (the training label ids).
 LABELS = ("entailment", "neutral", "contradiction")
 DEBIAS_METHODS = ("none", "poe", "reweight")
+BIAS_FEATURES = ("words", "cues")
 BIAS_FILE = "bias_model.json"
 _TOKEN = r"(?u)\b\w+\b|n't"
 
 
 class HypothesisOnlyBias:
-    """Bag-of-words (uni+bigram) logistic regression on the hypothesis alone."""
+    """Bag-of-words (uni+bigram) logistic regression on the hypothesis alone; with
+    ``features="cues"`` its vocabulary is only the negation and contrast words."""
 
-    def __init__(self, max_features: int = 20000, C: float = 1.0) -> None:
+    def __init__(self, max_features: int = 20000, C: float = 1.0, features: str = "words") -> None:
+        if features not in BIAS_FEATURES:
+            raise ConfigError("train.bias_features must be one of " + ", ".join(BIAS_FEATURES),
+                              found=features)
         self.max_features = max_features
         self.C = C
+        self.features = features
         self.vocabulary: dict[str, int] = {}
         self.coef: np.ndarray | None = None  # (3, V)
         self.intercept: np.ndarray | None = None  # (3,)
@@ -55,6 +67,9 @@ class HypothesisOnlyBias:
     def _vectorizer(self):
         from sklearn.feature_extraction.text import CountVectorizer
 
+        if self.features == "cues":
+            return CountVectorizer(vocabulary=cue_vocabulary(), token_pattern=_TOKEN,
+                                   binary=True, lowercase=True)
         return CountVectorizer(ngram_range=(1, 2), min_df=2, max_features=self.max_features,
                                token_pattern=_TOKEN, binary=True, lowercase=True)
 
@@ -110,7 +125,7 @@ class HypothesisOnlyBias:
 
     # -- storage ---------------------------------------------------------------------
     def save(self, path: Path) -> None:
-        payload = {"labels": list(LABELS), "vocabulary": self.vocabulary,
+        payload = {"labels": list(LABELS), "features": self.features, "vocabulary": self.vocabulary,
                    "coef": np.round(self.coef, 5).tolist(),
                    "intercept": np.round(self.intercept, 5).tolist()}
         Path(path).write_text(json.dumps(payload), encoding="utf-8")
@@ -118,7 +133,7 @@ class HypothesisOnlyBias:
     @classmethod
     def load(cls, path: Path) -> "HypothesisOnlyBias":
         obj = json.loads(Path(path).read_text(encoding="utf-8"))
-        b = cls()
+        b = cls(features=obj.get("features", "words"))
         b.vocabulary = {k: int(v) for k, v in obj["vocabulary"].items()}
         b.coef = np.asarray(obj["coef"], dtype=np.float32)
         b.intercept = np.asarray(obj["intercept"], dtype=np.float32)
@@ -126,7 +141,8 @@ class HypothesisOnlyBias:
 
 
 def out_of_fold_proba(
-    hypotheses: Sequence[str], labels: Sequence[str], folds: int = 5, seed: int = 13
+    hypotheses: Sequence[str], labels: Sequence[str], folds: int = 5, seed: int = 13,
+    features: str = "words",
 ) -> np.ndarray:
     """Bias probabilities for every training example from a model fitted on the other folds."""
     n = len(hypotheses)
@@ -137,7 +153,7 @@ def out_of_fold_proba(
     lab = np.asarray(list(labels), dtype=object)
     for f in range(folds):
         test = fold == f
-        model = HypothesisOnlyBias().fit(hyp[~test].tolist(), lab[~test].tolist())
+        model = HypothesisOnlyBias(features=features).fit(hyp[~test].tolist(), lab[~test].tolist())
         out[test] = model.predict_proba(hyp[test].tolist())
     return out
 
@@ -189,6 +205,11 @@ CONTRAST_CUES = ("but", "however", "although", "though", "despite", "yet", "whil
 _CUE_RE = re.compile(
     r"(?i)(n't\b|\b(?:" + "|".join(c for c in NEGATION_CUES + CONTRAST_CUES if c != "n't")
     + r")\b)")
+
+
+def cue_vocabulary() -> list[str]:
+    """The bias model's vocabulary for ``features="cues"``: every negation and contrast word."""
+    return sorted(set(NEGATION_CUES + CONTRAST_CUES))
 
 
 def has_cue(text: str) -> bool:

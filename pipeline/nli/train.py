@@ -113,14 +113,15 @@ def fit_bias(train_rows: list[NLIExample], dev_rows: list[NLIExample], cfg: Trai
     orig = [i for i, r in enumerate(train_rows) if not is_built(r)]
     hyps = [train_rows[i].hypothesis for i in orig]
     labs = [train_rows[i].label for i in orig]
-    model = HypothesisOnlyBias().fit(hyps, labs)
+    model = HypothesisOnlyBias(features=cfg.bias_features).fit(hyps, labs)
     model.save(out_dir / BIAS_FILE)
     info = {"dev": bias_report(model, [r.hypothesis for r in dev_rows], [r.label for r in dev_rows]),
-            "fitted_on": len(orig)}
+            "fitted_on": len(orig), "features": cfg.bias_features}
     probs = None
     if cfg.debias != "none":
         probs = np.full((len(train_rows), 3), 1.0 / 3, dtype=np.float32)
-        oof = out_of_fold_proba(hyps, labs, folds=max(cfg.bias_folds, 2), seed=cfg.seed)
+        oof = out_of_fold_proba(hyps, labs, folds=max(cfg.bias_folds, 2), seed=cfg.seed,
+                                features=cfg.bias_features)
         probs[orig] = oof
         gold = np.array([DATA_LABELS_TRAIN.index(lab) for lab in labs])
         info["train_out_of_fold_accuracy"] = float((oof.argmax(1) == gold).mean())
