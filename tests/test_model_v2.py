@@ -100,6 +100,11 @@ def test_cue_bias_model_sees_only_negation_and_contrast_words(tmp_path):
     words = HypothesisOnlyBias().fit(hyps, labels)
     assert set(cues.vocabulary) <= set(cue_vocabulary()) and "not" in cues.vocabulary
     assert cues.predict_proba(["the dog is not barking"])[0].argmax() == 2
+    # a contraction is a cue too: "didn't" must not read like a hypothesis without one
+    short = HypothesisOnlyBias(features="cues").fit(hyps + ["the man isn't eating"] * 10,
+                                                    labels + ["contradiction"] * 10)
+    neg, plain = short.predict_proba(["the dog didn't bark", "the dog barked"])
+    assert neg[2] > plain[2] + 0.2
     # without a cue every hypothesis gets the same probabilities (the cue-free prior)
     a, b = cues.predict_proba(["a boy may be tall", "the man is eating"])
     assert np.allclose(a, b)

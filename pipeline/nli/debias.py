@@ -46,6 +46,9 @@ DEBIAS_METHODS = ("none", "poe", "reweight")
 BIAS_FEATURES = ("words", "cues")
 BIAS_FILE = "bias_model.json"
 _TOKEN = r"(?u)\b\w+\b|n't"
+# the cue model must see the "n't" of "didn't": split it from its verb ("did", "n't"); the
+# word model keeps _TOKEN ("didn", "t"), which its stored vocabularies were built with
+_CUE_TOKEN = r"(?u)\w+(?=n't\b)|n't|\b\w+\b"
 
 
 class HypothesisOnlyBias:
@@ -68,7 +71,7 @@ class HypothesisOnlyBias:
         from sklearn.feature_extraction.text import CountVectorizer
 
         if self.features == "cues":
-            return CountVectorizer(vocabulary=cue_vocabulary(), token_pattern=_TOKEN,
+            return CountVectorizer(vocabulary=cue_vocabulary(), token_pattern=_CUE_TOKEN,
                                    binary=True, lowercase=True)
         return CountVectorizer(ngram_range=(1, 2), min_df=2, max_features=self.max_features,
                                token_pattern=_TOKEN, binary=True, lowercase=True)
@@ -98,8 +101,9 @@ class HypothesisOnlyBias:
     def _transform(self, texts: Sequence[str]):
         from sklearn.feature_extraction.text import CountVectorizer
 
-        vec = CountVectorizer(ngram_range=(1, 2), token_pattern=_TOKEN, binary=True,
-                              lowercase=True, vocabulary=self.vocabulary)
+        vec = CountVectorizer(ngram_range=(1, 2), binary=True, lowercase=True,
+                              token_pattern=_CUE_TOKEN if self.features == "cues" else _TOKEN,
+                              vocabulary=self.vocabulary)
         return vec.transform(list(texts))
 
     def predict_proba(self, hypotheses: Sequence[str]) -> np.ndarray:
