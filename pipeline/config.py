@@ -344,11 +344,13 @@ class TrainConfig:
     debias_strength: float = 1.0  # poe: weight of the bias log-probabilities; reweight: exponent
     bias_folds: int = 5
     bias_features: str = "words"  # words: every word and bigram | cues: negation/contrast words only
+    debias_scope: str = "all"  # all: every original row | cues: only rows whose hypothesis has a
+    # negation or contrast word (the rest train on plain cross entropy)
     calibrate: bool = True  # fit a temperature on the dev files after training
 
     def __post_init__(self) -> None:
         validate(self)
-        from pipeline.nli.debias import BIAS_FEATURES, DEBIAS_METHODS
+        from pipeline.nli.debias import BIAS_FEATURES, DEBIAS_METHODS, DEBIAS_SCOPES
 
         if self.debias not in DEBIAS_METHODS:
             raise ConfigError("train.debias must be one of " + ", ".join(DEBIAS_METHODS),
@@ -356,6 +358,9 @@ class TrainConfig:
         if self.bias_features not in BIAS_FEATURES:
             raise ConfigError("train.bias_features must be one of " + ", ".join(BIAS_FEATURES),
                               found=self.bias_features, fix="set train.bias_features: words")
+        if self.debias_scope not in DEBIAS_SCOPES:
+            raise ConfigError("train.debias_scope must be one of " + ", ".join(DEBIAS_SCOPES),
+                              found=self.debias_scope, fix="set train.debias_scope: all")
         for name in ("unrelated_premise_share", "reverse_contradictions"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"train.{name} must be in [0, 1]", found=getattr(self, name))

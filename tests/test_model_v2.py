@@ -237,6 +237,27 @@ def test_built_rows_get_a_uniform_bias_and_do_not_fit_it(tmp_path):
     assert (tmp_path / "bias_model.json").is_file()
 
 
+def test_debias_scope_cues_keeps_the_bias_only_on_rows_with_a_negation_or_contrast_word(tmp_path):
+    from pipeline.nli.train import fit_bias
+
+    rows = [NLIExample("p", h, lab, "mnli") for h, lab in
+            [("the man is not eating", "contradiction"), ("a man eats", "entailment"),
+             ("a man may eat later", "neutral"), ("nobody eats", "contradiction")] * 20]
+    both = {}
+    for scope in ("all", "cues"):
+        cfg = TrainConfig(debias="poe", bias_folds=3, debias_scope=scope)
+        (tmp_path / scope).mkdir()
+        both[scope], info = fit_bias(rows, rows[:8], cfg, tmp_path / scope)
+    cue = np.array([has_cue(r.hypothesis) for r in rows])
+    assert cue.sum() == 40 and info["debiased_rows"] == 40
+    assert np.allclose(both["cues"][cue], both["all"][cue])  # the shortcut rows keep their bias
+    assert np.allclose(both["cues"][~cue], 1 / 3)  # the rest train on plain cross entropy
+    assert not np.allclose(both["all"][~cue], 1 / 3)
+    assert info["train_out_of_fold_accuracy"] > 0.5  # measured before the scope is applied
+    with pytest.raises(ConfigError, match="debias_scope"):
+        TrainConfig(debias_scope="negation")
+
+
 def test_negation_balanced_pairs_are_label_balanced_and_disjoint_from_the_stress_half(tmp_path):
     rows = [NLIExample(f"Ann has only visited place{i}.", f"Bob didn't visit place{i}.", lab, "curr")
             for i in range(300) for lab in ("entailment", "neutral", "contradiction")]

@@ -18,6 +18,11 @@ contrast words of ``NEGATION_CUES`` / ``CONTRAST_CUES``: the one known artifact,
 product of experts discounts that and leaves the model's other lexical evidence alone, the
 hand-crafted bias model of He et al. 2019).
 
+Which rows the bias discounts is ``train.debias_scope``: ``all`` (every row read from a
+file) or ``cues`` (only rows whose hypothesis has a negation or contrast word, ``has_cue``;
+the rest train on plain cross entropy): the full bias model's knowledge, spent only where
+the known shortcut lives.
+
 The bias probabilities used in training are *out-of-fold* (k-fold cross-fitting), so the
 bias model never scores examples it was fitted on. The model is stored as JSON (vocabulary,
 coefficients): no pickles.
@@ -44,6 +49,7 @@ from pipeline.errors import ConfigError
 LABELS = ("entailment", "neutral", "contradiction")
 DEBIAS_METHODS = ("none", "poe", "reweight")
 BIAS_FEATURES = ("words", "cues")
+DEBIAS_SCOPES = ("all", "cues")
 BIAS_FILE = "bias_model.json"
 _TOKEN = r"(?u)\b\w+\b|n't"
 # the cue model must see the "n't" of "didn't": split it from its verb ("did", "n't"); the

@@ -24,7 +24,8 @@ from pipeline.config import REPO_ROOT, TrainConfig, minilm_path, to_dict
 from pipeline.errors import ConfigError, DataError
 from pipeline.nli import augment
 from pipeline.nli.calibrate import CALIBRATION_FILE, fit_temperature
-from pipeline.nli.debias import BIAS_FILE, HypothesisOnlyBias, bias_report, debiased_loss, out_of_fold_proba
+from pipeline.nli.debias import (BIAS_FILE, HypothesisOnlyBias, bias_report, debiased_loss,
+                                 has_cue, out_of_fold_proba)
 from pipeline.nli.data import NLIExample, load_files
 from pipeline.types import LABELS
 
@@ -122,9 +123,18 @@ def fit_bias(train_rows: list[NLIExample], dev_rows: list[NLIExample], cfg: Trai
         probs = np.full((len(train_rows), 3), 1.0 / 3, dtype=np.float32)
         oof = out_of_fold_proba(hyps, labs, folds=max(cfg.bias_folds, 2), seed=cfg.seed,
                                 features=cfg.bias_features)
-        probs[orig] = oof
         gold = np.array([DATA_LABELS_TRAIN.index(lab) for lab in labs])
         info["train_out_of_fold_accuracy"] = float((oof.argmax(1) == gold).mean())
+        if cfg.debias_scope == "cues":
+            # debias only where the shortcut lives: rows whose hypothesis has a negation or
+            # contrast word keep the bias model's probabilities; the rest get a uniform bias
+            # (plain cross entropy), so the model's other evidence is trained as usual
+            cue = np.array([has_cue(h) for h in hyps], dtype=bool)
+            oof[~cue] = 1.0 / 3
+            info["debiased_rows"] = int(cue.sum())
+        else:
+            info["debiased_rows"] = len(orig)
+        probs[orig] = oof
     log.info("hypothesis-only bias model: dev accuracy %.3f", info["dev"]["accuracy"])
     return probs, info
 
