@@ -38,10 +38,14 @@ def _load(path: Path | None) -> dict:
 
 def comparison_table(models: dict[str, tuple[dict, dict]]) -> str:
     """One row per model: MNLI-mm, SNLI, ANLI r1-3 accuracy, MNLI-mm contradiction F1, the
-    stress set's false-contradiction rate, the unrelated-pair rate, the hypothesis-only gap."""
+    stress set's false-contradiction rate (argmax, and at the threshold recalling 60% of the
+    contradictions with a cue), how well the model ranks those contradictions above the stress
+    pairs (ROC-AUC, without the templated items), the unrelated-pair rate, the
+    hypothesis-only gap."""
     head = ("| model | MNLI-mm acc | MNLI-mm C-F1 | SNLI acc | ANLI r1/r2/r3 | CAD test | stress FCR (argmax) "
+            "| stress FCR at equal recall | negation ROC-AUC (natural) "
             "| unrelated pairs >= thr (max / mean / min) | hyp-only gap (MNLI-mm) |\n"
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     out = [head]
     for name, (rep, diag) in models.items():
         f = rep.get("files", {})
@@ -55,6 +59,8 @@ def comparison_table(models: dict[str, tuple[dict, dict]]) -> str:
         out.append(f"| {name} | {acc('mnli_dev_mm_taxi')} | {cf1} | {acc('snli_test')} | "
                    f"{acc('anli_r1_dev')}/{acc('anli_r2_dev')}/{acc('anli_r3_dev')} | {acc('cad_test')} | "
                    f"{st.get('false_contradiction_rate', '-') if not st.get('n') else format(st['false_contradiction_rate'], '.1%')} | "
+                   f"{format(st['at_recall']['rate'], '.1%') if st.get('at_recall') else '-'} | "
+                   f"{st.get('natural_roc_auc') or '-'} | "
                    f"{unr} | {'-' if gap is None else format(gap, '.3f')} |")
     return "\n".join(out)
 

@@ -276,3 +276,47 @@ def test_negation_balanced_pairs_are_label_balanced_and_disjoint_from_the_stress
     # both halves are used: a split that sent everything one way would fail here
     halves = {augment.split_half(r.premise, r.hypothesis) for r in rows}
     assert halves == {"train", "stress"}
+
+
+def test_stress_counterpart_draws_cue_contradictions_and_reads_the_set_without_a_threshold(tmp_path):
+    from pipeline.eval.pairs import stress_report
+    from pipeline.types import LABELS
+
+    nli = tmp_path / "dev.jsonl"
+    nli.write_text("\n".join(json.dumps(r) for r in [
+        {"premise": "Talks go on.", "hypothesis": "There is no freeze.", "label": "entailment"},
+        {"premise": "Talks go on.", "hypothesis": "Talks stopped.", "label": "contradiction"},
+        {"premise": "Talks go on.", "hypothesis": "There are no talks.", "label": "contradiction"},
+        {"premise": "It is not raining.", "hypothesis": "Fans wait.", "label": "neutral"},
+    ]) + "\n")
+    arts = tmp_path / "arts.jsonl"
+    arts.write_text(json.dumps(
+        {"id": "a", "claims": [{"id": "c1", "text": "Relations are not frozen"},
+                               {"id": "c2", "text": "The two sides keep talking"},
+                               {"id": "c3", "text": "Relations never thawed"}],
+         "pairs": [{"a": "c1", "b": "c2", "label": "non_contradiction"},
+                   {"a": "c1", "b": "c3", "label": "contradiction"}]}) + "\n")
+    neg = stress.negation_stress_set([str(nli)], [arts])
+    pos = stress.negation_stress_set([str(nli)], [arts], contradictions=True)
+    assert sorted(r.hypothesis for r in pos) == ["Relations never thawed", "There are no talks."]
+    assert {r.source for r in pos} == {"contra:dev", "contra:labelled"}
+    assert all(r.label == "contradiction" for r in pos) and len(neg) == 3
+
+    class Fixed:  # P(contradiction) by hypothesis: one negation pair outranks a contradiction
+        p = {"There is no freeze.": 0.7, "Fans wait.": 0.1, "The two sides keep talking": 0.2,
+             "Relations never thawed": 0.9, "There are no talks.": 0.6}
+
+        def predict(self, pairs):  # columns in pipeline.types.LABELS order
+            c = LABELS.index("contradiction")
+            return np.array([[self.p[h] if i == c else (1 - self.p[h]) / 2 for i in range(3)]
+                             for _, h in pairs])
+
+    rep = stress_report(Fixed(), neg, 0.5, pos, recall=0.5)
+    assert rep["false_contradiction_rate"] == round(1 / 3, 4)  # argmax: "no freeze" only
+    assert rep["contradiction_recall"] == 1.0
+    assert rep["roc_auc"] == round(5 / 6, 4)  # 5 of the 6 (contradiction, other) pairs in order
+    # the threshold recalling half the contradictions lies between 0.6 and 0.9 (the median,
+    # 0.75): no stress pair reaches it; at 100% recall (0.6) "no freeze" does
+    assert rep["at_recall"]["rate"] == 0.0
+    assert stress_report(Fixed(), neg, 0.5, pos, recall=1.0)["at_recall"]["rate"] == round(1 / 3, 4)
+    assert "roc_auc" not in stress_report(Fixed(), neg, 0.5)

@@ -138,9 +138,20 @@ def combine_directions(ab: np.ndarray, ba: np.ndarray, how: str) -> np.ndarray:
     raise DataError("directions must be max, mean or min", found=how)
 
 
-def stress_report(nli_model, rows, threshold: float) -> dict:
+def stress_report(nli_model, rows, threshold: float, positives=(), recall: float = 0.6) -> dict:
     """False-contradiction rate on a stress set (every gold label is entailment/neutral):
-    argmax = contradiction, and P(contradiction) >= ``threshold``; overall and per source."""
+    argmax = contradiction, and P(contradiction) >= ``threshold``; overall and per source.
+
+    With ``positives`` (contradiction pairs carrying a cue, from the same sources) the set is
+    also read without a fixed threshold, since a model that only says "contradiction" less
+    often lowers the argmax rate without reading negation any better:
+
+    * ``contradiction_recall``: the share of ``positives`` called contradiction (argmax);
+    * ``roc_auc``: how well P(contradiction) ranks ``positives`` above ``rows`` (0.5 = chance),
+      and ``natural_roc_auc`` without the templated Curriculum items;
+    * ``at_recall``: the rate at the threshold where the model recalls ``recall`` of
+      ``positives`` (``rate``; ``natural_rate`` without the Curriculum items).
+    """
     if not rows:
         return {"n": 0}
     probs = nli_model.predict([(r.premise, r.hypothesis) for r in rows])
@@ -154,7 +165,36 @@ def stress_report(nli_model, rows, threshold: float) -> dict:
         m = np.array([r.source == src for r in rows])
         out["per_source"][src] = {"n": int(m.sum()),
                                   "false_contradiction_rate": round(float(arg[m].mean()), 4)}
+    positives = list(positives)
+    if positives:
+        out.update(_negation_ranking(probs[:, c], rows, nli_model.predict(
+            [(r.premise, r.hypothesis) for r in positives]), positives, recall))
     return out
+
+
+def _negation_ranking(neg: np.ndarray, rows, pos_probs: np.ndarray, positives,
+                      recall: float) -> dict:
+    from sklearn.metrics import roc_auc_score
+
+    c = nli.LABELS.index("contradiction")
+    pos = pos_probs[:, c]
+    natural = lambda items: np.array(["curriculum" not in r.source for r in items])  # noqa: E731
+    nat_neg, nat_pos = natural(rows), natural(positives)
+    # the threshold that recalls ``recall`` of the contradictions with a cue
+    t = float(np.quantile(pos, 1.0 - recall))
+
+    def auc(p, n):
+        if not len(p) or not len(n):
+            return None
+        return round(float(roc_auc_score(np.r_[np.ones(len(p)), np.zeros(len(n))], np.r_[p, n])), 4)
+
+    return {"n_contradictions": len(positives),
+            "contradiction_recall": round(float((pos_probs.argmax(1) == c).mean()), 4),
+            "roc_auc": auc(pos, neg), "natural_roc_auc": auc(pos[nat_pos], neg[nat_neg]),
+            "at_recall": {"recall": recall, "threshold": round(t, 4),
+                          "rate": round(float((neg >= t).mean()), 4),
+                          "natural_rate": round(float((neg[nat_neg] >= t).mean()), 4)
+                          if nat_neg.any() else None}}
 
 
 def unrelated_report(nli_model, pairs: list[tuple[str, str]], threshold: float,
@@ -230,14 +270,17 @@ def eval_diagnostics(model: str, out_dir: Path | None, *, nli_root: Path | None,
     if nli_root is not None:
         for rel in ("dev", "test/cad_test.jsonl"):
             (specs if (nli_root / rel).exists() else missing).append(str(nli_root / rel))
-    rows = stress.negation_stress_set(specs, [labelled_dev] if labelled_dev else [])
+    labelled = [labelled_dev] if labelled_dev else []
+    rows = stress.negation_stress_set(specs, labelled)
+    positives = stress.negation_stress_set(specs, labelled, contradictions=True)
     curriculum = nli_root / "extra" / "curriculum_templated.jsonl" if nli_root else None
     if curriculum is not None and curriculum.is_file():
         rows += stress.curriculum_negation(curriculum)
+        positives += stress.curriculum_negation(curriculum, contradictions=True)
     elif curriculum is not None:
         missing.append(str(curriculum))
     result = {"model": str(model), "temperature": nli_model.temperature,
-              "stress": stress_report(nli_model, rows, threshold), "missing": missing}
+              "stress": stress_report(nli_model, rows, threshold, positives), "missing": missing}
     if labelled_dev is not None:
         result["labelled_pairs"] = directions_report(nli_model, labelled_dev, threshold)
     present = [p for p in stories if Path(p).is_file()]
@@ -294,6 +337,14 @@ def format_diagnostics(diag: dict, reports: dict[str, dict]) -> str:
                       f"at P(c) >= {s['threshold']:.3f}"]
         lines += [f"  {src:36s} n={v['n']:4d}  {v['false_contradiction_rate']:.3f}"
                   for src, v in s["per_source"].items()]
+        if s.get("n_contradictions"):
+            r = s["at_recall"]
+            lines += [f"  read without a threshold, against {s['n_contradictions']} contradictions "
+                      f"with a cue (argmax recall {s['contradiction_recall']:.3f}):",
+                      f"    ROC-AUC {f(s['roc_auc'])} (without the Curriculum items "
+                      f"{f(s['natural_roc_auc'])}); at the threshold recalling {r['recall']:.0%} "
+                      f"of them ({r['threshold']:.3f}): rate {r['rate']:.3f}, without the "
+                      f"Curriculum items {f(r['natural_rate'])}"]
     lp = diag.get("labelled_pairs")
     if lp and "max" in lp:
         lines += ["", f"annotated pairs of the stress gold at P(c) >= {lp['threshold']:.3f}: "

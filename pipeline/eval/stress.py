@@ -5,6 +5,11 @@
   the Curriculum templated tasks) and from the hard non-contradiction pairs of annotated
   articles (``data/labelled/dev.jsonl``). A model that reads "not" as "contradiction" has a
   high false-contradiction rate here.
+  Its counterpart (``contradictions=True``) draws the *contradiction* pairs that carry a cue
+  from the same sources, so the stress set can also be read without a threshold: how well
+  the model ranks negation contradictions above negation non-contradictions (ROC-AUC), and
+  its false-contradiction rate at the threshold that recalls a fixed share of them. A model
+  that merely says "contradiction" less often lowers the argmax rate, not these.
 * ``cross_story_pairs``: claims of two *different* stories (a vaccine claim against a merger
   claim) cannot contradict; the share of them that reach the operating threshold is the
   unrelated-pair false-positive rate.
@@ -27,9 +32,10 @@ from pipeline.nli.debias import has_cue
 
 def negation_stress_set(
     nli_specs: Iterable[str] = (), labelled: Iterable[Path] = (), per_file: int = 600,
-    seed: int = 13,
+    seed: int = 13, contradictions: bool = False,
 ) -> list[NLIExample]:
-    """Entailment/neutral pairs carrying a negation or contrast word.
+    """Entailment/neutral pairs carrying a negation or contrast word (with
+    ``contradictions=True``: the contradiction pairs carrying one, source ``contra:<stem>``).
 
     Args:
         nli_specs: NLI JSONL files, folders or globs; from each, up to ``per_file`` pairs
@@ -41,15 +47,18 @@ def negation_stress_set(
         seed: sampling seed.
     """
     rng = random.Random(seed)
+    prefix = "contra" if contradictions else "stress"
     out: list[NLIExample] = []
     for path in expand_paths(list(nli_specs)):
-        rows = [r for r in read_jsonl(path) if r.label != "contradiction"
+        rows = [r for r in read_jsonl(path) if (r.label == "contradiction") == contradictions
                 and (has_cue(r.premise) or has_cue(r.hypothesis))]
         if len(rows) > per_file:
             rows = rng.sample(rows, per_file)
-        out.extend(NLIExample(r.premise, r.hypothesis, r.label, f"stress:{path.stem}") for r in rows)
+        out.extend(NLIExample(r.premise, r.hypothesis, r.label, f"{prefix}:{path.stem}") for r in rows)
     for path in labelled:
-        out.extend(labelled_pairs(Path(path), label="non_contradiction", require_cue=True))
+        got = labelled_pairs(Path(path), require_cue=True,
+                             label="contradiction" if contradictions else "non_contradiction")
+        out.extend(NLIExample(r.premise, r.hypothesis, r.label, f"{prefix}:labelled") for r in got)
     return out
 
 
@@ -126,12 +135,16 @@ def cross_story_pairs(stories: dict[str, list[str]], n: int = 2000, seed: int = 
     return out
 
 
-def curriculum_negation(path: Path, n: int = 600, seed: int = 13) -> list[NLIExample]:
+def curriculum_negation(path: Path, n: int = 600, seed: int = 13,
+                        contradictions: bool = False) -> list[NLIExample]:
     """The negation items of the Curriculum templated tasks (one file, no task column): the
-    entailment/neutral pairs whose hypothesis carries a negation cue, ``n`` sampled from the
-    half of the file that training never sees (``augment.split_half``)."""
-    rows = [r for r in read_jsonl(Path(path)) if r.label != "contradiction"
+    entailment/neutral pairs (``contradictions=True``: the contradiction pairs) whose
+    hypothesis carries a negation cue, ``n`` sampled from the half of the file that training
+    never sees (``augment.split_half``)."""
+    rows = [r for r in read_jsonl(Path(path)) if (r.label == "contradiction") == contradictions
             and has_cue(r.hypothesis) and split_half(r.premise, r.hypothesis) == "stress"]
     if len(rows) > n:
         rows = random.Random(seed).sample(rows, n)
-    return [NLIExample(r.premise, r.hypothesis, r.label, "stress:curriculum_negation") for r in rows]
+    prefix = "contra" if contradictions else "stress"
+    return [NLIExample(r.premise, r.hypothesis, r.label, f"{prefix}:curriculum_negation")
+            for r in rows]
