@@ -154,3 +154,15 @@ def test_help_lists_commands():
     result = CliRunner().invoke(app, ["--help"])
     for cmd in ("run", "claims", "score", "train", "eval", "export-onnx", "train-decider"):
         assert cmd in result.output
+
+
+def test_summary_says_how_to_read_on_when_nothing_reaches_the_operating_point(tmp_path):
+    from pipeline.run.api import RunSummary
+    from pipeline.run.progress import format_summary
+
+    none = format_summary(RunSummary(out_csv=tmp_path / "f.csv", manifest=tmp_path / "m.json",
+                                     documents=4, claims=60, pairs=400, flags=0))
+    assert "lower --threshold" in none
+    some = format_summary(RunSummary(out_csv=tmp_path / "f.csv", manifest=tmp_path / "m.json",
+                                     documents=4, claims=60, pairs=400, flags=2))
+    assert "lower --threshold" not in some and "flags per document: 0.50" in some

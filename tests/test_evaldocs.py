@@ -290,3 +290,14 @@ def test_train_decider_cross_validates_by_article_and_stores_an_operating_point(
     check = cascade_check(analysed, Decider(DecideConfig(method="learned", classifier=str(out))))
     assert check["pairs"] == 24 and check["flags"] > 0 and check["flags_lost"] == 0
     assert 0 < check["nli_pairs"] <= 24
+
+
+def test_decider_regularisation_keeps_the_simpler_model_within_one_standard_error():
+    from pipeline.eval.docs import one_standard_error_c
+
+    # C=1.0 is best on average, but C=0.1 is within one standard error of it: keep 0.1
+    noisy = {0.03: [0.70, 0.72, 0.69, 0.71], 0.1: [0.52, 0.60, 0.45, 0.55], 1.0: [0.50, 0.58, 0.44, 0.52]}
+    assert one_standard_error_c(noisy) == 0.1
+    # a clear winner (folds agree) is kept
+    clear = {0.03: [0.70, 0.70, 0.71, 0.70], 0.1: [0.60, 0.61, 0.60, 0.60], 1.0: [0.50, 0.50, 0.51, 0.50]}
+    assert one_standard_error_c(clear) == 1.0
