@@ -202,8 +202,8 @@ class DecideConfig:
     # plain-threshold path: the two NLI directions combined by max | mean | min
     directions: str = "mean"
     # plain-threshold path and `eval pairs`: a cut on the calibrated P(contradiction). 0.5: the
-    # model v2's cross-story false positives are 0.7% there (30.8% at v1's old 0.225); dev
-    # cross-validation for precision >= 0.6 gives 0.58 (make train-decider prints it)
+    # model v3's cross-story false positives are 1.75% there, mean of the directions (v1: 30.8%
+    # at its old 0.225); make train-decider prints the dev cross-validated cut for precision >= 0.6
     threshold: float = 0.5
     # the learned path's cut on the calibrated score; -1: the operating point stored with the
     # decision model (chosen on dev for precision >= 0.6). --threshold sets both.

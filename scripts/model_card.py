@@ -32,6 +32,12 @@ LICENCES = {
 }
 
 
+NEGBAL = """
+- `negation_balanced`: pairs whose hypothesis carries a negation word, equally many per label,
+  from the training half of `extra/curriculum_templated.jsonl` (`augment.split_half`; the
+  negation stress set reads the other half)."""
+
+
 def _load(path: Path | None) -> dict:
     return json.loads(path.read_text()) if path and path.is_file() else {}
 
@@ -185,7 +191,7 @@ in `configs/train.yaml`):
 - `knn_neutrals`: each premise with its nearest all-MiniLM-L6-v2 neighbour among other examples'
   premises, cosine in [{cfg.get('knn_min_similarity')}, {cfg.get('knn_max_similarity')}] (above: a near-duplicate), word overlap at most 0.5,
   caption sources (SNLI and derived) left out: topically close, different-event pairs, neutral;
-- `reversed_contradictions`: {cfg.get('reverse_contradictions', 0):.0%} of the contradiction pairs also as (hypothesis, premise).
+- `reversed_contradictions`: {cfg.get('reverse_contradictions', 0):.0%} of the contradiction pairs also as (hypothesis, premise).{NEGBAL if parts.get('negation_balanced') else ''}
 
 {summary.get('train_examples_after_mixing')} training pairs per epoch after mixing. Checkpoints were
 chosen on `../shared/data/nli/dev/` (MNLI matched from TaxiNLI, ConjNLI dev, SICK trial;
@@ -198,7 +204,7 @@ released under CC BY-SA 4.0; TaxiNLI's MNLI pairs come under the C-UDA v1.0 agre
 Training objective: **{summary.get('debias', 'none')}** (`train.debias`; `poe` = product of experts
 with a hypothesis-only bias model, Clark et al. 2019 / He et al. 2019: the loss is the cross
 entropy of `log_softmax(logits) + log p_bias`, with out-of-fold bias probabilities from
-{cfg.get('bias_folds')} folds). The bias model (`bias_model.json`: bag of words and bigrams of the
+{cfg.get('bias_folds')} folds), applied to {'the rows whose hypothesis has a negation or contrast word only (`train.debias_scope: cues`; ' + str((summary.get('hypothesis_only_bias') or {}).get('debiased_rows')) + ' rows), the rest training on plain cross entropy' if cfg.get('debias_scope') == 'cues' else 'every row read from a file'}. The bias model (`bias_model.json`: bag of words and bigrams of the
 hypothesis alone, logistic regression, fitted on the training mixture) on the dev files:
 accuracy {bias.get('accuracy', float('nan')):.3f} against a majority baseline of {bias.get('majority_baseline', float('nan')):.3f}.
 
@@ -261,10 +267,10 @@ in both directions, offline on a CPU. Any Hugging Face NLI model can replace it
 
 ## Known limits
 
-- Model v2 continues v1 (68k SNLI-heavy pairs, 2 epochs) for one epoch on the mixture above:
+- The model continues v1 (68k SNLI-heavy pairs, 2 epochs) for one epoch on the mixture above:
   multi-genre text (MNLI) and adversarial sets (ANLI) are much harder for it than for models
-  trained on the full 940k SNLI+MNLI pairs, and the debiasing trades SNLI/MNLI accuracy for
-  fewer false contradictions on unrelated pairs and agreeing statements with a negation.
+  trained on the full 940k SNLI+MNLI pairs. Its negation gain is on templated items; on
+  natural negation pairs it ranks no better than the undebiased model (see the v3 section).
   World-knowledge contradictions ("all cooperation suspended" against "talks are ongoing")
   get low scores; the pipeline adds same-event evidence, a numeric, a denial and a negation
   check for that reason.
