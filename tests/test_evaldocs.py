@@ -301,3 +301,24 @@ def test_decider_regularisation_keeps_the_simpler_model_within_one_standard_erro
     # a clear winner (folds agree) is kept
     clear = {0.03: [0.70, 0.70, 0.71, 0.70], 0.1: [0.60, 0.61, 0.60, 0.60], 1.0: [0.50, 0.50, 0.51, 0.50]}
     assert one_standard_error_c(clear) == 1.0
+
+
+def test_decider_never_scores_a_pair_up_for_entailment():
+    from pipeline.eval.docs import NON_POSITIVE, fit_monotone
+    from pipeline.stages.decide import FEATURES
+
+    rng = np.random.default_rng(3)
+    n = 400
+    x = rng.normal(size=(n, len(FEATURES)))
+    y = (x[:, FEATURES.index("similarity")] + rng.normal(scale=0.5, size=n) > 0).astype(int)
+    # on these articles entailment happens to go with the contradictions: unconstrained, its
+    # weight would be positive
+    x[:, FEATURES.index("pe_max")] = y + rng.normal(scale=0.3, size=n)
+    sc, lr = fit_monotone(x, y, np.ones(n), 1.0)
+    assert all(lr.coef_[0, FEATURES.index(f)] <= 1e-9 for f in NON_POSITIVE)
+    assert lr.coef_[0, FEATURES.index("similarity")] > 0.5  # the other evidence is kept
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    free = LogisticRegression(C=1.0, max_iter=5000).fit(StandardScaler().fit_transform(x), y)
+    assert free.coef_[0, FEATURES.index("pe_max")] > 0  # the case the constraint exists for

@@ -477,6 +477,32 @@ def decider_training_set(analysed: list[Analysed], decider: Decider):
     return x, labels, np.array(groups), gold_total, pcs
 
 
+# Entailment is counter-evidence: these features may only lower the score. A fit that gives one
+# of them a positive weight (on twenty articles, collinear with the others) has it held at its
+# mean and is refitted, so a restatement entailed one way is never scored up for it.
+NON_POSITIVE = ("pe_ab", "pe_ba", "pe_max")
+
+
+def fit_monotone(x: np.ndarray, y: np.ndarray, w: np.ndarray, c: float):
+    """Standardise and fit the decision regression (balanced classes, L2 with ``C=c``) with
+    every ``NON_POSITIVE`` feature's weight <= 0: a feature that comes out positive is held
+    constant (its mean, so its weight is 0) and the model refitted. Returns (scaler, model)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    x = np.array(x, dtype=np.float64, copy=True)
+    cols = [FEATURES.index(f) for f in NON_POSITIVE]
+    for _ in range(len(cols) + 1):
+        scaler = StandardScaler().fit(x)
+        lr = LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit(
+            scaler.transform(x), y, sample_weight=w)
+        bad = [i for i in cols if lr.coef_[0, i] > 1e-9]
+        if not bad:
+            break
+        x[:, bad] = x[:, bad].mean(axis=0)
+    return scaler, lr
+
+
 def one_standard_error_c(fold_losses: dict[float, list[float]]) -> float:
     """The strongest regularisation (smallest C) whose mean cross-validated log loss lies within
     one standard error of the best C's (the one-standard-error rule, Breiman et al. 1984).
@@ -508,7 +534,6 @@ def train_decider(analysed: list[Analysed], out_path: Path, *, decide_cfg: Decid
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import log_loss
     from sklearn.model_selection import GroupKFold
-    from sklearn.preprocessing import StandardScaler
 
     decide_cfg = decide_cfg or DecideConfig()
     probe = Decider(replace(decide_cfg, method="threshold"), embed=embed)
@@ -526,9 +551,7 @@ def train_decider(analysed: list[Analysed], out_path: Path, *, decide_cfg: Decid
     def cv_logits(c: float) -> np.ndarray:
         z = np.zeros(len(y))
         for tr, te in folds:
-            sc = StandardScaler().fit(x[tr])
-            lr = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
-            lr.fit(sc.transform(x[tr]), y[tr], sample_weight=w[tr])
+            sc, lr = fit_monotone(x[tr], y[tr], w[tr], c)
             z[te] = lr.decision_function(sc.transform(x[te]))
         return z
 
@@ -551,9 +574,7 @@ def train_decider(analysed: list[Analysed], out_path: Path, *, decide_cfg: Decid
         p = np.array([combine_directions(pc, how) for pc in pcs])
         plain[how] = choose_operating_point(p, y, lab, groups, gold_total, target_precision=target_precision,
                                             unannotated_weight=unannotated_weight)
-    scaler = StandardScaler().fit(x)
-    lr = LogisticRegression(C=best_c, max_iter=5000, class_weight="balanced").fit(
-        scaler.transform(x), y, sample_weight=w)
+    scaler, lr = fit_monotone(x, y, w, best_c)
     scale = np.where(scaler.scale_ == 0, 1.0, scaler.scale_)
     coefs = lr.coef_[0] * (scaler.scale_ / scale)  # a constant feature keeps a zero weight
     dec = LearnedDecider(
