@@ -145,6 +145,10 @@ def main() -> None:
         + ", ".join(f"`{w}`" for w, _ in bias.get("top_words", {}).get(lab, [])[:10]) + " |"
         for lab in ("entailment", "neutral", "contradiction")) if bias else ""
     cal = summary.get("calibration") or {}
+    debiased = (summary.get("hypothesis_only_bias") or {}).get("debiased_rows")
+    scope = (f"the rows whose hypothesis has a negation or contrast word only "
+             f"(`train.debias_scope: cues`; {debiased} rows), the rest training on plain cross entropy"
+             if cfg.get("debias_scope") == "cues" else "every row read from a file")
     card = f"""---
 language: en
 license: cc-by-sa-4.0
@@ -204,7 +208,7 @@ released under CC BY-SA 4.0; TaxiNLI's MNLI pairs come under the C-UDA v1.0 agre
 Training objective: **{summary.get('debias', 'none')}** (`train.debias`; `poe` = product of experts
 with a hypothesis-only bias model, Clark et al. 2019 / He et al. 2019: the loss is the cross
 entropy of `log_softmax(logits) + log p_bias`, with out-of-fold bias probabilities from
-{cfg.get('bias_folds')} folds), applied to {'the rows whose hypothesis has a negation or contrast word only (`train.debias_scope: cues`; ' + str((summary.get('hypothesis_only_bias') or {}).get('debiased_rows')) + ' rows), the rest training on plain cross entropy' if cfg.get('debias_scope') == 'cues' else 'every row read from a file'}. The bias model (`bias_model.json`: bag of words and bigrams of the
+{cfg.get('bias_folds')} folds), applied to {scope}. The bias model (`bias_model.json`: bag of words and bigrams of the
 hypothesis alone, logistic regression, fitted on the training mixture) on the dev files:
 accuracy {bias.get('accuracy', float('nan')):.3f} against a majority baseline of {bias.get('majority_baseline', float('nan')):.3f}.
 

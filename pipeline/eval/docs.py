@@ -526,10 +526,10 @@ def train_decider(analysed: list[Analysed], out_path: Path, *, decide_cfg: Decid
     Gold contradictions are positives; gold non-contradictions and unannotated candidates
     negatives (unannotated ones with ``unannotated_weight``: 1.0 once the annotations are
     exhaustive). Everything is chosen by cross-validation *by article* (GroupKFold): the
-    regularisation C (log loss, one-standard-error rule: ``one_standard_error_c``), the Platt calibration of the regression's logit, and the
-    operating point (highest recall at precision >= ``target_precision``). The CV figures
-    of the learned model and of the plain threshold (each ``decide.directions`` choice) are
-    stored in ``metrics``.
+    regularisation C (log loss, one-standard-error rule: ``one_standard_error_c``), the
+    Platt calibration of the regression's logit, and the operating point (highest recall at
+    precision >= ``target_precision``). The CV figures of the learned model and of the plain
+    threshold (each ``decide.directions`` choice) are stored in ``metrics``.
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import log_loss

@@ -178,7 +178,9 @@ def _negation_ranking(neg: np.ndarray, rows, pos_probs: np.ndarray, positives,
 
     c = nli.LABELS.index("contradiction")
     pos = pos_probs[:, c]
-    natural = lambda items: np.array(["curriculum" not in r.source for r in items])  # noqa: E731
+    def natural(items) -> np.ndarray:  # not the templated Curriculum items
+        return np.array(["curriculum" not in r.source for r in items], dtype=bool)
+
     nat_neg, nat_pos = natural(rows), natural(positives)
     # the threshold that recalls ``recall`` of the contradictions with a cue
     t = float(np.quantile(pos, 1.0 - recall))

@@ -47,7 +47,7 @@ def negation_stress_set(
         seed: sampling seed.
     """
     rng = random.Random(seed)
-    prefix = "contra" if contradictions else "stress"
+    prefix = _prefix(contradictions)
     out: list[NLIExample] = []
     for path in expand_paths(list(nli_specs)):
         rows = [r for r in read_jsonl(path) if (r.label == "contradiction") == contradictions
@@ -56,15 +56,15 @@ def negation_stress_set(
             rows = rng.sample(rows, per_file)
         out.extend(NLIExample(r.premise, r.hypothesis, r.label, f"{prefix}:{path.stem}") for r in rows)
     for path in labelled:
-        got = labelled_pairs(Path(path), require_cue=True,
-                             label="contradiction" if contradictions else "non_contradiction")
-        out.extend(NLIExample(r.premise, r.hypothesis, r.label, f"{prefix}:labelled") for r in got)
+        out.extend(labelled_pairs(Path(path), require_cue=True, source=f"{prefix}:labelled",
+                                  label="contradiction" if contradictions else "non_contradiction"))
     return out
 
 
-def labelled_pairs(path: Path, label: str, require_cue: bool = False) -> list[NLIExample]:
+def labelled_pairs(path: Path, label: str, require_cue: bool = False,
+                   source: str = "stress:labelled") -> list[NLIExample]:
     """Annotated pairs of one label from an articles JSONL file, as NLI examples (claim a as
-    premise); ``non_contradiction`` becomes ``neutral``."""
+    premise, ``source`` as given); ``non_contradiction`` becomes ``neutral``."""
     out: list[NLIExample] = []
     for lineno, doc in _read_docs(path):
         claims = {c["id"]: c["text"] for c in doc.get("claims", [])}
@@ -75,7 +75,7 @@ def labelled_pairs(path: Path, label: str, require_cue: bool = False) -> list[NL
             if require_cue and not (has_cue(a) or has_cue(b)):
                 continue
             gold = "contradiction" if label == "contradiction" else "neutral"
-            out.append(NLIExample(a, b, gold, "stress:labelled"))
+            out.append(NLIExample(a, b, gold, source))
     return out
 
 
@@ -145,6 +145,10 @@ def curriculum_negation(path: Path, n: int = 600, seed: int = 13,
             and has_cue(r.hypothesis) and split_half(r.premise, r.hypothesis) == "stress"]
     if len(rows) > n:
         rows = random.Random(seed).sample(rows, n)
-    prefix = "contra" if contradictions else "stress"
-    return [NLIExample(r.premise, r.hypothesis, r.label, f"{prefix}:curriculum_negation")
-            for r in rows]
+    source = f"{_prefix(contradictions)}:curriculum_negation"
+    return [NLIExample(r.premise, r.hypothesis, r.label, source) for r in rows]
+
+
+def _prefix(contradictions: bool) -> str:
+    """The ``source`` prefix: ``stress`` for the stress set, ``contra`` for its counterpart."""
+    return "contra" if contradictions else "stress"
