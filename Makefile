@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE=1
 export TOKENIZERS_PARALLELISM=false
 
 .DEFAULT_GOAL := help
-.PHONY: help install run report-screenshot test test-slow train eval eval-pairs eval-docs train-decider bench export-onnx clean
+.PHONY: help install run report-screenshot test test-slow train train-soup eval eval-pairs eval-docs train-decider bench export-onnx clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -53,6 +53,12 @@ runs/v1-base/config.json: ## the v1 weights that model v2 continues (from git hi
 
 train: .venv/.installed runs/v1-base/config.json ## Fine-tune the NLI model (configs/train.yaml) into $(TRAIN_OUT); RESUME=1 continues
 	$(BIN)/contradict train --config configs/train.yaml --output $(TRAIN_OUT) $(if $(RESUME),--resume,)
+
+SEEDS ?= 13 14 15
+train-soup: .venv/.installed runs/v1-base/config.json ## The shipped recipe: train once per seed in $(SEEDS) ($(TRAIN_OUT)-seedS), average the runs into $(TRAIN_OUT)
+	for s in $(SEEDS); do \
+	  $(BIN)/contradict train --config configs/train.yaml --output $(TRAIN_OUT)-seed$$s --set train.seed=$$s $(if $(RESUME),--resume,) || exit 1; done
+	$(BIN)/contradict soup $(foreach s,$(SEEDS),$(TRAIN_OUT)-seed$(s)) --output $(TRAIN_OUT) --config configs/train.yaml --overwrite
 
 eval-pairs: .venv/.installed ## Measure $(MODEL) on every file in $(NLI)/test -> $(EVAL_OUT)/pairs
 	@if [ -d "$(NLI)/test" ]; then \

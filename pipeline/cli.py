@@ -279,6 +279,29 @@ def train(
     typer.echo(json.dumps(metrics, indent=2))
 
 
+@app.command()
+def soup(
+    runs: Annotated[list[Path], typer.Argument(help="Two or more run folders of one recipe (e.g. seeds), written by `contradict train`.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the averaged model.")],
+    config: Annotated[Path, typer.Option("--config", "-c", help="Training YAML whose dev files (and seed) give the dev sample.")] = Path("configs/train.yaml"),
+    dev: Annotated[bool, typer.Option(help="Measure every run and the soup on the dev sample and refit the soup's calibration temperature on it.")] = True,
+    overwrite: Annotated[bool, typer.Option(help="Replace a non-empty output folder.")] = False,
+    overrides: Annotated[Optional[list[str]], typer.Option("--set", help="Dotted override, e.g. --set train.seed=13 (the dev sample's seed).")] = None,
+) -> None:
+    """Average the weights of runs fine-tuned from one base (a model soup), refit its
+    temperature on dev and print every run's and the soup's dev accuracy on one sample."""
+    _logging(False)
+    from pipeline.config import REPO_ROOT, load_train_config
+    from pipeline.nli.data import load_files
+    from pipeline.nli.soup import average_models
+    from pipeline.nli.train import dev_sample
+
+    cfg = load_train_config(config, overrides or [])
+    rows = dev_sample(load_files(cfg.dev_files, cfg.label_map, base=REPO_ROOT), cfg) if dev else None
+    info = average_models(runs, output, dev_rows=rows, overwrite=overwrite)
+    typer.echo(json.dumps(info, indent=2))
+
+
 @eval_app.command("pairs")
 def eval_pairs_cmd(
     data: Annotated[list[str], typer.Option("--data", "-d", help="JSONL file, folder or glob (repeatable).")],

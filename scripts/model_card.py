@@ -149,6 +149,23 @@ def main() -> None:
     scope = (f"the rows whose hypothesis has a negation or contrast word only "
              f"(`train.debias_scope: cues`; {debiased} rows), the rest training on plain cross entropy"
              if cfg.get("debias_scope") == "cues" else "every row read from a file")
+    soup = summary.get("soup")
+    dev_acc = summary.get('dev_metrics', {}).get('eval_accuracy', float('nan'))
+    if soup:
+        each = ", ".join(f"`{Path(k).name}` {v['eval_accuracy']:.4f}" for k, v in soup.get("dev", {}).items()
+                         if k != "soup")
+        chosen = (f"weights | the uniform average of {len(soup['ingredients'])} runs of this recipe that differ "
+                  f"only in their seed (`contradict soup`, `soup.json`); dev accuracy {dev_acc:.4f} on one "
+                  f"dev sample, the runs {each}; temperature refitted on that sample")
+    else:
+        chosen = (f"best checkpoint | `{Path(summary.get('best_checkpoint') or '').name}` by dev accuracy "
+                  f"({dev_acc:.4f})")
+    seeds = (", ".join(str(json.loads((Path(i["path"]) / "train_config.json").read_text()).get("seed"))
+                       if (Path(i["path"]) / "train_config.json").is_file() else "?" for i in soup["ingredients"])
+             if soup else cfg['seed'])
+    command = ("`make train-soup` (each seed: `contradict train --config configs/train.yaml --set train.seed=S`; "
+               "then `contradict soup`)" if soup else
+               "`make train` (= `contradict train --config configs/train.yaml`)")
     card = f"""---
 language: en
 license: cc-by-sa-4.0
@@ -245,11 +262,11 @@ minus where it is wrong):
 | label smoothing | {cfg['label_smoothing']} |
 | weight decay | {cfg['weight_decay']} |
 | sampling | length-grouped batches |
-| seed | {cfg['seed']} |
+| seed | {seeds} |
 | initial weights | `{cfg.get('base_model')}` |
-| best checkpoint | `{Path(summary.get('best_checkpoint') or '').name}` by dev accuracy ({summary.get('dev_metrics', {}).get('eval_accuracy', float('nan')):.4f}) |
+| {chosen} |
 
-Command: `make train` (= `contradict train --config configs/train.yaml`), on 2 CPU cores.
+Command: {command}, on 2 CPU cores.
 
 ## Metrics on every test file
 

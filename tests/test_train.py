@@ -113,3 +113,47 @@ def test_mix_weights():
     rows = mix(files, {"a": 2.5, "b": 0.5}, seed=0)
     assert sum(r.source == "a" for r in rows) == 25
     assert sum(r.source == "b" for r in rows) == 5
+
+
+def test_soup_averages_the_runs_weights_and_refits_the_temperature_on_dev(tmp_path):
+    """`contradict soup`: the soup's tensors are the runs' element-wise mean, it loads and scores,
+    its temperature is refitted on the dev rows, and incompatible runs are refused."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from conftest import build_tiny_model
+    from pipeline.errors import ModelError
+    from pipeline.nli.data import NLIExample
+    from pipeline.nli.soup import average_models
+
+    a = build_tiny_model(tmp_path / "a")
+    b = build_tiny_model(tmp_path / "b")
+    sb = load_file(str(b / "model.safetensors"))
+    g = torch.Generator().manual_seed(1)
+    sb = {k: v + torch.randn(v.shape, generator=g) if v.is_floating_point() else v for k, v in sb.items()}
+    save_file(sb, str(b / "model.safetensors"), metadata={"format": "pt"})
+    sa = load_file(str(a / "model.safetensors"))
+    dev = [NLIExample(premise=r["premise"], hypothesis=r["hypothesis"], label=canonical_label(r["label"]), source="toy")
+           for r in _toy_rows(60, seed=3)]
+    info = average_models([a, b], tmp_path / "soup", dev_rows=dev)
+    soup = load_file(str(tmp_path / "soup" / "model.safetensors"))
+    for k, v in soup.items():
+        if v.is_floating_point():
+            assert torch.allclose(v, (sa[k] + sb[k]) / 2, atol=1e-6), k
+            assert not torch.allclose(v, sa[k]) or torch.allclose(sa[k], sb[k]), k
+    assert [i["path"] for i in info["ingredients"]] == [str(a), str(b)]
+    assert set(info["dev"]) == {"soup", str(a), str(b)} and info["dev"]["soup"]["n"] == 60
+    cal = json.loads((tmp_path / "soup" / "calibration.json").read_text())
+    assert cal["n"] == 60 and cal["nll_after"] <= cal["nll_before"] + 1e-9
+    summary = json.loads((tmp_path / "soup" / "train_summary.json").read_text())
+    assert summary["dev_metrics"]["eval_accuracy"] == info["dev"]["soup"]["eval_accuracy"]
+    probs = NLIModel(str(tmp_path / "soup"), backend="torch").predict([("Aid was sent.", "Aid was not sent.")])
+    assert probs.shape == (1, 3) and abs(float(probs.sum()) - 1) < 1e-5
+
+    other = build_tiny_model(tmp_path / "c", {0: "contradiction", 1: "entailment", 2: "neutral"})
+    with pytest.raises(ModelError, match="does not match"):
+        average_models([a, other], tmp_path / "bad")
+    with pytest.raises(ModelError, match="is one of the runs"):
+        average_models([a, b], a)
+    with pytest.raises(ModelError, match="not empty"):
+        average_models([a, b], tmp_path / "soup")

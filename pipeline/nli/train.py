@@ -103,6 +103,17 @@ def is_built(row: NLIExample) -> bool:
     return row.source.startswith("aug_") or row.source.endswith("_rev")
 
 
+def dev_sample(dev_files: dict[str, list[NLIExample]], cfg: TrainConfig) -> list[NLIExample]:
+    """The dev rows checkpoints are chosen on: every dev file's rows, shuffled by ``cfg.seed``
+    and cut to ``max_dev_examples`` when it is set. Models compared on dev must be compared on
+    the same sample (same seed): runs of different seeds draw different ones."""
+    rows = [r for stem in sorted(dev_files) for r in dev_files[stem]]
+    if cfg.max_dev_examples:
+        random.Random(cfg.seed).shuffle(rows)
+        rows = rows[: cfg.max_dev_examples]
+    return rows
+
+
 def fit_bias(train_rows: list[NLIExample], dev_rows: list[NLIExample], cfg: TrainConfig,
              out_dir: Path) -> tuple[np.ndarray | None, dict]:
     """Fit the hypothesis-only bias model on the mixture (saved as ``bias_model.json``),
@@ -219,12 +230,9 @@ def train(
     train_files = load_files(cfg.train_files, cfg.label_map, base=base_dir)
     dev_files = load_files(cfg.dev_files, cfg.label_map, base=base_dir)
     train_rows = mix(train_files, cfg.file_weights, cfg.seed)
-    dev_rows = [r for stem in sorted(dev_files) for r in dev_files[stem]]
+    dev_rows = dev_sample(dev_files, cfg)
     if cfg.max_train_examples:
         train_rows = train_rows[: cfg.max_train_examples]
-    if cfg.max_dev_examples:
-        random.Random(cfg.seed).shuffle(dev_rows)
-        dev_rows = dev_rows[: cfg.max_dev_examples]
     if not train_rows:
         raise DataError("the training mixture is empty", fix="check train_files and file_weights")
     train_rows, parts = build_mixture(train_rows, cfg, base_dir)
