@@ -160,9 +160,7 @@ def main() -> None:
     else:
         chosen = (f"best checkpoint | `{Path(summary.get('best_checkpoint') or '').name}` by dev accuracy "
                   f"({dev_acc:.4f})")
-    seeds = (", ".join(str(json.loads((Path(i["path"]) / "train_config.json").read_text()).get("seed"))
-                       if (Path(i["path"]) / "train_config.json").is_file() else "?" for i in soup["ingredients"])
-             if soup else cfg['seed'])
+    seeds = ", ".join(str(i.get("seed")) for i in soup["ingredients"]) if soup else cfg['seed']
     command = ("`make train-soup` (each seed: `contradict train --config configs/train.yaml --set train.seed=S`; "
                "then `contradict soup`)" if soup else
                "`make train` (= `contradict train --config configs/train.yaml`)")

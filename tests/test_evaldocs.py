@@ -279,6 +279,11 @@ def test_train_decider_cross_validates_by_article_and_stores_an_operating_point(
     assert op["target_met"] and op["precision"] >= 0.6 and op["threshold"] == dec.threshold
     assert {"precision_at_5", "mean_average_precision", "flags_per_article",
             "hard_non_contradictions_flagged"} <= set(op)
+    # the cross-validated curve every 0.05: flags can only thin out as the cut rises
+    curve = m["cv_curve"]
+    assert [r["threshold"] for r in curve] == [round(0.05 * k, 2) for k in range(1, 20)]
+    fpa = [r["flags_per_article"] for r in curve]
+    assert fpa == sorted(fpa, reverse=True) and fpa[0] >= op["flags_per_article"]
     back = LearnedDecider.load(out)
     flags = Decider(DecideConfig(method="auto", classifier=str(out))).decide(analysed[0].pairs, analysed[0].scores)
     assert {f.pair.a.id for f in flags} >= {"0.0", "2.0"} and all(f.reason.startswith("learned") for f in flags)

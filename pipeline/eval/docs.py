@@ -569,6 +569,8 @@ def train_decider(analysed: list[Analysed], out_path: Path, *, decide_cfg: Decid
     cv_probs = 1 / (1 + np.exp(-(cal[0] * best_z + cal[1])))
     op = choose_operating_point(cv_probs, y, lab, groups, gold_total,
                                 target_precision=target_precision, unannotated_weight=unannotated_weight)
+    cv_curve = [_article_metrics(cv_probs, y, lab, groups, gold_total, float(t), unannotated_weight)
+                for t in np.round(np.arange(0.05, 0.951, 0.05), 2)]
     plain = {}
     for how in ("max", "mean", "min"):
         p = np.array([combine_directions(pc, how) for pc in pcs])
@@ -588,7 +590,7 @@ def train_decider(analysed: list[Analysed], out_path: Path, *, decide_cfg: Decid
                  "cv_folds_by_article": n_splits, "cv_log_loss": round(float(best_loss), 4),
                  "cv_log_loss_by_C": {str(c): round(float(np.mean(v)), 4) for c, v in fold_losses.items()},
                  "target_precision": target_precision, "cv_operating_point": op,
-                 "cv_plain_threshold": plain,
+                 "cv_curve": cv_curve, "cv_plain_threshold": plain,
                  "coefficients": {f: round(float(v), 4) for f, v in zip(FEATURES, coefs)}},
     )
     dec.nli_margin = fit_nli_margin(dec, x)

@@ -44,6 +44,11 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _seed(folder: Path) -> int | None:
+    path = folder / "train_config.json"
+    return json.loads(path.read_text(encoding="utf-8")).get("seed") if path.is_file() else None
+
+
 def _check_compatible(folders: list[Path]) -> None:
     """The same architecture, label map and tokenizer in every folder, or a ModelError."""
     def key(folder: Path) -> tuple:
@@ -124,9 +129,14 @@ def average_models(folders: Sequence[str | Path], output: str | Path, *,
     for name in CARRIED:
         if (folders[0] / name).is_file():
             shutil.copyfile(folders[0] / name, out / name)
+    if (out / "train_config.json").is_file():  # the recipe, written where the soup is
+        cfg = json.loads((out / "train_config.json").read_text(encoding="utf-8"))
+        (out / "train_config.json").write_text(json.dumps({**cfg, "output_dir": str(out)}, indent=2),
+                                               encoding="utf-8")
     save_file(state, str(out / WEIGHTS), metadata={"format": "pt"})
     info: dict = {"method": "uniform weight average (model soup)",
-                  "ingredients": [{"path": str(f), "sha256": _sha256(f / WEIGHTS)} for f in folders]}
+                  "ingredients": [{"path": str(f), "sha256": _sha256(f / WEIGHTS), "seed": _seed(f)}
+                                  for f in folders]}
     summaries = [json.loads((f / "train_summary.json").read_text(encoding="utf-8"))
                  if (f / "train_summary.json").is_file() else {} for f in folders]
     calibration = None
