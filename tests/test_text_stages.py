@@ -462,3 +462,21 @@ def test_a_body_stating_something_in_its_own_name_is_the_speaker(seg):
     assert find(cs, "upheld the general legality").speaker.lower().endswith("court")
     # a person doing something is not a statement
     assert find(claims_of(seg, "Ruiz scored 19 goals in 24 matches this season."), "19 goals").speaker == ""
+
+
+def test_a_relative_clause_report_belongs_to_its_own_subject_not_to_the_noun_it_hangs_on(seg):
+    cs = claims_of(seg, 'LONDON, May 2 (Wire) - An investigator, Paul Grady, said the fire had started '
+                        'in at least two separate places, which he said was "consistent with deliberate '
+                        'ignition".\n')
+    c = find(cs, "deliberate ignition")
+    assert c.speaker == "Paul Grady" and c.cue == "said"
+    # a relative pronoun as the subject still hands the claim to the noun it stands for
+    cs = claims_of(seg, "The dispute involves the union, which said the plant would close in May.\n")
+    assert find(cs, "plant would close").speaker.lower().endswith("union")
+
+
+def test_an_organisation_named_across_a_wrapped_line_stops_at_the_verb_after_it(seg):
+    cs = claims_of(seg, "Children wait 14 months for treatment, the dentists' association said on "
+                        "Wednesday, calling on the health ministry\nto fund more clinics.\n\n"
+                        "The ministry said it would fund two new clinics next year.\n")
+    assert find(cs, "two new clinics").speaker == "health ministry"

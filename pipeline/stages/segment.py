@@ -477,7 +477,12 @@ class Segmenter:
                 rel_ids = _subtree_ids(v) & content
                 content -= rel_ids
                 vstance = "denies" if v.lemma_.lower() in DENY_VERBS else "asserts"
-                rc = _make_claim(doc, si, inner, _mention(v.head), v.text.lower(), vstance, in_region)
+                # "the figure, which officials said was wrong": the verb's own subject speaks;
+                # "a spokesman, who said ...": the relative pronoun stands for the head noun
+                subj = [c for c in v.children if c.dep_ in ("nsubj", "nsubjpass")
+                        and c.lower_ not in RELATIVE_PRONOUNS]
+                speaker = subj[0] if subj else v.head
+                rc = _make_claim(doc, si, inner, _mention(speaker), v.text.lower(), vstance, in_region)
                 if rc is not None:
                     claims.append(rc)
         denial = _denial_np(doc, content)
@@ -930,6 +935,22 @@ def doc_text(doc) -> str:
     return text
 
 
+_NOT_IN_NAMES = {"PART", "VERB", "AUX", "PRON", "SCONJ"}
+
+
+def _org_text(ent) -> str:
+    """An ORG entity's text up to the first lowercase verb, particle or pronoun: on hard-wrapped
+    copy the tagger can run a name on across the line ("calling on the health ministry\nto fund
+    more clinics" -> "health ministry"); an organisation's name holds none of those."""
+    end = ent.end
+    for t in ent:
+        if t.i > ent.start and t.pos_ in _NOT_IN_NAMES and t.text[:1].islower():
+            end = t.i
+            break
+    span = ent.doc[ent.start:end]
+    return " ".join(span.text.split())
+
+
 class EntityIndex:
     """The entities of a Doc sorted by token start, for bisecting (entities never overlap)."""
 
@@ -937,7 +958,7 @@ class EntityIndex:
         ents = list(doc.ents)
         self.starts = [e.start for e in ents]
         self.items = [(e.start, e.end, e.text, e.label_) for e in ents]
-        orgs = [(e.end, e.text) for e in ents if e.label_ == "ORG"]
+        orgs = [(e.end, _org_text(e)) for e in ents if e.label_ == "ORG"]
         self.org_ends = [end for end, _ in orgs]
         self.org_texts = [text for _, text in orgs]
 
@@ -964,6 +985,8 @@ def _ents(doc) -> EntityIndex:
         index = doc.user_data[_ENTS_KEY] = EntityIndex(doc)
     return index
 
+
+RELATIVE_PRONOUNS = {"who", "whom", "which", "that", "whose"}
 
 SOURCE_NOUNS = {"report", "figure", "data", "statement", "filing", "document", "record",
                 "circular", "survey", "study", "analysis", "website", "account", "estimate",
