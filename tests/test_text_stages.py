@@ -480,3 +480,17 @@ def test_an_organisation_named_across_a_wrapped_line_stops_at_the_verb_after_it(
                         "Wednesday, calling on the health ministry\nto fund more clinics.\n\n"
                         "The ministry said it would fund two new clinics next year.\n")
     assert find(cs, "two new clinics").speaker == "health ministry"
+
+
+def test_its_spokesman_takes_the_side_of_the_body_its_refers_to(seg):
+    # the subject of the sentence, not the country it acted on, and never the dateline's place
+    cs = claims_of(seg, "KABUL, March 3 (Wire) - Pakistan has recalled its ambassador to Afghanistan for "
+                        "consultations, its foreign ministry said on Tuesday.\n")
+    c = find(cs, "recalled its ambassador")
+    assert c.speaker == "Pakistan's foreign ministry" and c.side == "Pakistan"
+    # across a sentence: the organisation that spoke, not the place it spoke of
+    cs = claims_of(seg, "BravaGas said on its website that deliveries to Osterland had continued "
+                        "through February. Its chief executive, Viktor Orlan, told a newspaper that "
+                        "volumes had risen by 10 percent.\n")
+    c = find(cs, "volumes had risen")
+    assert c.speaker == "Viktor Orlan" and c.side == "BravaGas"

@@ -273,7 +273,18 @@ class Attributor:
         return sp
 
     def _possessor_side(self, m: Mention) -> str:
-        """"the ministry's spokesman": the side of the organisation the possessor names."""
+        """"the ministry's spokesman": the side of the organisation the possessor names;
+        "its spokesman", "its foreign ministry": the side of the country or organisation last
+        named before the mention."""
+        if m.owner is not None:
+            text, label = m.owner
+            if label == "GPE":
+                return _side_of(Mention(text=text, start=0, end=0, ents=[(text, "GPE")]))
+            key = _org_key(text)
+            for sp in self._index.latest_first(self._index.key.get(key, ())):
+                if sp.kind == "org" and sp.side:
+                    return sp.side
+            return _side_of(Mention(text=text, start=0, end=0)) or text  # an organisation is its own side
         for text, lemma, pos, dep in m.tokens:
             if dep == "poss" and lemma.lower() in GENERIC_ORGS | ORG_HEADS:
                 for sp in reversed(self.speakers):
@@ -350,6 +361,17 @@ class Attributor:
                     return self._update(sp, side, m)
             return self._new(name=name, kind="org", role_head=head, role_words=_role_words(m, ""),
                              side=side or owner.side, key=key)
+        # "its foreign ministry", "their union": the body of the country or organisation named
+        # last before the mention
+        if (tokens and tokens[0][0].lower() in ("its", "their") and m.owner is not None
+                and (head in ORG_HEADS or head in GENERIC_ORGS) and len(tokens) <= 4):
+            name = f"{m.owner[0]}'s {' '.join(t[0] for t in tokens[1:])}"
+            key = _org_key(name)
+            for sp in self._index.key.get(key, ()):
+                if sp.kind == "org" and sp.key == key:
+                    return self._update(sp, side, m)
+            return self._new(name=name, kind="org", role_head=head, role_words=_role_words(m, ""),
+                             side=side, key=key)
         # "the company", "the board": the organisation last named before the mention
         bare = [t for t in tokens if t[1].lower() not in STOP | {"itself", "own"}]
         if m.definite and len(bare) == 1 and head in GENERIC_ORGS:
@@ -359,7 +381,7 @@ class Attributor:
                 side = side or _side_of(m)
         # organisations and countries
         org = _org_name(m) or _clean(re.sub(r"^(the|a|an)\s+", "", m.text, flags=re.I))
-        if side and not (head in ORG_HEADS or _org_name(m)):
+        if side and not (head in ORG_HEADS or _org_name(m)) and m.owner is None:
             org = side  # "Pakistan said", "Washington said"
         key = _org_key(org)
         # a match has the same key, or shares a word with it (_contains needs all of them)

@@ -126,6 +126,7 @@ class Mention:
     head_text: str = ""
     definite: bool = False
     antecedents: tuple[str, ...] = ()  # organisations named before the mention, latest first
+    owner: tuple[str, str] | None = None  # ("Ostland", "GPE"): the latest ORG/GPE named before
 
     @property
     def pronoun(self) -> str:
@@ -951,6 +952,23 @@ def _org_text(ent) -> str:
     return " ".join(span.text.split())
 
 
+_SUBJ = ("nsubj", "nsubjpass")
+
+
+def _subject_like(tok) -> bool:
+    """A clause's subject, or the possessor, apposition or compound of one ("Estmark's
+    foreign ministry rejected", "The coalition, Citizens for a Clean Vote, said")."""
+    return tok.dep_ in _SUBJ or (tok.dep_ in ("poss", "appos", "compound") and tok.head.dep_ in _SUBJ)
+
+
+def _in_dateline(ent) -> bool:
+    """True for an entity inside a dateline ("KARVELO, March 3 (Wire) - ")."""
+    text = doc_text(ent.doc)
+    line = text.rfind("\n", 0, ent.start_char) + 1
+    d = _DATELINE.match(text[line:line + 120])
+    return bool(d) and ent.start_char < line + d.end()
+
+
 class EntityIndex:
     """The entities of a Doc sorted by token start, for bisecting (entities never overlap)."""
 
@@ -961,6 +979,10 @@ class EntityIndex:
         orgs = [(e.end, _org_text(e)) for e in ents if e.label_ == "ORG"]
         self.org_ends = [end for end, _ in orgs]
         self.org_texts = [text for _, text in orgs]
+        named = [(e.end, _org_text(e) if e.label_ == "ORG" else e.text, e.label_, _subject_like(e.root),
+                  e.start) for e in ents if e.label_ in ("ORG", "GPE") and not _in_dateline(e)]
+        self.named_ends = [n[0] for n in named]
+        self.named = [n[1:] for n in named]
 
     def within(self, lo: int, hi: int) -> list[tuple[str, str]]:
         """(text, label) of the entities inside tokens [lo, hi)."""
@@ -978,6 +1000,21 @@ class EntityIndex:
         k = bisect_right(self.org_ends, tok)
         return tuple(reversed(self.org_texts[max(0, k - n):k]))
 
+    def owner_before(self, tok: int, sent_start: int) -> tuple[str, str] | None:
+        """(text, label) of what "its" or "their" at token ``tok`` most likely stands for: the
+        latest ORG or GPE entity before it, from token ``sent_start`` on, that is (or names) a
+        clause's subject ("Ostland has recalled its ambassador to Karvelo, its foreign ministry said" ->
+        Ostland); else the latest one named before ("Estmark's foreign ministry rejected the
+        account. Its spokesman said" -> Estmark). A dateline's place is never one."""
+        k = bisect_right(self.named_ends, tok)
+        for j in range(k - 1, -1, -1):
+            text, label, subject, start = self.named[j]
+            if start < sent_start:
+                break
+            if subject:
+                return text, label
+        return self.named[k - 1][:2] if k else None
+
 
 def _ents(doc) -> EntityIndex:
     index = doc.user_data.get(_ENTS_KEY)
@@ -992,6 +1029,14 @@ SOURCE_NOUNS = {"report", "figure", "data", "statement", "filing", "document", "
                 "circular", "survey", "study", "analysis", "website", "account", "estimate",
                 "count", "tally", "letter", "release", "note", "audit", "review", "post",
                 "tweet", "message", "video"}
+
+
+def _owner(doc, i: int) -> tuple[str, str] | None:
+    """What "its"/"their" at token ``i`` stands for (``EntityIndex.owner_before``), looking for a
+    subject in its own sentence and the one before ("BravaGas said on its website that
+    deliveries to Osterland had continued. Its chief executive said" -> BravaGas)."""
+    start = doc[i].sent.start
+    return _ents(doc).owner_before(i, doc[start - 1].sent.start if start > 0 else 0)
 
 
 def _mention(tok) -> Mention:
@@ -1031,4 +1076,5 @@ def _mention(tok) -> Mention:
     definite = any(doc[i].lower_ in ("the", "this", "that") or doc[i].dep_ == "poss" for i in ids)
     return Mention(text=doc_text(doc)[s:e], start=s, end=e, ents=ents, tokens=tokens,
                    head_lemma=tok.lemma_.lower(), head_text=tok.lower_, definite=definite,
-                   antecedents=antecedents)
+                   antecedents=antecedents,
+                   owner=_owner(doc, ids[0]) if doc[ids[0]].lower_ in ("its", "their") else None)
