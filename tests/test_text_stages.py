@@ -494,3 +494,11 @@ def test_its_spokesman_takes_the_side_of_the_body_its_refers_to(seg):
                         "volumes had risen by 10 percent.\n")
     c = find(cs, "volumes had risen")
     assert c.speaker == "Viktor Orlan" and c.side == "BravaGas"
+
+
+def test_a_possessor_names_the_side_of_a_role_but_not_inside_an_organisations_name(seg):
+    cs = claims_of(seg, "Castellan's president, Giorgio Bassi, said the transfer fee had been paid in full.\n\n"
+                        "The Dock Workers' Union said the strike would go ahead on Monday.\n")
+    assert find(cs, "transfer fee").side == "Castellan"
+    union = find(cs, "strike would go ahead")
+    assert "Union" in union.speaker and union.side in ("", union.speaker)

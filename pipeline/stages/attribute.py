@@ -212,6 +212,21 @@ ROLE_ADJ = {"defence", "defense", "foreign", "interior", "finance", "health", "s
 _ROLE_VOCAB = frozenset(PERSON_HEADS | ORG_HEADS | ROLE_ADJ | {"minister", "ministry", "bid"} | set(DEMONYMS))
 
 
+def _names_after(m: Mention, k: int) -> bool:
+    """True when a proper noun follows token ``k`` in the mention's own phrase (up to a comma),
+    other than the person's name: "the Harbour Workers' Union", "Dorn's Unity party" (a
+    possessive inside a name), not "Karvelo's deputy foreign minister, Tomas Ruud"."""
+    own = set(_person_name(m).split())
+    for text, _, pos, _ in m.tokens[k + 1:]:
+        if text in ("'s", "'", "\u2019", "\u2019s"):
+            continue
+        if pos == "PUNCT":
+            return False
+        if pos == "PROPN" and text not in own:
+            return True
+    return False
+
+
 def _org_name(m: Mention) -> str:
     for text, label in m.ents:
         words = {w.lower() for w in re.findall(r"\w+", text)} - {"the"}
@@ -285,7 +300,21 @@ class Attributor:
                 if sp.kind == "org" and sp.side:
                     return sp.side
             return _side_of(Mention(text=text, start=0, end=0)) or text  # an organisation is its own side
-        for text, lemma, pos, dep in m.tokens:
+        for k, (text, lemma, pos, dep) in enumerate(m.tokens):
+            if (dep == "poss" and pos == "PROPN" and lemma.lower() not in GENERIC_ORGS | ORG_HEADS
+                    and (_person_name(m) or m.head_lemma in PERSON_HEADS | ORG_HEADS | GENERIC_ORGS)
+                    and not _names_after(m, k)):
+                # "Karvelo's deputy foreign minister", "Skyline Air's chief executive": the
+                # body or country the possessor names (not a possessive inside a name: "the
+                # Harbour Workers' Union", "the Public Prosecutor's Office")
+                j = k
+                while j > 0 and m.tokens[j - 1][2] == "PROPN" and m.tokens[j - 1][3] == "compound":
+                    j -= 1
+                owner = " ".join(t[0] for t in m.tokens[j:k + 1])
+                for sp in self._index.latest_first(self._index.key.get(_org_key(owner), ())):
+                    if sp.kind == "org" and sp.side:
+                        return sp.side
+                return _side_of(Mention(text=owner, start=0, end=0, ents=[(owner, "GPE")])) or owner
             if dep == "poss" and lemma.lower() in GENERIC_ORGS | ORG_HEADS:
                 for sp in reversed(self.speakers):
                     if sp.kind == "org" and sp.side and lemma.lower() in sp.name.lower().split() + [sp.role_head]:
