@@ -368,7 +368,7 @@ def eval_docs_cmd(
 ) -> None:
     """Precision (unannotated flags in exhaustively annotated articles count as false
     positives), recall, F1, per-article precision@3/5/10 and average precision, flags per
-    article, hard non-contradictions flagged, speaker accuracy; the plain threshold against
+    article, hard non-contradictions flagged, speaker and side accuracy; the plain threshold against
     the learned decision stage (when trained)."""
     _logging(verbose)
     from pipeline.eval.docs import format_report, run_eval_docs

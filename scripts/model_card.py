@@ -120,7 +120,7 @@ def main() -> None:
     if args.docs:
         docs = json.loads(args.docs.read_text())["reports"]
         metrics["labelled_articles_test"] = {
-            k: {m: round(v[m], 4) for m in ("claim_recall", "speaker_accuracy", "pair_recall",
+            k: {m: round(v[m], 4) for m in ("claim_recall", "speaker_accuracy", "side_accuracy", "pair_recall",
                                              "pair_precision", "recall_at_top_k")}
             for k, v in docs.items()
         }

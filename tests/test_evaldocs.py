@@ -47,6 +47,21 @@ def test_matching_and_speakers():
     assert not same_speaker("Khurram Dastgir", "Muhammad Faisal") and not same_speaker(None, "X")
 
 
+def test_side_accuracy_counts_the_claims_whose_gold_names_a_side():
+    from dataclasses import replace as dc_replace
+
+    from pipeline.eval.docs import same_side
+
+    assert same_side("Skyline Air", "skyline air") and same_side("US", "US")
+    assert not same_side("Pakistan", "") and not same_side("Pakistan", "US")
+    g = _gold()
+    g.claims["c1"]["side"], g.claims["c2"]["side"] = "US", "Pakistan"
+    cs = [dc_replace(_claim(0, 0, 17, "a senior US official"), side="US"),
+          dc_replace(_claim(1, 19, 43, "Khurram Dastgir"), side=""), _claim(2, 45, 76), _claim(3, 78, 101)]
+    rep = evaluate([Analysed(g, cs, [], [])], Decider(DecideConfig(method="threshold")))
+    assert rep["sides_gold"] == 2 and rep["side_accuracy"] == 0.5
+
+
 def test_evaluate_counts_recall_precision_and_types():
     g = _gold()
     cs = [_claim(0, 0, 17, "a senior US official"), _claim(1, 19, 43, "Khurram Dastgir"),

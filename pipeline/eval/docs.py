@@ -165,6 +165,13 @@ def gold_label(pair: Pair, gold_pairs: list[dict], m: dict[str, list[Claim]]) ->
     return lab
 
 
+def same_side(gold: str, pred: str | None) -> bool:
+    """A predicted side matches the gold one when either holds the other, case aside
+    ("Skyline Air" and "Skyline Air's", "US" and "us"); an empty prediction never does."""
+    g, p = gold.strip().lower(), (pred or "").strip().lower()
+    return bool(p) and (p in g or g in p)
+
+
 def label_candidates(a: Analysed) -> list[int | None]:
     """For each candidate pair: 1 gold contradiction, 0 gold non-contradiction, None
     unannotated. In an exhaustively annotated article an unannotated pair is 0: the article
@@ -265,7 +272,7 @@ def evaluate(analysed: list[Analysed], decider: Decider, top_k: int = 10,
     annotated articles as false positives) and, when ``thresholds`` is given, at each
     threshold (``curve``). ``pair_precision`` is the older measure over annotated flags only.
     """
-    claims_total = claims_found = spk_total = spk_ok = 0
+    claims_total = claims_found = spk_total = spk_ok = side_total = side_ok = 0
     per_type = defaultdict(lambda: {"gold": 0, "candidate": 0, "flagged": 0, "top": 0})
     tp = fp = unannotated = 0
     misses: list[dict] = []
@@ -277,6 +284,9 @@ def evaluate(analysed: list[Analysed], decider: Decider, top_k: int = 10,
                 claims_found += 1
                 spk_total += 1
                 spk_ok += int(same_speaker(g.get("speaker"), m[gid][0].speaker))
+                if g.get("side"):
+                    side_total += 1
+                    side_ok += int(same_side(g["side"], m[gid][0].side))
         flags = decider.decide(a.pairs, a.scores)
         flags.sort(key=lambda f: -f.score)
         top = flags[:top_k]
@@ -321,6 +331,8 @@ def evaluate(analysed: list[Analysed], decider: Decider, top_k: int = 10,
         "claims_gold": claims_total,
         "claims_predicted": sum(len(a.claims) for a in analysed),
         "speaker_accuracy": spk_ok / max(1, spk_total),
+        "side_accuracy": side_ok / max(1, side_total),
+        "sides_gold": side_total,
         "pair_recall": flagged / max(1, gold_contra),
         "candidate_recall": sum(t["candidate"] for t in per_type.values()) / max(1, gold_contra),
         "pair_precision": tp / max(1, tp + fp),
@@ -367,6 +379,7 @@ def format_report(reports: dict[str, dict]) -> str:
         for n in names))
     row("  rate", [reports[n].get("hard_nc_flagged_rate") for n in names])
     rows = [("claim recall", "claim_recall"), ("speaker accuracy", "speaker_accuracy"),
+            ("side accuracy", "side_accuracy"),
             ("candidate recall", "candidate_recall"), ("pair recall", "pair_recall"),
             ("precision, annotated flags only", "pair_precision"),
             (f"recall@top{first['top_k']}", "recall_at_top_k"),
