@@ -502,3 +502,11 @@ def test_a_possessor_names_the_side_of_a_role_but_not_inside_an_organisations_na
     assert find(cs, "transfer fee").side == "Castellan"
     union = find(cs, "strike would go ahead")
     assert "Union" in union.speaker and union.side in ("", union.speaker)
+
+
+def test_a_nationality_in_a_union_or_company_name_is_not_its_side(seg):
+    cs = claims_of(seg, "The British Union of Aviation Pilots said 600 jobs would go. "
+                        "Pakistan's ruling party said the vote was fair.\n")
+    union = find(cs, "600 jobs")
+    assert union.side != "UK" and "Union" in union.speaker
+    assert find(cs, "vote was fair").side == "Pakistan"

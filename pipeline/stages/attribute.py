@@ -94,6 +94,11 @@ GENERIC_ORGS = {"company", "firm", "club", "board", "bank", "carrier", "airline"
                 "commission", "council", "union", "federation", "league", "team", "campaign",
                 "organisation", "organization", "hospital", "university", "court", "authority",
                 "utility"}
+# bodies that speak for themselves, not for their country
+NON_STATE = {"union", "association", "company", "firm", "club", "federation", "league", "party",
+             "campaign", "group", "airline", "airlines", "motors", "corporation", "inc", "ltd",
+             "plc", "co", "foundation", "bank", "carrier", "insurer", "lender", "retailer",
+             "manufacturer", "operator", "producer", "maker", "utility", "team", "coalition"}
 CORPORATE = {"company", "firm", "club", "bank", "carrier", "airline", "group", "insurer",
              "lender", "retailer", "manufacturer", "operator", "producer", "maker", "team",
              "utility"}
@@ -326,6 +331,12 @@ class Attributor:
 
     def _match_or_create(self, m: Mention) -> Speaker:
         side = _side_of(m) or self._possessor_side(m)
+        if (side and m.head_lemma in NON_STATE and not _person_name(m)
+                and not any(t[3] == "poss" for t in m.tokens)):
+            # "the British Union of Aviation Pilots", "US carrier Delta": a nationality, not a
+            # side; the body speaks for itself (a union and a company of one country oppose).
+            # A possessor still names one ("Hallam's water utility", "Pakistan's ruling party")
+            side = ""
         name = _person_name(m)
         tokens = [t for t in m.tokens if t[2] != "PUNCT"]
         propn = [t[0] for t in tokens if t[2] == "PROPN"]
