@@ -284,7 +284,7 @@ def soup(
     runs: Annotated[list[Path], typer.Argument(help="Two or more run folders of one recipe (e.g. seeds), written by `contradict train`.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the averaged model.")],
     config: Annotated[Path, typer.Option("--config", "-c", help="Training YAML whose dev files (and seed) give the dev sample.")] = Path("configs/train.yaml"),
-    dev: Annotated[bool, typer.Option(help="Measure every run and the soup on the dev sample and refit the soup's calibration temperature on it.")] = True,
+    dev: Annotated[bool, typer.Option(help="Measure every run and the soup on the dev sample and refit the soup's calibration temperature on it (without it the soup has no calibration.json: temperature 1).")] = True,
     overwrite: Annotated[bool, typer.Option(help="Replace a non-empty output folder.")] = False,
     overrides: Annotated[Optional[list[str]], typer.Option("--set", help="Dotted override, e.g. --set train.seed=13 (the dev sample's seed).")] = None,
 ) -> None:

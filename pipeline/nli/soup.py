@@ -17,7 +17,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -28,20 +27,13 @@ import numpy as np
 from pipeline.errors import ModelError
 from pipeline.nli.calibrate import CALIBRATION_FILE, fit_temperature
 from pipeline.nli.data import NLIExample
+from pipeline.onnx_cache import sha256_file
 
 WEIGHTS = "model.safetensors"
 SOUP_FILE = "soup.json"
 # copied from the first ingredient when present (weights and calibration are written anew)
 CARRIED = ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
            "vocab.txt", "bias_model.json", "train_config.json")
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _seed(folder: Path) -> int | None:
@@ -56,7 +48,7 @@ def _check_compatible(folders: list[Path]) -> None:
         tok = folder / "tokenizer.json"
         return (cfg.get("model_type"), cfg.get("hidden_size"), cfg.get("num_hidden_layers"),
                 json.dumps(cfg.get("id2label"), sort_keys=True),
-                _sha256(tok) if tok.is_file() else None)
+                sha256_file(tok) if tok.is_file() else None)
     first = key(folders[0])
     for folder in folders[1:]:
         if key(folder) != first:
@@ -135,17 +127,17 @@ def average_models(folders: Sequence[str | Path], output: str | Path, *,
                                                encoding="utf-8")
     save_file(state, str(out / WEIGHTS), metadata={"format": "pt"})
     info: dict = {"method": "uniform weight average (model soup)",
-                  "ingredients": [{"path": str(f), "sha256": _sha256(f / WEIGHTS), "seed": _seed(f)}
+                  "ingredients": [{"path": str(f), "sha256": sha256_file(f / WEIGHTS), "seed": _seed(f)}
                                   for f in folders]}
-    summaries = [json.loads((f / "train_summary.json").read_text(encoding="utf-8"))
-                 if (f / "train_summary.json").is_file() else {} for f in folders]
+    first_summary = folders[0] / "train_summary.json"
+    summary = json.loads(first_summary.read_text(encoding="utf-8")) if first_summary.is_file() else {}
     calibration = None
     if dev_rows:
         dev, calibration = dev_figures(out, dev_rows)
         info["dev"] = {"soup": dev, **{str(f): dev_figures(f, dev_rows)[0] for f in folders}}
         info["calibration"] = calibration
         (out / CALIBRATION_FILE).write_text(json.dumps(calibration, indent=2), encoding="utf-8")
-    summary = {**summaries[0], "soup": info, "calibration": calibration, "best_checkpoint": None,
+    summary = {**summary, "soup": info, "calibration": calibration, "best_checkpoint": None,
                "dev_metrics": info["dev"]["soup"] if dev_rows else {}}
     (out / "train_summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     (out / SOUP_FILE).write_text(json.dumps(info, indent=2), encoding="utf-8")

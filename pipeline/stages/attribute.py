@@ -390,28 +390,22 @@ class Attributor:
             return self._new(name=display, kind=kind, role_head=head, role_words=role,
                              side=side or _org_side(m, ""), key=key,
                              described=m.definite and kind == "person")
-        # "her office", "his campaign": the body of the person the pronoun refers to
-        if (tokens and tokens[0][0].lower() in ("his", "her") and self.last_person is not None
-                and (head in ORG_HEADS or head in GENERIC_ORGS) and len(tokens) <= 3):
-            owner = self.last_person
-            name = f"{owner.name}'s {' '.join(t[0] for t in tokens[1:])}"
+        # "her office", "his campaign": the body of the person the pronoun refers to;
+        # "its foreign ministry", "their union": of the country or organisation it stands for
+        pron = tokens[0][0].lower() if tokens else ""
+        owner_name = owner_side = None
+        if pron in ("his", "her") and self.last_person is not None and len(tokens) <= 3:
+            owner_name, owner_side = self.last_person.name, self.last_person.side
+        elif pron in ("its", "their") and m.owner is not None and len(tokens) <= 4:
+            owner_name, owner_side = m.owner[0], ""
+        if owner_name is not None and (head in ORG_HEADS or head in GENERIC_ORGS):
+            name = f"{owner_name}'s {' '.join(t[0] for t in tokens[1:])}"
             key = _org_key(name)
             for sp in self._index.key.get(key, ()):
                 if sp.kind == "org" and sp.key == key:
                     return self._update(sp, side, m)
             return self._new(name=name, kind="org", role_head=head, role_words=_role_words(m, ""),
-                             side=side or owner.side, key=key)
-        # "its foreign ministry", "their union": the body of the country or organisation named
-        # last before the mention
-        if (tokens and tokens[0][0].lower() in ("its", "their") and m.owner is not None
-                and (head in ORG_HEADS or head in GENERIC_ORGS) and len(tokens) <= 4):
-            name = f"{m.owner[0]}'s {' '.join(t[0] for t in tokens[1:])}"
-            key = _org_key(name)
-            for sp in self._index.key.get(key, ()):
-                if sp.kind == "org" and sp.key == key:
-                    return self._update(sp, side, m)
-            return self._new(name=name, kind="org", role_head=head, role_words=_role_words(m, ""),
-                             side=side, key=key)
+                             side=side or owner_side, key=key)
         # "the company", "the board": the organisation last named before the mention
         bare = [t for t in tokens if t[1].lower() not in STOP | {"itself", "own"}]
         if m.definite and len(bare) == 1 and head in GENERIC_ORGS:
