@@ -345,6 +345,31 @@ def test_dateline_cut_off_by_the_parser_stays_out_of_the_claim():
     assert norm.text[first.start:first.end].startswith("Pakistan has suspended")
 
 
+def test_a_dateline_with_its_place_cut_off_at_the_bracket_stays_out_of_the_claim():
+    # spaCy cut "BELLO (" off as a sentence of its own, leaving "Wire) - Ostra has ..."
+    text = ("Ostra recalls envoy over detained crew\n\n"
+            "BELLO (Wire) - Ostra has recalled its envoy from Kamm in protest at the detention "
+            "of two Ostran fishermen.\n")
+    norm, claims = _raw_claims(text)
+    c = [c for c in claims if "recalled" in c.text][0]
+    assert c.text.startswith("Ostra has recalled"), c.text
+    assert norm.text[c.start:c.end].startswith("Ostra has recalled")
+
+
+def test_the_first_word_after_a_subheading_stays_with_its_sentence(seg):
+    # after the subheading the parser cut "Turnout | was 47 percent, the election office
+    # said", and the claim lost its subject ("Was 47 percent")
+    raw = ("Mayor wins second term\n\n"
+           "The mayor said the result was a mandate.\n\n"
+           "Low Turnout\n\n"
+           "Turnout was 47 percent, the election office said.\n")
+    cs = claims_of(seg, raw)
+    c = find(cs, "47 percent")
+    assert c.text == "Turnout was 47 percent", c.text
+    assert c.speaker == "election office"
+    assert not any("Low Turnout" in x.text for x in cs)
+
+
 def test_a_dateline_parsed_as_the_subject_hands_the_speaker_to_the_name_after_it():
     text = ("Regions report vaccine shortfall\n\n"
             "KASSARA, May 14 (Wire) - Health Minister Farida Nasser said on Thursday that 2 million "

@@ -99,10 +99,18 @@ def load_spacy(name: str = "auto"):
 
 def _paragraph_breaks(doc):
     """A paragraph break always starts a sentence, so that the parser never joins a
-    subheading or a dateline line to the sentence after it."""
+    subheading or a dateline line to the sentence after it; and the paragraph's second token
+    never does: after a title-case subheading the parser would cut "Turnout | was 58
+    percent, the commission said" and leave the claim without its subject. (Not in a dateline
+    paragraph: there the parser's own cut after "ISLAMABAD, Jan 10 (Wire) -" is the right one.)"""
     for t in doc[:-1]:
         if "\n\n" in t.text_with_ws or (t.is_space and "\n\n" in t.text):
-            doc[t.i + 1].is_sent_start = True
+            first = doc[t.i + 1]
+            first.is_sent_start = True
+            if (first.i + 1 < len(doc) and not first.is_space and first.text not in (".", "!", "?")
+                    and "\n" not in first.text_with_ws
+                    and not _DATELINE.match(doc.text[first.idx:first.idx + 120])):
+                doc[first.i + 1].is_sent_start = False
     return doc
 
 
@@ -827,9 +835,10 @@ def _carve(parts: list[set[int]], piece: set[int], drop: set[int]) -> list[set[i
 # "ISLAMABAD (Reuters) - ", "WASHINGTON, March 3 (AP) — "
 _DATELINE = re.compile(r"^[A-Z][A-Z.' ]{2,40}(?:,[^-–—()]{0,30})?(?:\s*\([^)]{1,40}\))?\s*[-–—:]+\s*")
 # what is left of a dateline when spaCy cut "ISLAMABAD," off as a sentence of its own:
-# "Jan 10 (Wire) - Pakistan has ..." (a month and day and/or an agency, then a dash)
+# "Jan 10 (Wire) - Pakistan has ..." (a month and day and/or an agency, then a dash), or
+# "MIREN (" with it: "Wire) - Karavia has ..."
 _DATELINE_TAIL = re.compile(
-    r"^(?:(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2}(?:,\s*\d{4})?\s*)(?:\([^)]{1,40}\)\s*)?|\([^)]{1,40}\)\s*)"
+    r"^(?:(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2}(?:,\s*\d{4})?\s*)(?:\([^)]{1,40}\)\s*)?|\([^)]{1,40}\)\s*|[A-Z][\w.&' ]{0,30}\)\s*)"
     r"[-–—]+\s+")
 _EDGE = set(QUOTE_CHARS) | {",", ";", ":", "-", "–", "—", "(", ")", "'", "’", "‘"}
 
