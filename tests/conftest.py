@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 
@@ -14,6 +15,29 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_MODEL = REPO / "models" / "nli-minilm-l6"
 SAMPLE = REPO / "data" / "sample"
+
+def assert_same_flags(got: Path, want: Path, tol: float = 1e-5) -> None:
+    """Two flag CSVs hold the same rows in the same order: every text field equal, every
+    number within ``tol``. Two runs that batch the same documents differently agree only to
+    float rounding (the embedder pads each batch to its longest claim), which can move a
+    similarity in its sixth decimal."""
+    def rows(path: Path) -> list[dict]:
+        with path.open(encoding="utf-8", newline="") as fh:
+            return list(csv.DictReader(fh))
+
+    a, b = rows(got), rows(want)
+    assert len(a) == len(b), f"{got}: {len(a)} rows, {want}: {len(b)}"
+    for i, (ra, rb) in enumerate(zip(a, b)):
+        assert ra.keys() == rb.keys()
+        for k in ra:
+            if ra[k] == rb[k]:
+                continue
+            try:
+                close = abs(float(ra[k]) - float(rb[k])) <= tol
+            except ValueError:
+                close = False
+            assert close, f"row {i + 1}, {k}: {ra[k]!r} != {rb[k]!r}"
+
 
 WORDS = """the a an is are was were not no never it they he she we said talks ongoing suspended
 cooperation all levels military intelligence government minister official spokesperson

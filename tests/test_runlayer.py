@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import REPO, build_tiny_model
+from conftest import REPO, assert_same_flags, build_tiny_model
 from pipeline.config import load_run_config
 from pipeline.errors import ModelError, OutputError, ResumeError, RunLockedError
 from pipeline.run import run
@@ -439,7 +439,7 @@ def test_ray_engine_glue_chunks_resumes_and_matches_local(tmp_path, cfg, ref, mo
     ray_cfg = dataclasses.replace(cfg, engine="ray")
     got = run([str(corpus)], tmp_path / "flagged.csv", ray_cfg)
     assert chunks == [2, 1]  # 6 documents, batches of 2, chunks of 4 documents: never all at once
-    assert got.out_csv.read_bytes() == want.out_csv.read_bytes()
+    assert_same_flags(got.out_csv, want.out_csv)
     assert json.loads(got.manifest.read_text())["engine"] == "ray"
     # a local run interrupted after one batch, resumed on the Ray engine
     out = tmp_path / "resumed.csv"
@@ -448,4 +448,4 @@ def test_ray_engine_glue_chunks_resumes_and_matches_local(tmp_path, cfg, ref, mo
     chunks.clear()
     got = run([str(corpus)], out, ray_cfg, resume=True)
     assert got.resumed and got.resumed_documents == 2 and chunks == [2]
-    assert out.read_bytes() == want.out_csv.read_bytes()
+    assert_same_flags(out, want.out_csv)
