@@ -223,6 +223,11 @@ class DecideConfig:
     # learned path: send to the NLI model only the pairs whose other evidence leaves them
     # within reach of the operating point (decider.json's nli_margin; stages/decide.py)
     nli_cascade: bool = True
+    # a backend whose scores depend on the batch (int8): the pairs whose score comes within
+    # this much of the cut are scored again one by one, and decided on those scores, so that a
+    # flag does not depend on the pairs that shared its batch (nor on the cut: --threshold
+    # changes which pairs share a batch); 0 turns it off
+    confirm_margin: float = 0.15
 
     def __post_init__(self) -> None:
         validate(self)
@@ -428,7 +433,7 @@ RANGES: dict[str, Range] = {
     "pair.cross_k": AT_LEAST_1, "pair.cross_min_similarity": UNIT,
     "score.batch_size": AT_LEAST_1, "score.max_length": Range(8, 8192),
     "score.token_budget": AT_LEAST_1,
-    "decide.threshold": UNIT, "decide.operating_point": Range(-1, 1), "decide.numeric_min_similarity": UNIT,
+    "decide.threshold": UNIT, "decide.operating_point": Range(-1, 1), "decide.confirm_margin": UNIT, "decide.numeric_min_similarity": UNIT,
     "output.top": NON_NEGATIVE, "batch_docs": AT_LEAST_1,
     "train.max_length": Range(8, 8192), "train.epochs": POSITIVE, "train.learning_rate": POSITIVE,
     "train.weight_decay": NON_NEGATIVE, "train.warmup_ratio": UNIT,

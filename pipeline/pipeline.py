@@ -37,6 +37,7 @@ class BatchResult:
     scores: list[Score | None] = field(default_factory=list)  # None: left out by the NLI cascade
     evidence: list[dict] | None = None  # same-event evidence per pair (decide stage), once computed
     nli_pairs: int = 0  # pairs the NLI model scored
+    nli_confirmed: int = 0  # of them, scored again one by one near the cut (decide.confirm_margin)
     flags: list[Flag] = field(default_factory=list)
     embeddings: np.ndarray | None = None  # one row per claim
     dropped: dict[str, int] = field(default_factory=dict)  # work dropped by a cap, by cap name
@@ -194,14 +195,34 @@ class Pipeline:
         res.timings["cascade"] += time.perf_counter() - t
         t = time.perf_counter()
         idx = np.flatnonzero(need)
-        texts = [(nli_text(res.pairs[i].a), nli_text(res.pairs[i].b)) for i in idx]
-        ab, ba = self.nli.predict_both(texts)
         res.scores = [None] * len(res.pairs)
+        self._nli_scores(res, idx)
+        res.nli_pairs = len(idx)
+        res.timings["score"] += time.perf_counter() - t
+        self.confirm(res)
+        return res
+
+    def _nli_scores(self, res: BatchResult, idx, batch_size: int | None = None) -> None:
+        texts = [(nli_text(res.pairs[i].a), nli_text(res.pairs[i].b)) for i in idx]
+        ab, ba = self.nli.predict_both(texts, batch_size=batch_size)
         for i, x, y in zip(idx, ab, ba):
             res.scores[i] = Score((float(x[0]), float(y[0])), (float(x[1]), float(y[1])),
                                   (float(x[2]), float(y[2])))
-        res.nli_pairs = len(idx)
-        res.timings["score"] += time.perf_counter() - t
+
+    def confirm(self, res: BatchResult) -> BatchResult:
+        """With a backend whose scores depend on the batch (int8), score the pairs near the cut
+        (``decide.confirm_margin``) again one by one: what is flagged then depends on the pair
+        alone, not on its batch-mates, the cascade or the cut."""
+        margin = self.cfg.decide.confirm_margin
+        if margin <= 0 or not res.pairs or not getattr(self.nli, "batch_dependent", False):
+            return res
+        t = time.perf_counter()
+        if res.evidence is None:
+            res.evidence = self.decider.pair_evidence(res.pairs)
+        near = self.decider.near_cut(res.pairs, res.scores, res.evidence, margin)
+        self._nli_scores(res, near, batch_size=1)
+        res.nli_confirmed = len(near)
+        res.timings["confirm"] += time.perf_counter() - t
         return res
 
     def decide(self, res: BatchResult) -> BatchResult:

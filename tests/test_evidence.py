@@ -221,3 +221,67 @@ def test_unscored_pair_has_nan_nli_features_and_no_nli_rules(nlp):
     assert f["num_same_unit"] == 1.0 and not np.isnan(f["similarity"])
     with pytest.raises(ValueError, match="every pair"):
         Decider(DecideConfig(method="threshold")).decide([Pair(a, b, "opposing_sides", 0.7)], [None])
+
+
+class _BatchNoiseNLI:
+    """An NLI stand-in whose P(contradiction) moves with the batch, as the int8 export's does:
+    alone (batch_size=1) a pair gets its own score; in a batch, 0.04 more per batch-mate."""
+
+    batch_dependent = True
+
+    def __init__(self, own: dict[str, float]):
+        self.own, self.calls = own, []
+
+    def predict_both(self, texts, batch_size=None):
+        self.calls.append((len(texts), batch_size))
+        shift = 0.0 if batch_size == 1 else 0.04 * (len(texts) - 1)
+
+        def probs(a, b):
+            pc = min(0.95, self.own[a] + shift)
+            return [pc, 0.02, 0.98 - pc]
+
+        return (np.array([probs(a, b) for a, b in texts]), np.array([probs(a, b) for a, b in texts]))
+
+
+def test_pairs_near_the_cut_are_decided_on_scores_that_do_not_depend_on_their_batch(nlp, tmp_path):
+    """A flag must not come and go with the pairs that shared its batch (corpus, --threshold,
+    the cascade): with a batch-dependent backend the pairs near the cut are scored again alone."""
+    from pipeline.config import RunConfig
+    from pipeline.pipeline import BatchResult, Pipeline
+
+    texts = ["Talks are ongoing at all levels.", "Talks have been suspended.",
+             "The border crossing reopened on Monday.", "Trade between the two grew last year.",
+             "The ambassador was recalled.", "Flights resumed on Friday."]
+    cs = _claims(nlp, *texts)
+    # sigmoid(4 * 0.9 + 3 * pc - 4) >= 0.5 when pc >= 0.133: alone the first pair is just
+    # below the cut (pc 0.12); with three batch-mates it would be above it (0.12 + 0.12)
+    own = {texts[0]: 0.12, texts[2]: 0.02, texts[3]: 0.02, texts[4]: 0.02}
+    pairs = [Pair(cs[0], cs[1], "opposing_sides", 0.9)] + [
+        Pair(cs[i], cs[5], "opposing_sides", 0.1) for i in (2, 3, 4)]
+    path = _cascade_decider(tmp_path, None)
+
+    def run(ps, margin):
+        cfg = RunConfig()
+        cfg.decide = DecideConfig(method="learned", classifier=str(path), confirm_margin=margin)
+        pipe = Pipeline(cfg)
+        pipe._nli = _BatchNoiseNLI(own)
+        res = pipe.decide(pipe.score(BatchResult(pairs=list(ps))))
+        return pipe, res
+
+    pipe, alone = run(pairs[:1], 0.15)
+    assert alone.flags == [] and alone.nli_confirmed == 1
+    pipe, crowd = run(pairs, 0.15)
+    assert crowd.flags == [] and crowd.nli_confirmed == 1  # the far pairs are not rescored
+    assert crowd.scores[0] == alone.scores[0]
+    assert pipe.nli.calls == [(4, None), (1, 1)]
+    # without the confirm pass the batch-mates push the pair over the cut
+    _, noisy = run(pairs, 0.0)
+    assert [f.pair for f in noisy.flags] == [pairs[0]] and noisy.nli_confirmed == 0
+    # a backend whose scores do not depend on the batch is not rescored
+    cfg = RunConfig()
+    cfg.decide = DecideConfig(method="learned", classifier=str(path))
+    pipe = Pipeline(cfg)
+    pipe._nli = _BatchNoiseNLI(own)
+    pipe._nli.batch_dependent = False
+    assert pipe.score(BatchResult(pairs=list(pairs))).nli_confirmed == 0
+    assert pipe.nli.calls == [(4, None)]

@@ -112,6 +112,28 @@ def test_export_fp32_allclose(tiny_model):
 
 
 @needs_onnx
+def test_int8_is_batch_dependent_and_one_pair_at_a_time_depends_on_the_pair_alone(tiny_model):
+    """The int8 export quantises activations per batch; batch_size=1 scores each pair alone,
+    so its scores are the same whatever else is scored in the call (the pipeline's confirm
+    pass relies on this)."""
+    from pipeline.nli.model import NLIModel
+    from pipeline.nli.export import export
+
+    export(str(tiny_model), quantize=True)
+    m = NLIModel(str(tiny_model), backend="onnx", batch_size=8)
+    assert m.batch_dependent and m.backend_name == "onnx-int8"
+    alone = np.vstack([m.predict([p], batch_size=1) for p in PAIRS])
+    together = m.predict(PAIRS, batch_size=1)
+    np.testing.assert_array_equal(alone, together)
+    ab, ba = m.predict_both(PAIRS[1:] + PAIRS[:1], batch_size=1)
+    np.testing.assert_array_equal(ab[-1], alone[0])
+    np.testing.assert_array_equal(ba[-1], m.predict([PAIRS[0][::-1]], batch_size=1)[0])
+    assert not NLIModel(str(tiny_model), backend="torch", device="cpu").batch_dependent
+    export(str(tiny_model), quantize=False)
+    assert not NLIModel(str(tiny_model), backend="onnx").batch_dependent
+
+
+@needs_onnx
 def test_onnx_batch_shapes(tiny_model):
     """Dynamic axes: one pair, and a batch of pairs of different lengths."""
     from pipeline.nli.model import NLIModel

@@ -111,13 +111,15 @@ def process_batch(pipe, docs: list[Document], seq: int, parsed=None) -> dict:
             log.debug("document %s failed:\n%s", docs[0].id, traceback.format_exc())
             skipped.append(error_skip(docs[0], exc))
     rows: list[dict] = []
-    rec = {"batch": seq, "docs": [], "skipped": skipped, "claims": 0, "pairs": 0, "nli_pairs": 0, "flags": 0,
+    rec = {"batch": seq, "docs": [], "skipped": skipped, "claims": 0, "pairs": 0, "nli_pairs": 0,
+           "nli_confirmed": 0, "flags": 0,
            "dropped": {}, "timings": {}}
     for ds, res in results:
         rec["docs"].extend(d.id for d in ds)
         rec["claims"] += len(res.claims)
         rec["pairs"] += len(res.pairs)
         rec["nli_pairs"] += res.nli_pairs
+        rec["nli_confirmed"] += res.nli_confirmed
         rec["flags"] += len(res.flags)
         for k, v in res.dropped.items():
             rec["dropped"][k] = rec["dropped"].get(k, 0) + int(v)

@@ -49,6 +49,7 @@ class Ledger:
     claims: int = 0
     pairs: int = 0
     nli_pairs: int = 0  # candidate pairs the NLI model scored (fewer with the NLI cascade)
+    nli_confirmed: int = 0  # of them, scored again one by one near the cut (decide.confirm_margin)
     flags: int = 0
     dropped: dict[str, int] = field(default_factory=dict)  # work dropped by a cap, by cap name
     timings: dict[str, float] = field(default_factory=dict)
@@ -72,6 +73,7 @@ class Ledger:
         self.claims += int(rec.get("claims", 0))
         self.pairs += int(rec.get("pairs", 0))
         self.nli_pairs += int(rec.get("nli_pairs", 0))
+        self.nli_confirmed += int(rec.get("nli_confirmed", 0))
         self.flags += int(rec.get("flags", 0))
         for k, v in rec.get("dropped", {}).items():
             self.dropped[k] = self.dropped.get(k, 0) + int(v)
@@ -93,11 +95,12 @@ class Ledger:
             "skipped": self.skipped,
             "counts": {"documents": self.documents, "skipped": len(self.skipped),
                        "claims": self.claims, "pairs": self.pairs, "nli_pairs": self.nli_pairs,
-                       "flags": n_rows},
+                       "nli_confirmed": self.nli_confirmed, "flags": n_rows},
             "dropped": dict(sorted(self.dropped.items())),
             **_models(cfg),
             "decision": {"method": cfg.decide.method, "threshold": cfg.decide.threshold,
-                         "nli_cascade": cfg.decide.nli_cascade},
+                         "nli_cascade": cfg.decide.nli_cascade,
+                         "confirm_margin": cfg.decide.confirm_margin},
             "config": to_dict(cfg),
             "resumed": resumed,
             "resumed_documents": self.resumed_documents if resumed else 0,

@@ -636,6 +636,15 @@ class Decider:
             raise ValueError("the plain-threshold decision needs an NLI score for every pair")
         return np.array([combine_directions(s.p_contradiction, self.cfg.directions) for s in scores]), hits
 
+    def near_cut(self, pairs: list[Pair], scores: list[Score | None], evs: list[dict] | None,
+                 margin: float) -> np.ndarray:
+        """Indices of the scored pairs whose score is at least the cut minus ``margin``."""
+        if not pairs:
+            return np.zeros(0, dtype=int)
+        probs, _ = self.probabilities(pairs, scores, evs)
+        scored = np.array([s is not None for s in scores])
+        return np.flatnonzero(scored & (probs >= self.threshold - margin))
+
     def decide(self, pairs: list[Pair], scores: list[Score | None],
                evs: list[dict] | None = None) -> list[Flag]:
         if not pairs:
