@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 
 import pytest
 
@@ -67,6 +68,21 @@ def test_quantities_and_numeric_mismatch():
     assert not numeric_mismatch("Aid of $33bn was given.", "Aid of 33 billion dollars was given.")[0]
     assert not numeric_mismatch("In 2019 turnout fell.", "In 2021 turnout fell.")[0]  # years
     assert not numeric_mismatch("400 jobs will go.", "Turnout was 61%.")[0]  # other quantities
+
+
+def test_numeric_mismatch_names_the_first_disputed_figure_whatever_the_hash_seed():
+    """The detail in the CSV's details column must not change from run to run: units were
+    iterated as a set of strings, whose order follows PYTHONHASHSEED."""
+    import subprocess
+    import sys
+
+    code = ("from pipeline.stages.decide import numeric_mismatch; print(numeric_mismatch("
+            "'Turnout was 28 percent and 1,187 homes were tested and 12 schools closed.', "
+            "'Turnout was 30 percent, 1,240 homes were tested and 15 schools closed.')[1])")
+    seen = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout.strip()
+            for seed in range(8)}
+    assert len(seen) == 1 and seen.pop().startswith("28 percent")  # the first text's first unit
 
 
 def test_formula_cells_are_neutralised(tmp_path):

@@ -173,7 +173,9 @@ def numeric_mismatch(a: str, b: str, tolerance: float = 0.02) -> tuple[bool, str
     """True when both texts give a figure for the same unit and no figure of that unit
     agrees (within ``tolerance``, relative)."""
     qa, qb = quantities(a), quantities(b)
-    for unit in {q.unit for q in qa} & {q.unit for q in qb}:
+    in_b = {q.unit for q in qb}
+    # units in the order the first text gives them: a set's order changes with the hash seed
+    for unit in dict.fromkeys(q.unit for q in qa if q.unit in in_b):
         va = [q for q in qa if q.unit == unit]
         vb = [q for q in qb if q.unit == unit]
         agree = any(
@@ -638,12 +640,14 @@ class Decider:
 
     def near_cut(self, pairs: list[Pair], scores: list[Score | None], evs: list[dict] | None,
                  margin: float) -> np.ndarray:
-        """Indices of the scored pairs whose score is at least the cut minus ``margin``."""
-        if not pairs:
-            return np.zeros(0, dtype=int)
-        probs, _ = self.probabilities(pairs, scores, evs)
-        scored = np.array([s is not None for s in scores])
-        return np.flatnonzero(scored & (probs >= self.threshold - margin))
+        """Indices of the scored pairs whose score is at least the cut minus ``margin`` (the
+        pairs the cascade left unscored are below the cut and are not looked at)."""
+        idx = np.array([i for i, s in enumerate(scores) if s is not None], dtype=int)
+        if not len(idx):
+            return idx
+        probs, _ = self.probabilities([pairs[i] for i in idx], [scores[i] for i in idx],
+                                      None if evs is None else [evs[i] for i in idx])
+        return idx[probs >= self.threshold - margin]
 
     def decide(self, pairs: list[Pair], scores: list[Score | None],
                evs: list[dict] | None = None) -> list[Flag]:
