@@ -227,7 +227,7 @@ class DecideConfig:
     # this much of the cut are scored again one by one, and decided on those scores, so that a
     # flag does not depend on the pairs that shared its batch (nor on the cut: --threshold
     # changes which pairs share a batch); 0 turns it off
-    confirm_margin: float = 0.15
+    confirm_margin: float = 0.1
 
     def __post_init__(self) -> None:
         validate(self)

@@ -219,6 +219,7 @@ def child_run(jsonl: str, model: str, workdir: str, batch_docs: int) -> dict:
         "pairs_per_claim": round(summary.pairs / max(1, summary.claims), 3),
         "nli_pairs": man["counts"].get("nli_pairs", summary.pairs),  # the rest: left out by the cascade
         "nli_share": round(man["counts"].get("nli_pairs", summary.pairs) / max(1, summary.pairs), 3),
+        "nli_confirmed": man["counts"].get("nli_confirmed", 0),
         "score_s": score_s,
         "nli_pairs_per_s": (round(2 * man["counts"].get("nli_pairs", summary.pairs) / score_s, 1)
                             if score_s else None),
@@ -429,7 +430,9 @@ PROFILE_STAGES = (("parse", ("normalize", "parse")), ("attribute", ("segment_att
                   ("evidence", ("claim_info",)),  # the second spaCy pass over claim texts
                   ("embed", ("embed",)), ("topics", ("topics",)), ("pair", ("pair",)),
                   ("cascade", ("cascade",)),  # which pairs the NLI model must score (decide.py)
-                  ("NLI", ("score",)), ("decide", ("decide",)), ("write", ("write",)))
+                  ("NLI", ("score",)),
+                  ("confirm", ("confirm",)),  # pairs near the cut scored again one by one
+                  ("decide", ("decide",)), ("write", ("write",)))
 
 
 def stage_profile(timings: dict, run_s: float) -> list[dict]:
