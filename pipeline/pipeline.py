@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -71,6 +71,7 @@ class Pipeline:
         self.topics = Topics(self.cfg.topics, threads=self.cfg.threads)
         self._nli = None
         self._decider = None
+        self._words_alone = None  # word similarities from one word per call (confirm pass)
         self.cross = self._new_cross(None) if self.cfg.pair.cross_document else None
 
     def _new_cross(self, folder):
@@ -210,20 +211,44 @@ class Pipeline:
                                   (float(x[2]), float(y[2])))
 
     def confirm(self, res: BatchResult) -> BatchResult:
-        """With a backend whose scores depend on the batch (int8), score the pairs near the cut
-        (``decide.confirm_margin``) again one by one: what is flagged then depends on the pair
-        alone, not on its batch-mates, the cascade or the cut."""
+        """With models whose outputs depend on the batch (int8), the pairs near the cut
+        (``decide.confirm_margin``) are measured again one text or pair per call: the two
+        claims' similarity and the word similarities of negation alignment (int8 embedder),
+        and the NLI scores (int8 NLI model). What is flagged then depends on the pair alone,
+        not on its batch-mates (the corpus, ``batch_docs``), the cascade or the cut."""
         margin = self.cfg.decide.confirm_margin
-        if margin <= 0 or not res.pairs or not getattr(self.nli, "batch_dependent", False):
+        nli_alone = getattr(self.nli, "batch_dependent", False)
+        emb_alone = getattr(self.topics.embedder, "batch_dependent", False)
+        if margin <= 0 or not res.pairs or not (nli_alone or emb_alone):
             return res
         t = time.perf_counter()
         if res.evidence is None:
             res.evidence = self.decider.pair_evidence(res.pairs)
         near = self.decider.near_cut(res.pairs, res.scores, res.evidence, margin)
-        self._nli_scores(res, near, batch_size=1)
+        if emb_alone and len(near):
+            self._similarities_alone(res, near)
+        if nli_alone:
+            self._nli_scores(res, near, batch_size=1)
         res.nli_confirmed = len(near)
         res.timings["confirm"] += time.perf_counter() - t
         return res
+
+    def _similarities_alone(self, res: BatchResult, near) -> None:
+        """Similarity and same-event evidence of the pairs ``near`` from embeddings of one
+        text per call (words are cached for the run: each was embedded alone)."""
+        from pipeline.stages.evidence import WordSimilarity
+
+        emb = self.topics.embedder
+        if self._words_alone is None:
+            self._words_alone = WordSimilarity(lambda ws: emb.encode(ws, batch_size=1))
+        claims = list({id(c): c for i in near for c in (res.pairs[i].a, res.pairs[i].b)}.values())
+        vec = dict(zip(map(id, claims), emb.encode([c.text for c in claims], batch_size=1)))
+        for i in near:
+            p = res.pairs[i]
+            res.pairs[i] = replace(p, similarity=float(vec[id(p.a)] @ vec[id(p.b)]))
+        pairs = [res.pairs[i] for i in near]
+        for i, ev in zip(near, self.decider.pair_evidence(pairs, self._words_alone)):
+            res.evidence[i] = ev
 
     def decide(self, res: BatchResult) -> BatchResult:
         t = time.perf_counter()

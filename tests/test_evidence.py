@@ -3,6 +3,8 @@ sentences written for the tests (spaCy's small English model parses them)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -265,6 +267,7 @@ def test_pairs_near_the_cut_are_decided_on_scores_that_do_not_depend_on_their_ba
         cfg.decide = DecideConfig(method="learned", classifier=str(path), confirm_margin=margin)
         pipe = Pipeline(cfg)
         pipe._nli = _BatchNoiseNLI(own)
+        pipe.topics = SimpleNamespace(embedder=SimpleNamespace(batch_dependent=False), embed=None)
         res = pipe.decide(pipe.score(BatchResult(pairs=list(ps))))
         return pipe, res
 
@@ -283,5 +286,53 @@ def test_pairs_near_the_cut_are_decided_on_scores_that_do_not_depend_on_their_ba
     pipe = Pipeline(cfg)
     pipe._nli = _BatchNoiseNLI(own)
     pipe._nli.batch_dependent = False
+    pipe.topics = SimpleNamespace(embedder=SimpleNamespace(batch_dependent=False), embed=None)
     assert pipe.score(BatchResult(pairs=list(pairs))).nli_confirmed == 0
     assert pipe.nli.calls == [(4, None)]
+
+
+class _BatchNoiseEmbedder:
+    """An embedder stand-in whose vectors move with the batch, as the int8 export's do."""
+
+    batch_dependent = True
+
+    def __init__(self):
+        self.calls = []
+
+    def encode(self, texts, batch_size=None):
+        self.calls.append((len(texts), batch_size))
+        out = []
+        for t in texts:
+            v = np.array([1.0, (len(t) % 7) / 7.0, 0.0])
+            if batch_size != 1:
+                v[2] = 0.1 * (len(texts) - 1)  # the batch-mates leak into every vector
+            out.append(v / np.linalg.norm(v))
+        return np.array(out)
+
+
+def test_near_cut_similarity_and_word_alignment_come_from_texts_embedded_alone(nlp, tmp_path):
+    """The embedder half of the confirm pass: a pair near the cut gets the cosine of its two
+    claims embedded one per call, and negation alignment compares words embedded one per
+    call, so its score does not depend on what else was embedded with it."""
+    from pipeline.config import RunConfig
+    from pipeline.pipeline import BatchResult, Pipeline
+
+    a, b, c = _claims(nlp, "Talks have not been suspended.", "Talks were halted on Monday.",
+                      "The border crossing reopened.")
+    near, far = Pair(a, b, "opposing_sides", 0.9), Pair(a, c, "opposing_sides", 0.05)
+    cfg = RunConfig()
+    cfg.decide = DecideConfig(method="learned", classifier=str(_cascade_decider(tmp_path, None)))
+    pipe = Pipeline(cfg)
+    pipe._nli = _BatchNoiseNLI({a.text: 0.5})
+    pipe._nli.batch_dependent = False
+    emb = _BatchNoiseEmbedder()
+    pipe.topics = SimpleNamespace(embedder=emb, embed=emb.encode)
+    res = pipe.score(BatchResult(pairs=[near, far]))
+    want = emb.encode([a.text], batch_size=1)[0] @ emb.encode([b.text], batch_size=1)[0]
+    assert res.nli_confirmed == 1 and res.pairs[0].similarity == pytest.approx(want)
+    assert res.pairs[1] is far  # the far pair keeps its batched similarity
+    # the decider's evidence for every pair embeds its words in one batch; after it, every
+    # text and word of the confirm pass goes alone (the two claims first)
+    assert emb.calls[0][1] is None and emb.calls[1] == (2, 1)
+    assert len(emb.calls) > 2 and all(bs == 1 for _, bs in emb.calls[1:])
+    assert pipe._words_alone is not None and pipe._words_alone._vec  # the negated word was aligned

@@ -317,6 +317,10 @@ def test_embedder_onnx_matches_torch_and_tracks_weights(tmp_path):
     # scales are per batch, hence the tolerance)
     np.testing.assert_allclose(e.encode(SENTENCES[:1])[0], a[0], atol=1e-3)
     assert e.encode([]).shape == (0, 32)
+    # int8: batch-dependent; batch_size=1 gives each text a vector that depends on it alone
+    assert e.batch_dependent == ("int8" in e.backend_name) and not ref.batch_dependent
+    alone = np.vstack([e.encode([t], batch_size=1) for t in SENTENCES])
+    np.testing.assert_array_equal(e.encode(SENTENCES[::-1], batch_size=1), alone[::-1])
     # new weights: the old export is stale; auto without building stays on torch
     import torch
     from transformers import BertModel

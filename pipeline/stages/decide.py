@@ -586,15 +586,17 @@ class Decider:
     def threshold(self) -> float:
         return self.learned.threshold if self.learned is not None else self.cfg.threshold
 
-    def pair_evidence(self, pairs: list[Pair]) -> list[dict]:
-        """Same-event evidence for every pair (stages/evidence.py); needs no NLI score."""
+    def pair_evidence(self, pairs: list[Pair], words: WordSimilarity | None = None) -> list[dict]:
+        """Same-event evidence for every pair (stages/evidence.py); needs no NLI score.
+        ``words``: the word similarities to align negations with (default: the decider's)."""
         claims = {id(c): c for p in pairs for c in (p.a, p.b) if c.info is None}
         if claims:
             from pipeline.stages.segment import load_spacy
 
             add_claim_info(list(claims.values()), load_spacy("auto"))
-        prepare_words(pairs, self.words)
-        return [pair_evidence(p, self.words, align_similarity=self.cfg.negation_align_similarity)
+        words = words or self.words
+        prepare_words(pairs, words)
+        return [pair_evidence(p, words, align_similarity=self.cfg.negation_align_similarity)
                 for p in pairs]
 
     def evidence(self, pairs: list[Pair], scores: list[Score | None],
