@@ -535,3 +535,20 @@ def test_a_nationality_in_a_union_or_company_name_is_not_its_side(seg):
     union = find(cs, "600 jobs")
     assert union.side != "UK" and "Union" in union.speaker
     assert find(cs, "vote was fair").side == "Pakistan"
+
+
+def test_an_organisation_only_told_or_cited_is_not_what_the_company_or_club_refers_to(seg):
+    """Wire copy names the outlet a statement was made to ("told the BBC", "in an interview
+    with CNN", "according to Reuters") and the agency in the dateline; "the club said" or "the
+    company said" later is not that outlet."""
+    cs = claims_of(seg, "BELLO (Wire) - Falk told the BBC on Sunday that he would not resign.\n\n"
+                        "The club said no decision had been made on a successor.\n\n"
+                        "The plant will close in May, according to Reuters. The company said the "
+                        "plant would stay open.\n")
+    assert "BBC" not in find(cs, "no decision had been made").speaker
+    assert "Reuters" not in find(cs, "would stay open").speaker
+    assert "Wire" not in find(cs, "would stay open").speaker
+    # the organisation that acts is still what "the company" refers to
+    cs = claims_of(seg, "Ostra Motors told investors in an interview with CNN that prices would "
+                        "rise. The company said sales fell 4 percent.\n")
+    assert find(cs, "sales fell").speaker == "Ostra Motors"

@@ -978,6 +978,27 @@ def _in_dateline(ent) -> bool:
     return bool(d) and ent.start_char < line + d.end()
 
 
+_TOLD = frozenset({"tell", "inform", "brief", "email", "text", "assure", "warn"})
+_SPOKE = frozenset({"say", "speak", "talk", "tell", "write", "confirm", "explain", "add",
+                    "comment", "deny", "describe", "insist"})
+_TALK_NOUNS = frozenset({"interview", "interviews", "statement", "statements", "remarks",
+                         "comments", "briefing", "conversation"})
+
+
+def _addressed(ent) -> bool:
+    """An entity that is where a statement was made, not who acts: the one told ("told the
+    BBC", "told Reuters"), spoken or written to or with ("said to Reuters", "in an interview
+    with CNN"), or cited ("according to Reuters")."""
+    root, head = ent.root, ent.root.head
+    if root.dep_ in ("dobj", "dative") and head.lemma_ in _TOLD:
+        return True
+    if root.dep_ == "pobj" and head.lower_ in ("to", "with"):
+        up = head.head
+        return (up.lemma_ in _SPOKE or up.lower_ in _TALK_NOUNS
+                or (head.lower_ == "to" and up.lower_ == "according"))
+    return False
+
+
 class EntityIndex:
     """The entities of a Doc sorted by token start, for bisecting (entities never overlap)."""
 
@@ -985,7 +1006,10 @@ class EntityIndex:
         ents = list(doc.ents)
         self.starts = [e.start for e in ents]
         self.items = [(e.start, e.end, e.text, e.label_) for e in ents]
-        orgs = [(e.end, _org_text(e)) for e in ents if e.label_ == "ORG"]
+        # antecedents of "the company", "the club": not an agency in the dateline, nor an
+        # organisation that was only told or interviewed ("told the BBC", "according to Reuters")
+        orgs = [(e.end, _org_text(e)) for e in ents
+                if e.label_ == "ORG" and not _in_dateline(e) and not _addressed(e)]
         self.org_ends = [end for end, _ in orgs]
         self.org_texts = [text for _, text in orgs]
         named = [(e.end, _org_text(e) if e.label_ == "ORG" else e.text, e.label_, _subject_like(e.root),
