@@ -336,3 +336,21 @@ def test_near_cut_similarity_and_word_alignment_come_from_texts_embedded_alone(n
     assert emb.calls[0][1] is None and emb.calls[1] == (2, 1)
     assert len(emb.calls) > 2 and all(bs == 1 for _, bs in emb.calls[1:])
     assert pipe._words_alone is not None and pipe._words_alone._vec  # the negated word was aligned
+
+
+def test_figures_for_the_same_noun_an_order_of_magnitude_apart_are_measured(nlp):
+    """num_log_ratio: orders of magnitude between the closest figures for the same noun
+    (a disputed figure is mostly of the same order; $33bn of aid against $1.3bn frozen is
+    about two different amounts)."""
+    a, b, c, d = _claims(nlp, "The United States gave Pakistan 33 billion dollars in aid.",
+                         "Officials put the amount frozen at 1.3 billion dollars.",
+                         "Turnout was 61 percent and 1,200 workers voted.",
+                         "Turnout was 47 percent, officials said.")
+    far = pair_evidence(Pair(a, b, "opposing_sides", 0.5))
+    assert far["num_same_unit"] == 1.0 and far["num_log_ratio"] == pytest.approx(np.log10(33 / 1.3))
+    near = pair_evidence(Pair(c, d, "opposing_sides", 0.5))  # the closest pair of percents
+    assert near["num_log_ratio"] == pytest.approx(np.log10(61 / 47))
+    assert pair_evidence(Pair(a, d, "opposing_sides", 0.5))["num_log_ratio"] == 0.0  # no shared unit
+    huge = Claim(doc_id="d", id="9", start=0, end=10, text="Aid reached 900 dollars.", sent_index=9)
+    add_claim_info([huge], nlp)
+    assert pair_evidence(Pair(a, huge, "opposing_sides", 0.5))["num_log_ratio"] == 2.0  # capped
