@@ -21,7 +21,7 @@ import numpy as np
 from pipeline.stages.attribute import attribute
 from pipeline.config import RunConfig
 from pipeline.stages.decide import Decider, nli_text
-from pipeline.stages.evidence import add_claim_info, gate
+from pipeline.stages.evidence import WordSimilarity, add_claim_info, gate
 from pipeline.stages.normalize import normalize
 from pipeline.stages.pairing import knn_pairs
 from pipeline.stages.segment import Segmenter
@@ -217,9 +217,11 @@ class Pipeline:
         and the NLI scores (int8 NLI model). What is flagged then depends on the pair alone,
         not on its batch-mates (the corpus, ``batch_docs``), the cascade or the cut."""
         margin = self.cfg.decide.confirm_margin
+        if margin <= 0 or not res.pairs:
+            return res
         nli_alone = getattr(self.nli, "batch_dependent", False)
         emb_alone = getattr(self.topics.embedder, "batch_dependent", False)
-        if margin <= 0 or not res.pairs or not (nli_alone or emb_alone):
+        if not (nli_alone or emb_alone):
             return res
         t = time.perf_counter()
         if res.evidence is None:
@@ -236,8 +238,6 @@ class Pipeline:
     def _similarities_alone(self, res: BatchResult, near) -> None:
         """Similarity and same-event evidence of the pairs ``near`` from embeddings of one
         text per call (words are cached for the run: each was embedded alone)."""
-        from pipeline.stages.evidence import WordSimilarity
-
         emb = self.topics.embedder
         if self._words_alone is None:
             self._words_alone = WordSimilarity(lambda ws: emb.encode(ws, batch_size=1))

@@ -16,6 +16,7 @@ REPO = Path(__file__).resolve().parent.parent
 SHIPPED_MODEL = REPO / "models" / "nli-minilm-l6"
 SAMPLE = REPO / "data" / "sample"
 
+
 def assert_same_flags(got: Path, want: Path, tol: float = 1e-5) -> None:
     """Two flag CSVs hold the same rows in the same order: every text field equal, every
     number within ``tol``. Two runs that batch the same documents differently agree only to

@@ -245,11 +245,25 @@ class _BatchNoiseNLI:
         return (np.array([probs(a, b) for a, b in texts]), np.array([probs(a, b) for a, b in texts]))
 
 
+def _pipeline_with(decider_path, nli, embedder=None, **decide):
+    """A Pipeline deciding with ``decider_path`` whose models are stand-ins: ``nli``, and
+    ``embedder`` (None: one whose outputs do not depend on the batch, with no word vectors)."""
+    from pipeline.config import RunConfig
+    from pipeline.pipeline import Pipeline
+
+    cfg = RunConfig()
+    cfg.decide = DecideConfig(method="learned", classifier=str(decider_path), **decide)
+    pipe = Pipeline(cfg)
+    pipe._nli = nli
+    pipe.topics = (SimpleNamespace(embedder=embedder, embed=embedder.encode) if embedder else
+                   SimpleNamespace(embedder=SimpleNamespace(batch_dependent=False), embed=None))
+    return pipe
+
+
 def test_pairs_near_the_cut_are_decided_on_scores_that_do_not_depend_on_their_batch(nlp, tmp_path):
     """A flag must not come and go with the pairs that shared its batch (corpus, --threshold,
     the cascade): with a batch-dependent backend the pairs near the cut are scored again alone."""
-    from pipeline.config import RunConfig
-    from pipeline.pipeline import BatchResult, Pipeline
+    from pipeline.pipeline import BatchResult
 
     texts = ["Talks are ongoing at all levels.", "Talks have been suspended.",
              "The border crossing reopened on Monday.", "Trade between the two grew last year.",
@@ -263,11 +277,7 @@ def test_pairs_near_the_cut_are_decided_on_scores_that_do_not_depend_on_their_ba
     path = _cascade_decider(tmp_path, None)
 
     def run(ps, margin):
-        cfg = RunConfig()
-        cfg.decide = DecideConfig(method="learned", classifier=str(path), confirm_margin=margin)
-        pipe = Pipeline(cfg)
-        pipe._nli = _BatchNoiseNLI(own)
-        pipe.topics = SimpleNamespace(embedder=SimpleNamespace(batch_dependent=False), embed=None)
+        pipe = _pipeline_with(path, _BatchNoiseNLI(own), confirm_margin=margin)
         res = pipe.decide(pipe.score(BatchResult(pairs=list(ps))))
         return pipe, res
 
@@ -281,12 +291,9 @@ def test_pairs_near_the_cut_are_decided_on_scores_that_do_not_depend_on_their_ba
     _, noisy = run(pairs, 0.0)
     assert [f.pair for f in noisy.flags] == [pairs[0]] and noisy.nli_confirmed == 0
     # a backend whose scores do not depend on the batch is not rescored
-    cfg = RunConfig()
-    cfg.decide = DecideConfig(method="learned", classifier=str(path))
-    pipe = Pipeline(cfg)
-    pipe._nli = _BatchNoiseNLI(own)
-    pipe._nli.batch_dependent = False
-    pipe.topics = SimpleNamespace(embedder=SimpleNamespace(batch_dependent=False), embed=None)
+    steady = _BatchNoiseNLI(own)
+    steady.batch_dependent = False
+    pipe = _pipeline_with(path, steady)
     assert pipe.score(BatchResult(pairs=list(pairs))).nli_confirmed == 0
     assert pipe.nli.calls == [(4, None)]
 
@@ -314,19 +321,15 @@ def test_near_cut_similarity_and_word_alignment_come_from_texts_embedded_alone(n
     """The embedder half of the confirm pass: a pair near the cut gets the cosine of its two
     claims embedded one per call, and negation alignment compares words embedded one per
     call, so its score does not depend on what else was embedded with it."""
-    from pipeline.config import RunConfig
-    from pipeline.pipeline import BatchResult, Pipeline
+    from pipeline.pipeline import BatchResult
 
     a, b, c = _claims(nlp, "Talks have not been suspended.", "Talks were halted on Monday.",
                       "The border crossing reopened.")
     near, far = Pair(a, b, "opposing_sides", 0.9), Pair(a, c, "opposing_sides", 0.05)
-    cfg = RunConfig()
-    cfg.decide = DecideConfig(method="learned", classifier=str(_cascade_decider(tmp_path, None)))
-    pipe = Pipeline(cfg)
-    pipe._nli = _BatchNoiseNLI({a.text: 0.5})
-    pipe._nli.batch_dependent = False
+    steady = _BatchNoiseNLI({a.text: 0.5})
+    steady.batch_dependent = False
     emb = _BatchNoiseEmbedder()
-    pipe.topics = SimpleNamespace(embedder=emb, embed=emb.encode)
+    pipe = _pipeline_with(_cascade_decider(tmp_path, None), steady, emb)
     res = pipe.score(BatchResult(pairs=[near, far]))
     want = emb.encode([a.text], batch_size=1)[0] @ emb.encode([b.text], batch_size=1)[0]
     assert res.nli_confirmed == 1 and res.pairs[0].similarity == pytest.approx(want)

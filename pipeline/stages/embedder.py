@@ -338,7 +338,7 @@ class Embedder:
     def batch_dependent(self) -> bool:
         """Whether a text's embedding depends on the texts that share its batch: the int8
         export quantises activations per batch (cosines move by up to 0.05); fp32 does not."""
-        return self.backend == "onnx" and "int8" in self.backend_name
+        return "int8" in self.backend_name
 
     def encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         """L2-normalised embeddings, shape (len(texts), dim), float32. ``batch_size``

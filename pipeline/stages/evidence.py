@@ -18,7 +18,6 @@ there (thresholds in ``PairConfig``).
 from __future__ import annotations
 
 import math
-
 import re
 from typing import Callable, Iterable
 
@@ -199,8 +198,8 @@ class WordSimilarity:
 # ----------------------------------------------------------------------------- pair evidence
 EVIDENCE = [
     "ent_shared", "ent_jaccard", "lemma_jaccard", "lemma_overlap", "subj_match", "pred_match",
-    "num_same_unit", "num_agree", "num_log_ratio", "time_same", "time_diff", "neg_one_side", "neg_aligned",
-    "neg_unaligned", "hedged", "opinion",
+    "num_same_unit", "num_agree", "num_log_ratio", "time_same", "time_diff", "neg_one_side",
+    "neg_aligned", "neg_unaligned", "hedged", "opinion",
 ]
 
 
@@ -231,15 +230,14 @@ def pair_evidence(pair: Pair, words: WordSimilarity | None = None, *,
 
     a, b = _info(pair.a), _info(pair.b)
     qa, qb = quantities(pair.a.text), quantities(pair.b.text)
-    units = {q.unit for q in qa} & {q.unit for q in qb}
+    same_unit = [(x, y) for x in qa for y in qb if x.unit == y.unit]
     agree = any(abs(x.value - y.value) <= 0.02 * max(abs(x.value), abs(y.value), 1e-9)
-                for x in qa for y in qb if x.unit == y.unit)
+                for x, y in same_unit)
     # how far apart the closest figures for the same noun are, in orders of magnitude (capped
     # at 2): a disputed figure is mostly of the same order ("61 percent" against "47 percent"),
     # figures an order apart are mostly of different things ("$33bn of aid over 15 years"
     # against "$1.3bn frozen this month")
-    ratios = [abs(math.log10(x.value / y.value)) for x in qa for y in qb
-              if x.unit == y.unit and x.value > 0 and y.value > 0]
+    ratios = [abs(math.log10(x.value / y.value)) for x, y in same_unit if x.value > 0 and y.value > 0]
     neg_a, neg_b = bool(a.neg_heads), bool(b.neg_heads)
     one_side = neg_a != neg_b
     align = 0.0
@@ -257,7 +255,7 @@ def pair_evidence(pair: Pair, words: WordSimilarity | None = None, *,
         "lemma_overlap": len(a.lemmas & b.lemmas) / max(1, min(len(a.lemmas), len(b.lemmas))),
         "subj_match": float(bool(a.subj & (b.subj | b.lemmas) or b.subj & (a.subj | a.lemmas))),
         "pred_match": float(bool(a.preds & b.preds)),
-        "num_same_unit": float(bool(units)),
+        "num_same_unit": float(bool(same_unit)),
         "num_agree": float(agree),
         "num_log_ratio": min(2.0, min(ratios)) if ratios else 0.0,
         "time_same": float(bool(a.times & b.times)),
