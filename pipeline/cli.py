@@ -392,6 +392,34 @@ def eval_docs_cmd(
                    f"{out / 'metrics.json'} and {out / 'docs_pr.png'}")
 
 
+@eval_app.command("attribution")
+def eval_attribution_cmd(
+    gold: Annotated[Path, typer.Option("--gold", "-g", help="Folder with text/*.txt and attributions/*.ann (brat, PolNeAR's layout).")],
+    config: ConfigOpt = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Folder for metrics.json.")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N articles.")] = None,
+    overrides: SetOpt = None,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Claims and speakers against gold attribution spans: content recall, speaker accuracy
+    (loose and exact), spurious speakers, cue accuracy, error kinds, per publisher."""
+    _logging(verbose)
+    from pipeline.eval.attribution import format_attribution, run_eval_attribution
+    from pipeline.pipeline import Pipeline
+
+    cfg = _run_cfg(config, overrides or [], None, None)
+    bar = _progress("eval attribution", "docs", quiet)
+    try:
+        report = run_eval_attribution(gold, Pipeline(cfg), out, limit=limit,
+                                      on_progress=lambda n, t: bar.update(n, t, {}, force=True))
+    finally:
+        bar.close()
+    typer.echo(format_attribution(report))
+    if out:
+        typer.echo(f"metrics in {out / 'metrics.json'}")
+
+
 @app.command("train-decider")
 def train_decider_cmd(
     gold: Annotated[Path, typer.Option("--gold", "-g", help="Annotated articles to train on (dev split).")] = Path("data/labelled/dev.jsonl"),
