@@ -42,6 +42,23 @@ FIGURE_VERBS = {"put", "estimate", "revise", "raise", "lower", "place", "peg", "
 FIGURE_NOUNS = {"figure", "number", "toll", "cost", "loss", "losses", "count", "total",
                 "estimate", "coverage", "value", "price", "bill", "forecast", "turnout",
                 "tally", "amount", "rate", "share", "size"}
+# verbs that introduce what follows a colon ("Caddell continued:", "She asked:")
+COLON_VERBS = {"continue", "ask", "recall", "shout", "exclaim", "quip", "joke", "remark",
+               "observe", "elaborate", "begin", "go", "conclude", "answer", "put", "write"}
+# verbs of a speech act whose subject is the speaker of the claim that reports it ("Schiff
+# called on the administration to ...", "Cruz called Trump a liar", "X accused Y of ...")
+SPEECH_ACT_VERBS = {"call", "urge", "demand", "accuse", "criticize", "criticise", "slam", "blast",
+                    "praise", "mock", "condemn", "blame", "brand", "dub", "applaud", "lament",
+                    "complain", "boast", "brag", "threaten", "propose", "recommend", "plead",
+                    "insist", "chide", "scold", "rebuke", "hail",
+                    "dismiss", "reject", "deride", "ridicule", "lambaste", "denounce", "decry"}
+# paragraph labels that are not a speaker's name ("UPDATE: ...", "WATCH: ...")
+NOT_SPEAKER_LABELS = {"update", "updated", "note", "editor", "editors", "watch", "read", "photo",
+                      "video", "breaking", "related", "source", "sources", "click", "also", "more",
+                      "transcript", "advertisement", "q", "a", "see", "listen", "warning", "correction",
+                      "clarification", "exclusive", "analysis", "opinion", "poll", "report", "live"}
+_TRANSCRIPT_LABEL = re.compile(r"[\"“]?((?:[A-Z][\w.'’-]*\s+){0,2}[A-Z][\w.'’-]*):\s+\S")
+_DASH_NAME = re.compile(r"[\"”'’]*\s*[―—–]\s*((?:[A-Z][\w.'’-]*\s+){0,3}[A-Z][\w.'’-]*)")
 DENY_VERBS = {"deny", "reject", "dispute", "dismiss", "rebut", "refute", "contradict"}
 CLAIM_NOUNS = {"claim", "allegation", "accusation", "report", "suggestion", "assertion",
                "charge", "statement", "account"}
@@ -230,6 +247,11 @@ def _paragraph_cut(text: str, pos: int, limit: int) -> int:
     return first
 
 
+# quote marks: straight and curly double quotes, and two apostrophes ('') used for both ends
+# in some newspapers' copy (''This isn't tax reform,'' said ...)
+_QUOTE_MARK = re.compile(r"''|[\"“”]")
+
+
 def quote_regions(text: str) -> list[tuple[int, int, bool]]:
     """(start, end, continues_previous) of quoted stretches, paragraph by paragraph.
 
@@ -246,11 +268,11 @@ def quote_regions(text: str) -> list[tuple[int, int, bool]]:
             continue
         open_at = -1
         continues = False
-        for m in re.finditer(r"[\"“”]", para):
-            ch = m.group()
+        for m in _QUOTE_MARK.finditer(para):
+            ch = '"' if m.group() == "''" else m.group()
             i = pos + m.start()
             if open_at < 0 and ch != "”":
-                open_at = i + 1
+                open_at = i + len(m.group())
                 continues = carry_open and m.start() == 0
             elif open_at >= 0 and ch != "“":
                 regions.append((open_at, i, continues))
@@ -301,6 +323,7 @@ class Segmenter:
         headline_end = _headline_end(norm.text) if headline else 0
         datelines = _dateline_spans(norm.text)
         pending: list[Mention] = []
+        para_speakers: list[tuple[tuple[int, int], Mention, str]] = _transcript_labels(doc, norm.text, headline_end)
         for si, sent in enumerate(_sentences(doc)):
             if sent.start_char < headline_end:
                 continue  # the headline is the publisher's, not a statement in the article
@@ -319,11 +342,19 @@ class Segmenter:
                     if isinstance(reg, tuple):
                         # 'X wrote on X:' then the quote: the next quote region is X's
                         nxt = next((r for r, (qs, _, _) in enumerate(regions)
-                                    if qs >= reg[1] and not norm.text[reg[1]:qs].strip(" \n\"“”")), None)
+                                    if qs >= reg[1] and not norm.text[reg[1]:qs].strip(" \n\"“”'")), None)
                         if nxt is not None:
                             attributions.setdefault(nxt, (m, cue))
+                        elif norm.text.startswith("\n\n", reg[1]):
+                            # 'The governor added:' and a paragraph quoted without marks
+                            para_speakers.append((_next_paragraph(norm.text, reg[1]), m, cue))
                         continue
                     attributions.setdefault(reg, (m, cue))
+        for i, (qs, qe, _) in enumerate(regions):
+            if i not in attributions:
+                m = _dash_attribution(doc, norm.text, qe)  # '"...," ― Sonya Herridge'
+                if m is not None:
+                    attributions[i] = (m, "quote")
         # a quote's speaker reaches every claim inside it; an unattributed quote continues the previous one when it runs on from the last
         # paragraph, or follows it within the same paragraph ('"A," he said. "B."'), and a
         # quote attributed only in its later paragraphs gets that speaker backwards
@@ -339,6 +370,11 @@ class Segmenter:
             if rc.mention is None and rc.region >= 0 and rc.region in attributions:
                 rc.mention, rc.cue = attributions[rc.region]
                 rc.is_quote = True
+            if rc.mention is None:
+                for (ps, pe), m, cue in para_speakers:
+                    if ps <= rc.start < pe:
+                        rc.mention, rc.cue, rc.is_quote = m, cue, True
+                        break
         out.sort(key=lambda c: (c.start, c.end))
         kept: list[RawClaim] = []
         carry: list[Mention] = []
@@ -468,6 +504,10 @@ class Segmenter:
             content = toks - phrase
             return [(c, []) for c in self._finish(doc, si, content, mention, "according to",
                                                   "asserts", in_region)]
+        act = _speech_act_subject(root, toks, in_region)
+        if act is not None:
+            return [(c, []) for c in self._finish(doc, si, toks, _mention(act), root.text.lower(),
+                                                  "asserts", in_region)]
         return [(c, []) for c in self._finish(doc, si, toks, None, "", "asserts", in_region)]
 
     def _finish(self, doc, si, content: set[int], mention, cue, stance, in_region):
@@ -534,7 +574,14 @@ def _sentences(doc):
 def _headline_end(text: str) -> int:
     """End of a leading headline paragraph (no final punctuation, at most 20 words), or 0."""
     first = text.split("\n\n", 1)[0]
-    if "\n\n" in text and first and not re.search(r"[.!?\"”]\s*$", first) and len(first.split()) <= 20:
+    if "\n\n" not in text or not first or len(first.split()) > 25:
+        return 0
+    if not re.search(r"[.!?\"”]\s*$", first) and len(first.split()) <= 20:
+        return len(first)
+    # a title-cased first line is a headline even with a final full stop ("Clinton Plan for
+    # Taxes Is Expansive but Complex.")
+    long_words = [w for w in re.findall(r"[^\W\d_][\w’'-]*", first) if len(w) >= 4]
+    if len(long_words) >= 3 and sum(w[0].isupper() for w in long_words) >= 0.8 * len(long_words):
         return len(first)
     return 0
 
@@ -598,7 +645,8 @@ def _reporting_verb(root, toks: set[int], in_region):
     cands += [c for c in root.children if c.dep_ == "xcomp" and c.i in toks]
     for v in cands:
         if (
-            v.lemma_.lower() in REPORT_VERBS
+            (v.lemma_.lower() in REPORT_VERBS
+             or v.lemma_.lower() in COLON_VERBS and _ends_with_colon(v.doc, toks))
             and v.i in toks
             and in_region[v.idx] < 0
             and (_has_own_subject(v) or (v is root or v.dep_ in ("acl", "xcomp"))
@@ -619,6 +667,69 @@ def _reporting_verb(root, toks: set[int], in_region):
                 and not any(c.dep_ == "ccomp" for c in t.children)):
             return t
     return None
+
+
+def _speech_act_subject(root, toks: set[int], in_region):
+    """The subject of a speech act the unit reports ("Schiff called on the administration to
+    act"), outside quotes, or None."""
+    if root.lemma_.lower() not in SPEECH_ACT_VERBS or in_region[root.idx] >= 0:
+        return None
+    subj = next((c for c in root.children if c.dep_ == "nsubj" and c.i in toks), None)
+    if subj is None or subj.lower_ in ("it", "there", "this", "that", "which", "who"):
+        return None
+    return subj
+
+
+def _next_paragraph(text: str, pos: int) -> tuple[int, int]:
+    """(start, end) of the paragraph after the break at ``pos``."""
+    start = pos
+    while start < len(text) and text[start] in " \n":
+        start += 1
+    end = text.find("\n\n", start)
+    return start, len(text) if end < 0 else end
+
+
+def _span_mention(doc, start: int, end: int) -> Mention | None:
+    span = doc.char_span(start, end, alignment_mode="expand")
+    if span is None or not len(span):
+        return None
+    return _mention_of(doc, span.root, [t.i for t in span])
+
+
+def _dash_attribution(doc, text: str, quote_end: int) -> Mention | None:
+    """'"..." ― Name' (a quote signed with a dash after it): the name's mention, or None."""
+    m = _DASH_NAME.match(text, quote_end)
+    if m is None or "\n\n" in text[quote_end:m.start(1)]:
+        return None
+    return _span_mention(doc, m.start(1), m.end(1))
+
+
+def _transcript_labels(doc, text: str, skip_before: int) -> list[tuple[tuple[int, int], Mention, str]]:
+    """Paragraphs opening with a speaker's label, as transcripts print them ("PENCE: Well, ...",
+    "Sen. Smith: ..."): (paragraph span, mention, ":")."""
+    out = []
+    for para in re.finditer(r"[^\n]+(?:\n(?!\n)[^\n]*)*", text):
+        if para.start() < skip_before:
+            continue
+        m = _TRANSCRIPT_LABEL.match(text, para.start())
+        if m is None or m.end(1) - para.start() > 40:
+            continue
+        label = m.group(1)
+        words = [w.strip(".'’").lower() for w in label.split()]
+        if not words or words[0] in NOT_SPEAKER_LABELS or words[-1] in NOT_SPEAKER_LABELS:
+            continue
+        if not (label.isupper() and len(label) > 1) and not any(
+                lab == "PERSON" for _, lab in _span_ents(doc, m.start(1), m.end(1))):
+            continue
+        mention = _span_mention(doc, m.start(1), m.end(1))
+        if mention is not None:
+            out.append(((m.end(1), para.end()), mention, ":"))
+    return out
+
+
+def _span_ents(doc, start: int, end: int) -> list[tuple[str, str]]:
+    span = doc.char_span(start, end, alignment_mode="expand")
+    return [] if span is None else _ents(doc).within(span.start, span.end)
 
 
 def _has_own_subject(v) -> bool:
@@ -1102,6 +1213,11 @@ def _mention(tok) -> Mention:
         if after:
             span = doc[after[0]:after[-1] + 1]
             tok, ids = span.root, list(range(after[0], after[-1] + 1))
+    return _mention_of(doc, tok, ids)
+
+
+def _mention_of(doc, tok, ids: list[int]) -> Mention:
+    """The Mention over tokens ``ids`` (in order) headed by ``tok``."""
     s, e = doc[ids[0]].idx, doc[ids[-1]].idx + len(doc[ids[-1]].text)
     ents = _ents(doc).within(ids[0], ids[-1] + 1)
     antecedents = _ents(doc).orgs_before(ids[0], 6)

@@ -1,0 +1,130 @@
+"""Attribution patterns of real news copy that the written articles lacked, each on sentences
+written for it (spaCy's small English model parses them), and the brat reader and scorer of
+``contradict eval attribution``."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.eval.attribution import GoldAttribution, evaluate, gold_of, load_gold_dir, parse_ann
+from pipeline.stages.attribute import attribute
+from pipeline.stages.normalize import normalize
+from pipeline.stages.segment import Segmenter, quote_regions
+from pipeline.types import Claim
+
+
+@pytest.fixture(scope="module")
+def seg():
+    return Segmenter()
+
+
+def claims_of(seg, raw: str):
+    norm = normalize(raw)
+    return attribute("doc", norm, seg.raw_claims(norm))
+
+
+def find(claims, needle: str) -> Claim:
+    hits = [c for c in claims if needle.lower() in c.text.lower()]
+    assert hits, f"no claim contains {needle!r}: {[c.text for c in claims]}"
+    return hits[0]
+
+
+def test_two_apostrophes_are_quote_marks():
+    text = "''The plan is dead,'' said Ana Reyes. ''We start again.''"
+    regions = quote_regions(text)
+    assert [text[s:e] for s, e, _ in regions] == ["The plan is dead,", "We start again."]
+
+
+def test_double_apostrophe_quote_runs_on_with_its_speaker(seg):
+    cs = claims_of(seg, "Budget talks resume\n\n''This isn't reform,'' said Douglas Marsh, an economist "
+                        "at the institute. ''It is a step backwards for every taxpayer.''\n")
+    assert find(cs, "step backwards").speaker == "Douglas Marsh"
+
+
+def test_quote_signed_with_a_dash(seg):
+    cs = claims_of(seg, "Voters speak\n\nSeveral readers wrote to us this week.\n\n"
+                        "“The mayor has ignored our district for years.” ― Lena Ortiz\n\n"
+                        "“The new bridge has changed my commute completely.” ― Omar Haddad\n")
+    assert find(cs, "ignored our district").speaker == "Lena Ortiz"
+    assert find(cs, "changed my commute").speaker == "Omar Haddad"
+
+
+def test_transcript_labels_name_the_speaker(seg):
+    cs = claims_of(seg, "Interview\n\nA partial transcript follows.\n\n"
+                        "MORGAN: The committee has not received the documents yet.\n\n"
+                        "HALE: We delivered every page of them on Monday.\n")
+    assert find(cs, "not received the documents").speaker.lower() == "morgan"
+    assert find(cs, "delivered every page").speaker.lower() == "hale"
+
+
+def test_a_label_that_is_not_a_name_is_no_speaker(seg):
+    cs = claims_of(seg, "Storm news\n\nUPDATE: The bridge reopened to traffic on Tuesday morning.\n")
+    assert find(cs, "bridge reopened").speaker == ""
+
+
+def test_colon_after_continued_introduces_a_paragraph(seg):
+    cs = claims_of(seg, "Polls tighten\n\n“The race is close,” said analyst Pat Caddel.\n\n"
+                        "Caddel continued:\n\n“The health issue is now a partisan issue for most voters.”\n")
+    assert find(cs, "partisan issue").speaker == "Pat Caddel"
+
+
+def test_speech_act_subject_speaks(seg):
+    cs = claims_of(seg, "Russia hacking\n\nRepresentative Adam Schell called on the administration "
+                        "to name Russia as the source of the attacks.\n")
+    assert find(cs, "name Russia").speaker == "Adam Schell"
+
+
+def test_literal_verbs_give_no_speaker(seg):
+    cs = claims_of(seg, "History\n\nIn 2000, militants attacked a navy destroyer in the port of Aden.\n")
+    assert find(cs, "destroyer").speaker == ""
+
+
+def test_title_cased_headline_with_full_stop_is_not_a_claim(seg):
+    cs = claims_of(seg, "Clinton Plan for Taxes Is Expansive but Complex.\n\n"
+                        "The plan adds four new brackets, the campaign said.\n")
+    assert not any("Expansive" in c.text for c in cs)
+    assert find(cs, "four new brackets").speaker
+
+
+# ---------------------------------------------------------------- brat gold and scoring
+TEXT = "Talks are over, Ana Reyes said. Rain fell all day."
+
+
+def _gold(tmp_path):
+    (tmp_path / "text").mkdir()
+    (tmp_path / "attributions").mkdir()
+    (tmp_path / "text" / "wire_a.txt").write_text(TEXT, encoding="utf-8")
+    (tmp_path / "attributions" / "wire_a_x1.ann").write_text(
+        "T1\tSource 16 25\tAna Reyes\nT2\tCue 26 30\tsaid\nT3\tContent 0 14\tTalks are over\n"
+        "T4\tAttribution 26 30\tsaid\nE1\tAttribution:T4 Content:T3 Cue:T2 Source:T1\n", encoding="utf-8")
+    return tmp_path
+
+
+def test_brat_reader_and_scores(tmp_path):
+    arts = load_gold_dir(_gold(tmp_path))
+    assert len(arts) == 1 and arts[0].publisher == "wire"
+    (att,) = arts[0].attributions
+    assert att.source_text == "Ana Reyes" and att.cue_text == "said" and att.content == [(0, 14)]
+    right = Claim("wire_a", "0.0", 0, 14, "Talks are over", 0, speaker="Ana Reyes", cue="said")
+    wrong = Claim("wire_a", "0.0", 0, 14, "Talks are over", 0, speaker="", cue="")
+    narration = Claim("wire_a", "1.0", 32, 50, "Rain fell all day", 1, speaker="Bo Lund", cue="said")
+    good = evaluate(arts, {"wire_a": [right]})
+    assert good["content_recall"] == 1.0 and good["speaker_accuracy_loose"] == 1.0
+    assert good["speaker_accuracy_exact"] == 1.0 and good["cue_accuracy"] == 1.0
+    bad = evaluate(arts, {"wire_a": [wrong, narration]})
+    assert bad["speaker_accuracy_loose"] == 0.0 and bad["error_kinds"] == {"none_given": 1}
+    assert bad["spurious_speakers"] == 1.0
+
+
+def test_innermost_content_wins():
+    outer = GoldAttribution(content=[(0, 100)], source_text="the paper")
+    inner = GoldAttribution(content=[(40, 80)], source_text="Ana Reyes")
+    c = Claim("d", "1", 45, 75, "x", 0)
+    assert gold_of(c, [outer, inner]) is inner
+
+
+def test_malformed_brat_line_names_file_and_line(tmp_path):
+    p = tmp_path / "x.ann"
+    p.write_text("T1\tSource 1 x\tab\n", encoding="utf-8")
+    with pytest.raises(Exception, match=r"x.ann:1"):
+        parse_ann(p, "abcdef")
