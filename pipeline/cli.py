@@ -102,6 +102,7 @@ def _run_cfg(config: Optional[Path], overrides: list[str], model: Optional[str],
 
 DEFAULT_STORIES = [Path("data/labelled/dev.jsonl"), Path("data/labelled/test.jsonl")]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML run config (default: configs/run.yaml when it exists in the current folder, else the built-in defaults).")]
+TextsOpt = Annotated[Optional[Path], typer.Option("--texts", help="Where the texts of real annotated articles lie (data/labelled/real/*.jsonl hold offsets only; default ../shared/data/news).")]
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Dotted override section.key=value, e.g. --set pair.k=8 (repeatable).")]
 ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="NLI model: a local folder or a hub id (default: the model in models/).")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="More detail on stderr: logs, per-stage timings per batch, model loaders' bars.")]
@@ -362,6 +363,7 @@ def eval_docs_cmd(
         "--out", help="Folder for docs_report.json, metrics.json, docs_pr.png (every threshold) "
                       "and candidates.jsonl.")] = None,
     misses: Annotated[int, typer.Option(help="Print the N worst misses.")] = 5,
+    texts: TextsOpt = None,
     overrides: SetOpt = None,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
@@ -376,7 +378,7 @@ def eval_docs_cmd(
     cfg = _run_cfg(config, overrides or [], model, None)
     bar = _progress("eval docs", "docs", quiet)
     try:
-        reports = run_eval_docs(gold, cfg, out, on_progress=bar.update)
+        reports = run_eval_docs(gold, cfg, out, on_progress=bar.update, texts=texts)
     finally:
         bar.close()
     typer.echo(format_report(reports))
@@ -429,6 +431,7 @@ def train_decider_cmd(
     unannotated_weight: Annotated[float, typer.Option(help="Weight of unannotated candidates as negatives (1.0: annotations are exhaustive).")] = 1.0,
     target_precision: Annotated[float, typer.Option(help="The operating point: highest recall at this precision (cross-validated by article).")] = 0.6,
     margin_only: Annotated[bool, typer.Option("--margin-only", help="Keep the existing decider.json and only measure its NLI cascade margin (nli_margin) on these articles.")] = False,
+    texts: TextsOpt = None,
     overrides: SetOpt = None,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
@@ -444,7 +447,7 @@ def train_decider_cmd(
     try:
         dec = run_train_decider(gold, cfg, out, unannotated_weight=unannotated_weight,
                                 target_precision=target_precision, margin_only=margin_only,
-                                on_progress=bar.update)
+                                on_progress=bar.update, texts=texts)
     finally:
         bar.close()
     if margin_only:

@@ -17,6 +17,7 @@ precision, hard non-contradictions flagged) are pure functions in ``pipeline.eva
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -46,16 +47,69 @@ class GoldDoc:
     exhaustive: bool = False  # every contradiction in the article is among ``pairs``
 
 
-def load_gold(path: str | Path) -> list[GoldDoc]:
+# Annotations of real articles hold ids and offsets, not the texts (data/labelled/real/): a
+# line's ``corpus`` names where its text lies under ``--texts`` (../shared/data/news).
+REAL_CORPORA = {"fnc1": "fnc1_train_bodies.jsonl", "polnear-train": "polnear/train/text",
+                "polnear-dev": "polnear/dev/text"}
+DEFAULT_TEXTS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "news"
+
+
+class _Texts:
+    """The original texts of real articles, read once per corpus."""
+
+    def __init__(self, root: Path | None):
+        self.root = Path(root) if root else DEFAULT_TEXTS
+        self._jsonl: dict[str, dict[str, str]] = {}
+
+    def get(self, corpus: str, doc_id: str, where: str) -> str:
+        rel = REAL_CORPORA.get(corpus)
+        if rel is None:
+            raise DataError(f"{where}: unknown corpus {corpus!r}", expected=", ".join(REAL_CORPORA))
+        path = self.root / rel
+        if rel.endswith(".jsonl"):
+            if rel not in self._jsonl:
+                if not path.is_file():
+                    raise DataError(f"{where}: the texts of corpus {corpus!r} are not at {path}",
+                                    fix="pass --texts DIR (the folder of ../shared/data/news)")
+                self._jsonl[rel] = {o["id"]: o["text"] for o in map(json.loads, path.open(encoding="utf-8"))}
+            if doc_id not in self._jsonl[rel]:
+                raise DataError(f"{where}: article {doc_id!r} is not in {path}")
+            return self._jsonl[rel][doc_id]
+        file = path / f"{doc_id}.txt"
+        if not file.is_file():
+            raise DataError(f"{where}: the text of {doc_id!r} is not at {file}",
+                            fix="pass --texts DIR (the folder of ../shared/data/news)")
+        return file.read_text(encoding="utf-8")
+
+
+def span_sha1(span: str) -> str:
+    """The first 10 hex digits of the SHA-1 of a span (how real annotations pin their offsets)."""
+    return hashlib.sha1(span.encode("utf-8")).hexdigest()[:10]
+
+
+def load_gold(path: str | Path, texts: str | Path | None = None) -> list[GoldDoc]:
+    """Annotated articles: the written set (each line holds its ``text``) or real articles
+    (each line names its ``corpus``; the text is read from ``texts``, default
+    ``../shared/data/news``, and every span checked against its ``sha1``)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"gold file not found: {path}", fix="pass data/labelled/test.jsonl or dev.jsonl")
     out = []
+    source = _Texts(texts)
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
+            if "text" not in obj and "corpus" in obj:
+                obj["text"] = source.get(obj["corpus"], obj["id"], f"{path}:{n}")
+                for c in obj["claims"]:
+                    span = obj["text"][c["start"]:c["end"]]
+                    if span_sha1(span) != c["sha1"]:
+                        raise DataError(f"{path}:{n}: claim {c['id']} offsets {c['start']}-{c['end']} "
+                                        f"no longer point at the annotated words (sha1 differs)",
+                                        fix="check that --texts is the same release of the corpus")
+                    c["text"] = span
             doc = Document(id=obj["id"], text=obj["text"], title=obj.get("title", ""),
                            date=obj.get("date", ""), source=obj.get("source", ""))
             claims = {c["id"]: c for c in obj["claims"]}
@@ -675,7 +729,7 @@ def candidate_rows(analysed: list[Analysed], decider: Decider) -> list[dict]:
 
 
 def run_eval_docs(gold_path: str | Path, cfg: RunConfig, out_dir: Path | None = None,
-                  on_progress=None) -> dict[str, dict]:
+                  on_progress=None, texts: str | Path | None = None) -> dict[str, dict]:
     """Evaluate with the plain threshold and, when one exists, the learned stage
     (``on_progress``: see ``analyse``).
 
@@ -683,7 +737,7 @@ def run_eval_docs(gold_path: str | Path, cfg: RunConfig, out_dir: Path | None = 
     at the default point and at every threshold of ``SWEEP``), ``docs_pr.png`` (those curves)
     and ``candidates.jsonl`` (every candidate pair, flagged or not, with its gold match).
     """
-    gold = load_gold(gold_path)
+    gold = load_gold(gold_path, texts)
     pipe = Pipeline(full_scoring(cfg))
     analysed = analyse(pipe, gold, on_progress=on_progress)
     return report_eval_docs(analysed, cfg, out_dir, gold_path=str(gold_path),
@@ -740,8 +794,9 @@ def report_eval_docs(analysed: list[Analysed], cfg: RunConfig, out_dir: Path | N
 
 def run_train_decider(gold_path: str | Path, cfg: RunConfig, out_path: Path | None = None, *,
                       unannotated_weight: float = 1.0, target_precision: float = 0.6,
-                      margin_only: bool = False, on_progress=None) -> LearnedDecider:
-    gold = load_gold(gold_path)
+                      margin_only: bool = False, on_progress=None,
+                      texts: str | Path | None = None) -> LearnedDecider:
+    gold = load_gold(gold_path, texts)
     pipe = Pipeline(full_scoring(cfg))
     analysed = analyse(pipe, gold, on_progress=on_progress)
     out_path = out_path or Path(cfg.score.resolved_model()) / DECIDER_FILE
