@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
 from enum import Enum
 from pathlib import Path
@@ -49,7 +50,24 @@ class Method(str, Enum):
 
 
 def _err(msg: str) -> None:
-    typer.echo(f"error: {msg}", err=True)
+    from pipeline.errors import printable
+
+    typer.echo(f"error: {printable(msg)}", err=True)
+
+
+_SIGNAL = {"received": signal.SIGINT}
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM stops a run as Ctrl-C does: the parts are kept and the run says so."""
+    def handler(signum, frame):
+        _SIGNAL["received"] = signum
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (an embedding caller): leave it be
+        pass
 
 
 def _logging(verbose: bool) -> None:
@@ -149,9 +167,14 @@ def run(
     from pipeline.run.progress import RunProgressBar, format_summary
 
     bar = RunProgressBar("run", stream=sys.stderr, enabled=not quiet, verbose=verbose)
+    _stop_on_sigterm()
     try:
         summary = run_corpus([str(i) for i in inputs], out, cfg, resume=resume, fresh=fresh,
                              manifest=manifest, on_progress=bar.update_run)
+    except KeyboardInterrupt as exc:  # SIGINT or SIGTERM: say what was kept
+        bar.close()
+        _err(str(exc) or "interrupted")
+        raise typer.Exit(128 + int(_SIGNAL["received"])) from None
     finally:
         bar.close()
     typer.echo(format_summary(summary))

@@ -10,6 +10,7 @@ instead, without carriage returns. ``enabled=False`` (``-q``) writes nothing.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -30,16 +31,33 @@ def _count_lines(path: Path) -> int:
     return n + (last != b"\n")
 
 
-def count_total(inputs: Iterable[str | Path], cfg=None) -> int | None:
+def _files(folder: Path, exclude: frozenset[str]) -> list[Path]:
+    out = []
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+        dirnames[:] = [d for d in dirnames
+                       if not exclude or os.path.realpath(os.path.join(dirpath, d)) not in exclude]
+        for name in filenames:
+            f = Path(dirpath) / name
+            if name.startswith(".") or not f.is_file():
+                continue
+            if exclude and os.path.realpath(f) in exclude:
+                continue
+            out.append(f)
+    return out
+
+
+def count_total(inputs: Iterable[str | Path], cfg=None, *, exclude: Iterable[str] = ()) -> int | None:
     """How many documents the inputs hold, counted without parsing: one per text file,
     one per line of a JSONL file. None when it cannot be counted cheaply (a CSV file, whose
-    records may span lines) or an input cannot be read."""
+    records may span lines) or an input cannot be read. ``exclude``: resolved paths that are
+    not inputs (a run's own outputs, parts and locks)."""
     n = 0
+    exclude = frozenset(exclude)
     try:
         for p in inputs:
             path = Path(p)
             if path.is_dir():
-                files = [f for f in path.rglob("*") if f.is_file() and not f.name.startswith(".")]
+                files = _files(path, exclude)
             else:
                 files = [path]
             for f in files:

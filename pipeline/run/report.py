@@ -480,8 +480,9 @@ select a row to see its claim <mark class="c on-a">A</mark> and claim <mark clas
 
 
 def write_report(path: str | Path, rows: Iterable[Mapping], manifest: Mapping | None = None,
-                 texts: Mapping[str, str] | None = None) -> int:
-    """Write the report to ``path`` (atomically); returns the number of rows.
+                 texts: Mapping[str, str] | None = None, *, atomic: bool = True) -> int:
+    """Write the report to ``path`` (atomically, unless ``atomic=False``: the caller renames
+    it); returns the number of rows.
 
     Without ``texts`` the flagged documents are read again from ``manifest["inputs"]`` with
     ``manifest["config"]["ingest"]`` (only those that appear in the rows)."""
@@ -493,8 +494,17 @@ def write_report(path: str | Path, rows: Iterable[Mapping], manifest: Mapping | 
         texts = load_texts(manifest.get("inputs") or [], ingest, wanted) if manifest.get("inputs") else {}
     page = build_report(rows, manifest, texts)
     path = Path(path)
+    if not atomic:
+        path.write_text(page, encoding="utf-8")
+        return len(rows)
+    from pipeline.run.sinks import write_target
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, path)
+    tmp = write_target(path).with_name(write_target(path).name + ".tmp")
+    try:
+        tmp.write_text(page, encoding="utf-8")
+        os.replace(tmp, write_target(path))
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return len(rows)

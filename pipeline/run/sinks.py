@@ -11,11 +11,12 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Protocol, Sequence
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ANSI_RE, ConfigError, OutputError
 from pipeline.types import Claim, Flag
 
 FLAG_COLUMNS = [
@@ -32,11 +33,49 @@ CLAIM_COLUMNS = [
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
 
+# control characters (C0 but tab, newline and carriage return; DEL, C1) and bidi
+# overrides/isolates never reach a cell: an id, a speaker or a claim from a hostile article must
+# not recolour a terminal that prints the file, nor reorder what a reader sees
+_CELL_DROP = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_text(value: object) -> object:
+    """A text cell without terminal escape sequences, control characters or bidi overrides
+    (offsets still index the original text); anything else passes through."""
+    if not isinstance(value, str):
+        return value
+    if _CELL_DROP.search(value):
+        value = _CELL_DROP.sub("", ANSI_RE.sub("", value))
+    return value
+
+
 def safe_cell(value: object) -> object:
-    """Neutralise spreadsheet formulas in text cells; numbers pass through."""
+    """A CSV cell: control characters dropped (``clean_text``), spreadsheet formulas
+    neutralised; numbers pass through."""
+    value = clean_text(value)
     if isinstance(value, str) and value.startswith(_DANGEROUS):
         return "'" + value
     return value
+
+
+def temp_path(path: Path) -> Path:
+    """Where ``path`` is written before it is renamed into place: beside the file it names,
+    through a symbolic link (a link is written through, never replaced by a file)."""
+    return _tmp(write_target(path))
+
+
+def _tmp(path: Path) -> Path:
+    return path.with_name(path.name + ".tmp")
+
+
+def write_target(path: Path) -> Path:
+    """The file a write of ``path`` changes: the target of a symbolic link, else ``path``."""
+    path = Path(path)
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def _replace(tmp: Path, path: Path) -> None:
+    os.replace(tmp, write_target(path))
 
 
 def flag_row(f: Flag) -> dict:
@@ -62,25 +101,42 @@ def claim_row(c: Claim) -> dict:
     }
 
 
-def write_csv(path: Path, columns: list[str], rows: Iterable[dict]) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _csv_to(path: Path, columns: list[str], rows: Iterable[dict]) -> int:
     n = 0
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as fh:
+    with Path(path).open("w", encoding="utf-8", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
         w.writeheader()
         for row in rows:
             w.writerow({k: safe_cell(v) for k, v in row.items()})
             n += 1
-    os.replace(tmp, path)
     return n
 
 
-def write_json(path: Path, data: dict) -> None:
+def _atomically(path: Path, write: Callable[[Path], object]) -> object:
+    """``write(tmp)`` then rename tmp to ``path`` (through a link); tmp is removed on failure."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    tmp = temp_path(path)
+    try:
+        result = write(tmp)
+        _replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return result
+
+
+def write_csv(path: Path, columns: list[str], rows: Iterable[dict]) -> int:
+    """A CSV of ``rows`` (cells through ``safe_cell``), written atomically."""
+    return _atomically(path, lambda tmp: _csv_to(tmp, columns, rows))
+
+
+def _json_text(data: dict) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str)
+
+
+def write_json(path: Path, data: dict) -> None:
+    _atomically(path, lambda tmp: tmp.write_text(_json_text(data), encoding="utf-8"))
 
 
 # --- sinks: one per output format --------------------------------------------------------------
@@ -101,11 +157,6 @@ class Sink(Protocol):
     def write(self, rows: Iterable[dict], manifest: dict) -> int: ...
 
 
-def _atomic(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.with_name(path.name + ".tmp")
-
-
 class CsvSink:
     """The flagged-pairs CSV (the contract in DESIGN.md), formula cells neutralised."""
 
@@ -115,7 +166,7 @@ class CsvSink:
         self.path = Path(path)
 
     def write(self, rows: Iterable[dict], manifest: dict) -> int:
-        return write_csv(self.path, FLAG_COLUMNS, rows)
+        return _csv_to(self.path, FLAG_COLUMNS, rows)
 
 
 def _details(value: object) -> object:
@@ -133,15 +184,13 @@ class JsonlSink:
         self.path = Path(path)
 
     def write(self, rows: Iterable[dict], manifest: dict) -> int:
-        tmp = _atomic(self.path)
         n = 0
-        with tmp.open("w", encoding="utf-8", newline="\n") as fh:
+        with self.path.open("w", encoding="utf-8", newline="\n") as fh:
             for row in rows:
-                rec = {k: row.get(k, "") for k in FLAG_COLUMNS}
+                rec = {k: clean_text(row.get(k, "")) for k in FLAG_COLUMNS}
                 rec["details"] = _details(rec["details"])
                 fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
                 n += 1
-        os.replace(tmp, self.path)
         return n
 
 
@@ -178,9 +227,8 @@ class ParquetSink:
                               fix="pip install 'pyarrow>=14', or drop parquet from --format") from exc
         meta = {"contradict.manifest": json.dumps(manifest, ensure_ascii=False, default=str)}
         schema = self.schema().with_metadata(meta)
-        tmp = _atomic(self.path)
         n = 0
-        with pq.ParquetWriter(tmp, schema) as writer:
+        with pq.ParquetWriter(self.path, schema) as writer:
             batch: list[dict] = []
 
             def flush() -> None:
@@ -189,11 +237,12 @@ class ParquetSink:
                     cols[c] = [int(v) for v in cols[c]]
                 for c in FLOAT_COLUMNS:
                     cols[c] = [float(v) for v in cols[c]]
-                cols["details"] = [v if isinstance(v, str) else json.dumps(v or {}, ensure_ascii=False)
+                cols["details"] = [clean_text(v) if isinstance(v, str)
+                                   else json.dumps(v or {}, ensure_ascii=False)
                                    for v in cols["details"]]
                 for c in FLAG_COLUMNS:
                     if c not in INT_COLUMNS and c not in FLOAT_COLUMNS and c != "details":
-                        cols[c] = ["" if v is None else str(v) for v in cols[c]]
+                        cols[c] = ["" if v is None else clean_text(str(v)) for v in cols[c]]
                 writer.write_table(pa.table(cols, schema=schema))
                 batch.clear()
 
@@ -204,7 +253,6 @@ class ParquetSink:
                     flush()
             if batch or n == 0:
                 flush()
-        os.replace(tmp, self.path)
         return n
 
 
@@ -225,7 +273,7 @@ class HtmlSink:
     def write(self, rows: Iterable[dict], manifest: dict) -> int:
         from pipeline.run.report import write_report
 
-        return write_report(self.path, rows, manifest, texts=self.texts)
+        return write_report(self.path, rows, manifest, texts=self.texts, atomic=False)
 
 
 SINKS: dict[str, type] = {s.format: s for s in (CsvSink, JsonlSink, ParquetSink, HtmlSink)}
@@ -235,6 +283,9 @@ def output_paths(out: str | Path, formats: Iterable[str]) -> dict[str, Path]:
     """Where each format goes: csv to ``out`` itself, the others to ``out`` with their suffix
     (out/flagged.csv -> out/flagged.jsonl, out/flagged.parquet, out/flagged.html)."""
     out = Path(out)
+    if out.name in ("", ".", ".."):
+        raise OutputError(f"the output {out} names a folder, not a file",
+                          fix="name a file, e.g. -o out/flagged.csv")
     paths: dict[str, Path] = {}
     for fmt in formats:
         if fmt not in SINKS:
@@ -256,10 +307,72 @@ class Written:
     rows: int
 
 
+@dataclass
+class Staged:
+    """Files written beside their final names (``.tmp``), renamed into place by ``commit``
+    (in the order they were added) or removed by ``discard``."""
+
+    paths: dict[str, Path]
+    rows: int
+    files: list[tuple[Path, Path]]  # (tmp, final)
+
+    def add_json(self, path: Path, data: dict) -> None:
+        """Stage a JSON file (the manifest), to be renamed after the others."""
+        path = Path(path)
+        tmp = temp_path(path)
+        self.files.append((tmp, path))
+        tmp.write_text(_json_text(data), encoding="utf-8")
+
+    def commit(self) -> None:
+        for tmp, final in self.files:
+            _replace(tmp, final)
+        self.files = []
+
+    def discard(self) -> None:
+        for tmp, _ in self.files:
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass
+        self.files = []
+
+
+def stage_outputs(out: str | Path, formats: Iterable[str],
+                  rows: Callable[[], Iterable[dict]] | Sequence[dict], manifest: dict,
+                  texts: Mapping[str, str] | None = None) -> Staged:
+    """``write_outputs`` without the final renames: every format written to its ``.tmp``
+    file; on any failure (a full disk) every file written so far is removed and the error
+    raised, an OSError naming the file it was writing."""
+    formats = list(dict.fromkeys(formats))
+    paths = output_paths(out, sorted(formats, key=lambda f: f != "csv"))
+    if not callable(rows) and not isinstance(rows, Sequence):
+        rows = list(rows)  # a one-shot iterator: keep it for the other sinks
+    staged = Staged(paths=paths, rows=0, files=[])
+    for fmt, path in paths.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temp_path(path)
+        staged.files.append((tmp, path))
+        sink = HtmlSink(tmp, texts) if fmt == "html" else SINKS[fmt](tmp)
+        try:
+            staged.rows = sink.write(rows() if callable(rows) else rows, manifest)
+        except OSError as exc:
+            staged.discard()
+            if exc.filename is None:
+                exc.filename = str(path)
+            raise
+        except BaseException:
+            staged.discard()
+            raise
+    return staged
+
+
 def write_outputs(out: str | Path, formats: Iterable[str],
                   rows: Callable[[], Iterable[dict]] | Sequence[dict], manifest: dict,
                   texts: Mapping[str, str] | None = None) -> Written:
     """Write the flag rows in every format (csv first), the same rows in the same order to each.
+
+    Every file is written beside its final name first and renamed into place once all are
+    written; a symbolic link is written through, never replaced.
 
     Args:
         out: the ``-o`` path; see output_paths for the other formats' names.
@@ -271,13 +384,9 @@ def write_outputs(out: str | Path, formats: Iterable[str],
 
     Raises:
         ConfigError: an unknown format, or two formats mapped to one file.
+        OSError: a file could not be written (nothing is left half-written).
     """
-    formats = list(dict.fromkeys(formats))
-    paths = output_paths(out, sorted(formats, key=lambda f: f != "csv"))
-    if not callable(rows) and not isinstance(rows, Sequence):
-        rows = list(rows)  # a one-shot iterator: keep it for the other sinks
-    n = 0
-    for fmt, path in paths.items():
-        sink = HtmlSink(path, texts) if fmt == "html" else SINKS[fmt](path)
-        n = sink.write(rows() if callable(rows) else rows, manifest)
+    staged = stage_outputs(out, formats, rows, manifest, texts)
+    paths, n = staged.paths, staged.rows
+    staged.commit()
     return Written(paths=paths, rows=n)

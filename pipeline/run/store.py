@@ -64,8 +64,8 @@ class RunLock:
     message a second run gets.
     """
 
-    def __init__(self, out: Path):
-        self.path = lock_path(out)
+    def __init__(self, out: Path, *, path: Path | None = None):
+        self.path = Path(path) if path is not None else lock_path(out)
         self._fd: int | None = None
 
     def acquire(self) -> "RunLock":
@@ -127,6 +127,33 @@ class RunLock:
         self.release()
 
 
+class RunLocks:
+    """Several RunLocks taken together (one per file a run writes): all or none."""
+
+    def __init__(self, paths: list[Path]):
+        self.locks = [RunLock(Path(), path=p) for p in paths]
+        self._held: list[RunLock] = []
+
+    def acquire(self) -> "RunLocks":
+        try:
+            for lk in self.locks:
+                self._held.append(lk.acquire())
+        except BaseException:
+            self.release()
+            raise
+        return self
+
+    def release(self) -> None:
+        while self._held:
+            self._held.pop().release()
+
+    def __enter__(self) -> "RunLocks":
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
 @dataclass
 class Committed:
     """What an interrupted run had committed."""
@@ -164,12 +191,14 @@ class PartsStore:
             return False
         return self.progress.is_file() and self.progress.stat().st_size > 0
 
-    def start(self, fingerprint: str, inputs: list[str], engine: str) -> None:
+    def start(self, fingerprint: str, inputs: list[str], engine: str,
+              models: dict[str, str] | None = None) -> None:
         if self.folder.exists():
             shutil.rmtree(self.folder)
         self.folder.mkdir(parents=True)
         _write_json(self.state, {"fingerprint": fingerprint, "inputs": inputs, "engine": engine,
-                                 "version": __version__, "created": time.time()})
+                                 "models": models or {}, "version": __version__,
+                                 "created": time.time()})
         self.flags.touch()
         self.progress.touch()
 
@@ -182,9 +211,10 @@ class PartsStore:
         shutil.rmtree(self.folder, ignore_errors=True)
 
     # resume ------------------------------------------------------------------------
-    def load(self, fingerprint: str) -> Committed:
+    def load(self, fingerprint: str, models: dict[str, str] | None = None) -> Committed:
         """Committed batches; cuts off anything written after the last commit; explains
-        corruption with ResumeError."""
+        corruption with ResumeError, and a model retrained since (``models``: sha256 by
+        model, as the run computed them) as such."""
         if not self.state.is_file():
             raise ResumeError(f"{self.folder}: no state.json; this is not a resumable run folder",
                               fix="run again with --fresh")
@@ -193,6 +223,18 @@ class PartsStore:
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ResumeError(f"{self.state}: corrupt ({exc})", fix="run again with --fresh") from exc
         if state.get("fingerprint") != fingerprint:
+            then = state.get("models") or {}
+            changed = [k for k in (models or {}) if then and then.get(k) != models[k]]
+            if changed:
+                names = {"nli": "the NLI model's weights", "decider": "the decision model",
+                         "embedder": "the sentence embedder's weights"}
+                raise ResumeError(
+                    f"{' and '.join(names.get(k, k) for k in changed)} changed since the "
+                    f"interrupted run in {self.folder} (sha256 "
+                    f"{', '.join(f'{str(then.get(k))[:12]} -> {models[k][:12]}' for k in changed)}); "
+                    f"resumed rows would mix two models' scores",
+                    fix="start over with --fresh, or write to a new output with -o",
+                )
             raise ResumeError(
                 f"{self.folder} belongs to a run with other inputs or another config",
                 expected=state.get("fingerprint"), found=fingerprint,

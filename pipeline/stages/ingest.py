@@ -269,11 +269,14 @@ def _count_files(folder: str) -> int:
     return n
 
 
-def _walk(root: Path, exts: set[str]) -> tuple[list[tuple[Path, str]], list[Skipped]]:
+def _walk(root: Path, exts: set[str], exclude: frozenset[str] = frozenset()
+          ) -> tuple[list[tuple[Path, str]], list[Skipped]]:
     """The readable entries of a folder (path, id) and a record for everything skipped:
     version-control/cache folders (with their file count), hidden files and folders,
     broken symbolic links, symbolic-link loops, non-regular files, unknown extensions,
-    unreadable folders. Symbolic links to files and folders are followed."""
+    unreadable folders. Symbolic links to files and folders are followed. Files and folders
+    in ``exclude`` (resolved paths: the run's own outputs, parts and locks) are not inputs:
+    left out without a record."""
     entries: list[tuple[Path, str]] = []
     skipped: list[tuple[Path, Skipped]] = []
 
@@ -288,6 +291,8 @@ def _walk(root: Path, exts: set[str]) -> tuple[list[tuple[Path, str]], list[Skip
         keep = []
         for d in sorted(dirnames):
             full = Path(dirpath) / d
+            if exclude and os.path.realpath(full) in exclude:
+                continue
             if d in SKIP_DIRS:
                 skip(full, f"version-control or cache folder; {_count_files(str(full))} files not read")
             elif d.startswith("."):
@@ -301,6 +306,8 @@ def _walk(root: Path, exts: set[str]) -> tuple[list[tuple[Path, str]], list[Skip
         for name in filenames:
             f = Path(dirpath) / name
             suffix = f.suffix.lower()
+            if exclude and os.path.realpath(f) in exclude:
+                continue
             if name.startswith("."):
                 skip(f, "hidden file (the name starts with '.')")
             elif f.is_symlink() and not f.exists():
@@ -317,12 +324,14 @@ def _walk(root: Path, exts: set[str]) -> tuple[list[tuple[Path, str]], list[Skip
     return entries, [s for _, s in skipped]
 
 
-def iter_items(paths: Iterable[str | Path], cfg: IngestConfig | None = None) -> Iterator[Item]:
+def iter_items(paths: Iterable[str | Path], cfg: IngestConfig | None = None, *,
+               exclude: Iterable[str] = ()) -> Iterator[Item]:
     """Yield Documents and Skipped records from the inputs, lazily, in a stable order.
 
     Document ids are the file name for a file input and the path relative to the folder for
     files in a folder; JSONL/CSV rows use their id field. A repeated id is skipped. In a
-    folder, whatever is not read is recorded as Skipped (see ``_walk``).
+    folder, whatever is not read is recorded as Skipped (see ``_walk``); what ``exclude``
+    names (resolved paths of files and folders: a run's own outputs) is left out.
 
     Example:
         >>> items = list(iter_items(["data/sample"]))  # doctest: +SKIP
@@ -330,9 +339,10 @@ def iter_items(paths: Iterable[str | Path], cfg: IngestConfig | None = None) -> 
     cfg = cfg or IngestConfig()
     seen: set[str] = set()
     exts = {e.lower() for e in cfg.extensions}
+    exclude = frozenset(exclude)
     for path in check_inputs(paths):
         if path.is_dir():
-            entries, skipped = _walk(path, exts)
+            entries, skipped = _walk(path, exts, exclude)
             yield from skipped
         elif not path.is_file():
             yield Skipped(str(path), None, "not a regular file (a socket, pipe or device)")
