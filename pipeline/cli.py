@@ -263,7 +263,8 @@ def claims(
         bar.close()
     typer.echo(f"{n} claims -> {out}")
     for s in skipped:
-        typer.echo(f"skipped {s.file}{':' + str(s.line) if s.line else ''}: {s.reason}", err=True)
+        typer.echo(terminal_safe(f"skipped {s.file}{':' + str(s.line) if s.line else ''}: {s.reason}"),
+                   err=True)
 
 
 @app.command()

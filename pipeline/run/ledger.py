@@ -35,11 +35,13 @@ def manifest_path(out: Path) -> Path:
 
 
 def skip_kind(reason: str) -> str:
-    """A short key to group skip reasons by ("file is 12 bytes, over ..." -> "file is N bytes")."""
+    """A short key to group skip reasons by ("file is 12 bytes, over ..." -> "file is N bytes";
+    "not valid UTF-8 at byte 7" -> "not valid UTF-8 at byte N")."""
     head = re.split(r"[:;(]", reason, maxsplit=1)[0].strip()
     if reason.startswith("error:"):
         head = "error: " + reason.split(":", 2)[1].strip()
-    return re.sub(r"\d+", "N", head) or reason
+    # numbers become N, names that hold digits stay (UTF-8, UTF-16)
+    return re.sub(r"(?<![A-Za-z0-9-])\d+", "N", head) or reason
 
 
 @dataclass

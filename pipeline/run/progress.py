@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import IO, Iterable
 
+from pipeline.errors import printable
+
 
 # ------------------------------------------------------------------------ cheap totals
 def _count_lines(path: Path) -> int:
@@ -230,4 +232,5 @@ def format_summary(s) -> str:
     outs = ", ".join(str(v) for v in s.outputs.values()) or str(s.out_csv)
     lines.append(f"outputs: {outs}; manifest: {s.manifest}"
                  + (" (skipped documents are listed there with reasons)" if s.skipped else ""))
-    return "\n".join(lines)
+    # names and reasons come from the inputs: shown, never obeyed by the terminal
+    return "\n".join(printable(line) for line in lines)

@@ -36,14 +36,35 @@ def check_inputs(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
+# characters that show nothing: a text of only these and whitespace (a BOM, NBSP, U+3000,
+# zero-width spaces) holds nothing, like an empty file
+_INVISIBLE = re.compile("[\ufeff\u200b\u200c\u200d\u2060\u00ad\u180e]")
+
+
+def blank(text: str) -> bool:
+    """True when ``text`` holds nothing but whitespace (any Unicode space) and invisible
+    characters (byte-order marks, zero-width spaces and joiners)."""
+    return not _INVISIBLE.sub("", text).strip()
+
+
+def _bom_reason(raw: bytes) -> str:
+    if raw.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "UTF-32 text (byte-order mark); re-save the file as UTF-8"
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16 text (byte-order mark); re-save the file as UTF-8"
+    return ""
+
+
 def _decode(raw: bytes, path: Path, *, nul_anywhere: bool = True) -> tuple[str | None, str]:
     """UTF-8 text, or None and the reason. A NUL byte anywhere makes it binary; with
     ``nul_anywhere=False`` (a CSV, whose records are checked one by one) only a file whose
-    first 8 KB are mostly NUL bytes (binary, UTF-16) is refused whole."""
+    first 8 KB are mostly NUL bytes (binary, UTF-16) is refused whole. A file that holds
+    nothing (whitespace, a byte-order mark, invisible characters) is an empty file."""
     if not raw.strip():
         return None, "empty file"
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return None, "UTF-16 text (byte-order mark); re-save the file as UTF-8"
+    bom = _bom_reason(raw)
+    if bom:
+        return None, bom
     if nul_anywhere:
         nul = raw.find(b"\x00")
     else:
@@ -52,9 +73,12 @@ def _decode(raw: bytes, path: Path, *, nul_anywhere: bool = True) -> tuple[str |
     if nul >= 0:
         return None, f"binary file (NUL byte at byte {nul}); expected UTF-8 text"
     try:
-        return raw.decode("utf-8-sig"), ""
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         return None, f"not valid UTF-8 at byte {exc.start}; re-save the file as UTF-8"
+    if blank(text):
+        return None, "empty file"
+    return text, ""
 
 
 def _read_bytes(path: Path, max_bytes: int) -> tuple[bytes | None, str]:
@@ -88,7 +112,7 @@ def _record_doc(obj: dict, path: Path, line: int, cfg: IngestConfig) -> Item:
     if not isinstance(text, str):
         return Skipped(str(path), line, f"missing or non-string text field {cfg.text_field!r}",
                        str(doc_id))
-    if not text.strip():
+    if blank(text):
         return Skipped(str(path), line, "empty text", str(doc_id))
     size = len(text.encode("utf-8", "surrogatepass"))
     for name in (cfg.text_field, cfg.id_field, cfg.title_field, cfg.date_field, cfg.source_field,
@@ -157,12 +181,17 @@ def _jsonl_docs(path: Path, cfg: IngestConfig) -> Iterator[Item]:
                 continue
             if not raw.strip():
                 continue
-            seen_any = True
             try:
-                obj = json.loads(raw.decode("utf-8-sig" if lineno == 1 else "utf-8"))
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
             except UnicodeDecodeError:
+                seen_any = True
                 yield Skipped(str(path), lineno, "line is not valid UTF-8")
                 continue
+            if blank(line):
+                continue  # a line of whitespace, a byte-order mark
+            seen_any = True
+            try:
+                obj = json.loads(line)
             except json.JSONDecodeError as exc:
                 msg = exc.msg[:-3] if exc.msg.endswith(" at") else exc.msg  # "starting at"
                 yield Skipped(str(path), lineno, f"malformed JSON: {msg} at column {exc.colno}")
