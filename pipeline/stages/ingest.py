@@ -201,27 +201,130 @@ def _jsonl_docs(path: Path, cfg: IngestConfig) -> Iterator[Item]:
             yield Skipped(str(path), None, "empty file")
 
 
-def _csv_records(lines: list[str]) -> Iterator[tuple[int, list[str] | None, str, int]]:
-    """(first physical line, cells or None, why, lines it spans) for each record after the
-    header, parsed in strict mode one record at a time.
+class _LongLine:
+    """A physical line over the record cap, never held: its length and its quote count."""
+
+    __slots__ = ("size", "quotes")
+
+    def __init__(self, size: int, quotes: int):
+        self.size, self.quotes = size, quotes
+
+
+class _TooLong(Exception):
+    pass
+
+
+class _Lines:
+    """The physical lines of a text file (``\n``, ``\r\n`` or ``\r``, kept), read lazily and
+    held only from the record being parsed on: ``get(k)`` is line k (0: the first line read),
+    ``drop(k)`` forgets the lines before k. A line over ``cap`` characters comes back as a
+    ``_LongLine``."""
+
+    def __init__(self, fh, cap: int):
+        self.fh, self.cap = fh, cap
+        self.buf: list = []
+        self.base = 0
+        self.eof = False
+
+    def _read(self):
+        line = self.fh.readline(self.cap + 1)
+        if not line or len(line) <= self.cap or line.endswith(("\n", "\r")):
+            return line
+        size, quotes = len(line), line.count('"')
+        while not line.endswith(("\n", "\r")):  # the rest of the long line, counted, not kept
+            line = self.fh.readline(1 << 20)
+            if not line:
+                break
+            size += len(line)
+            quotes += line.count('"')
+        return _LongLine(size, quotes)
+
+    def get(self, k: int):
+        while k >= self.base + len(self.buf):
+            if self.eof:
+                return None
+            line = self._read()
+            if not line:
+                self.eof = True
+                return None
+            self.buf.append(line)
+        return self.buf[k - self.base] if k >= self.base else None
+
+    def drop(self, k: int) -> None:
+        n = k - self.base
+        if n > 0:
+            del self.buf[:n]
+            self.base = k
+
+    def known(self) -> int:
+        return self.base + len(self.buf)
+
+
+def _csv_records(lines: _Lines, first: int, cap: int, reopen) -> Iterator[tuple[int, list[str] | None, str, int]]:
+    """(first physical line, cells or None, why, lines it spans) for each record from line
+    ``first`` (0-based) on, parsed in strict mode one record at a time, holding at most
+    ``cap`` characters of one record.
 
     A record that cannot be parsed (an unclosed quote runs to the end of the file or to a
     later quote followed by text; a quote inside a quoted field not doubled) is reported
     with the line it starts on, and parsing restarts on the *next physical line*, so the
-    rows an unclosed quote would have swallowed are read as rows of their own."""
-    i, n = 1, len(lines)
-    while i < n:
-        reader = csv.reader((lines[k] for k in range(i, n)), strict=True)
+    rows an unclosed quote would have swallowed are read as rows of their own. A record over
+    ``cap`` characters is reported and skipped unread up to where its quotes close."""
+    i = first
+    while True:
+        lines.drop(i)
+        if lines.get(i) is None:
+            return
+        size = [0]
+
+        def source(start: int = i):
+            k = start
+            while True:
+                line = lines.get(k)
+                if line is None:
+                    return
+                size[0] += line.size if isinstance(line, _LongLine) else len(line)
+                if isinstance(line, _LongLine) or size[0] > cap:
+                    raise _TooLong
+                yield line
+                k += 1
+
+        reader = csv.reader(source(), strict=True)
         try:
             cells = next(reader)
         except StopIteration:
             return
+        except _TooLong:
+            # skip the record up to the line where its quotes are balanced, holding nothing
+            k, odd = i, False
+            while True:
+                line = lines.get(k)
+                if line is None:
+                    break
+                q = line.quotes if isinstance(line, _LongLine) else line.count('"')
+                odd ^= bool(q % 2)
+                lines.drop(k + 1)
+                k += 1
+                if not odd:
+                    break
+            if odd:  # never closed: an unclosed quote; read the lines after it as rows
+                yield i + 1, None, (f"unclosed quote: the quoted field opened on this line never "
+                                    f"closes (it runs over {cap} characters to the end of the "
+                                    f"file)"), 1
+                lines = reopen(i + 1)
+                i += 1
+                continue
+            yield i + 1, None, (f"record is over {cap} characters (6 x ingest.max_bytes, with "
+                                f"CSV quoting); not read"), k - i
+            i = k
+            continue
         except csv.Error as exc:
             spans = max(1, reader.line_num)
             why = str(exc)
             if "unexpected end of data" in why:
+                after = max(0, lines.known() - i - 1)
                 why = (f"unclosed quote: the quoted field opened on this line never closes "
-                       f"(it would swallow the {n - i - 1} lines after it)")
+                       f"(it would swallow the {after} lines after it)")
             else:
                 why = (f"malformed CSV quoting ({why}); a quote inside a quoted field must be "
                        f"doubled, and an opening quote must be closed on its own row")
@@ -233,46 +336,131 @@ def _csv_records(lines: list[str]) -> Iterator[tuple[int, list[str] | None, str,
         i += spans
 
 
+def _csv_check(path: Path, fh) -> str:
+    """Why a CSV file cannot be read at all (empty, UTF-16/32, binary, not UTF-8), read in
+    chunks without holding it; "" when it can."""
+    import codecs
+
+    head = fh.read(8192)
+    if not head.strip():
+        while True:  # whitespace so far: is there anything at all?
+            chunk = fh.read(1 << 16)
+            if not chunk:
+                return "empty file"
+            if chunk.strip():
+                break
+    bom = _bom_reason(head)
+    if bom:
+        return bom
+    if head.count(b"\x00") * 10 > len(head):
+        return f"binary file (NUL byte at byte {head.find(bytes(1))}); expected UTF-8 text"
+    fh.seek(0)
+    start = 3 if head.startswith(codecs.BOM_UTF8) else 0
+    fh.seek(start)
+    dec = codecs.getincrementaldecoder("utf-8")()
+    pos, visible = start, False
+    while True:
+        chunk = fh.read(1 << 16)
+        pending = len(dec.getstate()[0])
+        try:
+            text = dec.decode(chunk, final=not chunk)
+        except UnicodeDecodeError as exc:
+            return f"not valid UTF-8 at byte {pos - pending + exc.start}; re-save the file as UTF-8"
+        if not visible and text and not blank(text):
+            visible = True
+        if not chunk:
+            break
+        pos += len(chunk)
+    return "" if visible else "empty file"
+
+
 def _csv_docs(path: Path, cfg: IngestConfig) -> Iterator[Item]:
-    raw, why = _read_bytes(path, 1 << 40)
-    if raw is None:
-        yield Skipped(str(path), None, why)
-        return
-    text, why = _decode(raw, path, nul_anywhere=False)  # records are checked one by one
-    if text is None:
-        yield Skipped(str(path), None, why)
-        return
-    csv.field_size_limit(min(sys.maxsize, 1 << 30))
-    lines = io.StringIO(text, newline="").readlines()
+    """The records of a CSV file, streamed: the header is checked first, then the whole file
+    for its encoding (in chunks), then it is read one record at a time, holding at most one
+    record (``6 x ingest.max_bytes`` characters) in memory."""
+    cap = 6 * cfg.max_bytes + 1024
+    handles: list = []
+
+    def reopen(skip: int) -> _Lines:
+        """The file from physical line ``skip`` on (0: the header)."""
+        for h in handles:
+            h.close()
+        handles.clear()
+        fh = path.open("r", encoding="utf-8-sig", newline="")
+        handles.append(fh)
+        lines = _Lines(fh, cap)
+        for _ in range(skip):  # count lines without holding them
+            if not lines._read():
+                break
+        lines.base = skip
+        return lines
+
+    def whole_file() -> str:
+        with path.open("rb") as raw:
+            return _csv_check(path, raw)
+
     try:
-        header = next(csv.reader(lines[:1], strict=True), None)
-    except csv.Error as exc:
-        yield Skipped(str(path), 1, f"malformed CSV header: {exc}")
-        return
-    if not header or cfg.text_field not in header:
-        yield Skipped(str(path), 1, f"CSV header lacks the text column {cfg.text_field!r}; "
-                                    f"found {header}")
-        return
-    damaged_until = 0  # lines inside a record that could not be parsed
-    damaged_from = 0
-    for line, cells, why, spans in _csv_records(lines):
-        if cells is None:
-            yield Skipped(str(path), line, why)
-            damaged_from, damaged_until = line, max(damaged_until, line + spans - 1)
-            continue
-        if not cells:
-            continue  # a blank line
-        if len(cells) > len(header):
-            yield Skipped(str(path), line, "row has more cells than the header")
-            continue
-        if line <= damaged_until and len(cells) != len(header):
-            yield Skipped(str(path), line, f"row has {len(cells)} cells, the header {len(header)}, "
-                                           f"inside the damaged record at line {damaged_from}")
-            continue
-        row: dict = dict(zip(header, cells))
-        for name in header[len(cells):]:
-            row[name] = None
-        yield _record_doc(row, path, line, cfg)
+        with path.open("rb") as raw:
+            head = raw.read(8192)
+        why = _bom_reason(head)
+        if not why and head.count(b"\x00") * 10 > len(head):
+            why = f"binary file (NUL byte at byte {head.find(bytes(1))}); expected UTF-8 text"
+        if why:
+            yield Skipped(str(path), None, why)
+            return
+        try:
+            lines = reopen(0)
+            first = lines.get(0)
+        except UnicodeDecodeError:
+            first = None
+            why = whole_file()
+        if not why and (first is None or (isinstance(first, str) and blank(first))):
+            why = whole_file()  # "empty file", or a file whose first line is blank
+        if why:
+            yield Skipped(str(path), None, why)
+            return
+        if isinstance(first, _LongLine):
+            yield Skipped(str(path), 1, f"CSV header is over {cap} characters; not read")
+            return
+        try:
+            header = next(csv.reader([first], strict=True), None)
+        except csv.Error as exc:
+            yield Skipped(str(path), 1, f"malformed CSV header: {exc}")
+            return
+        if not header or cfg.text_field not in header:
+            yield Skipped(str(path), 1, f"CSV header lacks the text column {cfg.text_field!r}; "
+                                        f"found {header}")
+            return
+        why = whole_file()  # the encoding of the whole file, before any record is used
+        if why:
+            yield Skipped(str(path), None, why)
+            return
+        csv.field_size_limit(min(sys.maxsize, max(cap, 1 << 17)))
+        damaged_until = 0  # lines inside a record that could not be parsed
+        damaged_from = 0
+        for line, cells, why, spans in _csv_records(lines, 1, cap, reopen):
+            if cells is None:
+                yield Skipped(str(path), line, why)
+                damaged_from, damaged_until = line, max(damaged_until, line + spans - 1)
+                continue
+            if not cells:
+                continue  # a blank line
+            if len(cells) > len(header):
+                yield Skipped(str(path), line, "row has more cells than the header")
+                continue
+            if line <= damaged_until and len(cells) != len(header):
+                yield Skipped(str(path), line, f"row has {len(cells)} cells, the header {len(header)}, "
+                                               f"inside the damaged record at line {damaged_from}")
+                continue
+            row: dict = dict(zip(header, cells))
+            for name in header[len(cells):]:
+                row[name] = None
+            yield _record_doc(row, path, line, cfg)
+    except OSError as exc:
+        yield Skipped(str(path), None, f"unreadable: {exc.strerror or exc}")
+    finally:
+        for h in handles:
+            h.close()
 
 
 def _file_items(path: Path, doc_id: str, cfg: IngestConfig) -> Iterator[Item]:
