@@ -516,7 +516,9 @@ def _coerce(value: Any, hint: Any, where: str, default: Any = None) -> Any:
         return value
     if hint is float:
         if isinstance(value, str) and value.strip().lower().lstrip("+-.") in ("nan", "inf", "infinity"):
-            value = float("nan")  # reported below as not finite
+            # "inf" from --threshold inf or --set: reported as written, not as nan
+            raise ConfigError(f"{where} must be a finite number", found=repr(value),
+                              fix=_fix(where, default, "write a finite number"))
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise ConfigError(f"{where} must be a number", found=repr(value),
                               fix=_fix(where, default, "write a number"))
@@ -632,6 +634,9 @@ def read_yaml(path: str | Path | None) -> dict[str, Any]:
     if not path:
         return {}
     p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"config {p} is a folder, not a YAML file",
+                          fix=f"pass a YAML file with --config, e.g. --config {p / 'run.yaml'}")
     if not p.is_file():
         raise ConfigError(f"config file not found: {p}", fix="pass an existing YAML file with --config")
     try:

@@ -56,12 +56,23 @@ def label_indices(id2label: dict) -> dict[str, int]:
     return found
 
 
+def _looks_like_a_path(name: str) -> bool:
+    """A hub id is ``name`` or ``org/name``; anything else (absolute, ``./``, ``../``, ``~``,
+    two or more slashes, a backslash) names a folder."""
+    return (name.startswith(("/", "./", "../", "~")) or name in (".", "..")
+            or name.count("/") > 1 or "\\" in name)
+
+
 def resolve_model_path(name_or_path: str) -> str:
     p = Path(name_or_path).expanduser()
     if p.exists():
         if not (p / "config.json").is_file():
             raise ModelError(f"{p} is not a Hugging Face model folder (no config.json)")
         return str(p)
+    if _looks_like_a_path(name_or_path):
+        raise ModelError(f"model folder not found: {p}",
+                         fix="pass an existing model folder (with config.json), or a hub id "
+                             "such as org/name")
     return name_or_path  # a hub id: loaded with local_files_only unless HF_HUB_OFFLINE=0
 
 
