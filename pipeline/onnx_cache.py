@@ -28,6 +28,18 @@ _HASHES: dict[tuple, str] = {}
 _LOCK = threading.Lock()
 
 
+def cache_root(setting: str = "") -> Path:
+    """The cache folder: ``setting``, else ``$CONTRADICT_CACHE``, else
+    ``$XDG_CACHE_HOME/contradict`` (default ``~/.cache/contradict``)."""
+    if setting:
+        return Path(setting).expanduser()
+    env = os.environ.get("CONTRADICT_CACHE", "").strip()
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "contradict"
+
+
 def weights_file(folder: Path) -> Path | None:
     """The weights file of a Hugging Face model folder (safetensors first), or None."""
     for name in WEIGHT_FILES:

@@ -293,7 +293,7 @@ def describe_models(cfg: RunConfig) -> dict:
         out["nli"] = loaded[-1].describe()
     else:
         folder = Path(path)
-        st = onnx_cache.export_status(folder / nli.ONNX_FILE, folder)
+        st = nli.export_status(folder)  # beside the weights, else the cache (issue 29)
         onnx = sc.backend == "onnx" or (sc.backend == "auto" and st.valid
                                         and onnx_cache.onnxruntime_available())
         out["nli"] = {"name_or_path": path, "backend_setting": sc.backend,

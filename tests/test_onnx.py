@@ -182,10 +182,11 @@ def test_export_metadata_holds_the_weights_hash(tmp_path):
 
 
 @needs_onnx
-def test_missing_export(tmp_path):
+def test_missing_export(tmp_path, monkeypatch):
     from pipeline.errors import ModelError
-    from pipeline.nli.model import ONNX_FILE, NLIModel
+    from pipeline.nli.model import ONNX_FILE, NLIModel, cached_onnx_path
 
+    monkeypatch.setenv("CONTRADICT_CACHE", str(tmp_path / "cache"))
     folder = make_tiny_model(tmp_path / "m")
     assert not (folder / ONNX_FILE).exists()
     # no build: auto falls back to torch and says why; onnx is refused with the fix
@@ -194,22 +195,24 @@ def test_missing_export(tmp_path):
     assert "missing" in m.describe()["backend_reason"]
     with pytest.raises(ModelError, match="export-onnx"):
         NLIModel(str(folder), backend="onnx", build_onnx=False)
-    # the default: built on first use, then used
+    # the default: built on first use, in the cache (never in the model folder), then used
     m = NLIModel(str(folder), device="cpu")
     assert m.backend_setting == "auto" and m.backend_name == "onnx-int8"
-    assert (folder / ONNX_FILE).is_file()
+    assert not (folder / ONNX_FILE).exists() and cached_onnx_path(folder).is_file()
+    assert str(tmp_path / "cache" / "nli") in m.backend_reason
     assert m.describe()["onnx"]["weights_sha256"]
     ref = NLIModel(str(folder), backend="torch", device="cpu").predict(PAIRS)
     assert np.abs(m.predict(PAIRS) - ref).max() < 0.1
 
 
 @needs_onnx
-def test_stale_export_is_refused_or_rebuilt(tmp_path):
+def test_stale_export_is_refused_or_rebuilt(tmp_path, monkeypatch):
     from pipeline import onnx_cache
     from pipeline.errors import ModelError
     from pipeline.nli.export import export
-    from pipeline.nli.model import ONNX_FILE, NLIModel
+    from pipeline.nli.model import ONNX_FILE, NLIModel, cached_onnx_path
 
+    monkeypatch.setenv("CONTRADICT_CACHE", str(tmp_path / "cache"))
     folder = make_tiny_model(tmp_path / "m")
     export(str(folder))
     old = onnx_cache.read_meta(folder / ONNX_FILE)["weights_sha256"]
@@ -219,13 +222,40 @@ def test_stale_export_is_refused_or_rebuilt(tmp_path):
         NLIModel(str(folder), backend="onnx", build_onnx=False)
     m = NLIModel(str(folder), backend="auto", device="cpu", build_onnx=False)
     assert m.backend == "torch" and "stale" in m.backend_reason
-    # rebuilt on first use: the new metadata matches the new weights, and so do the scores
+    # rebuilt on first use, in the cache: the new metadata matches the new weights, and so do
+    # the scores; the stale file beside the weights is left as it was
     m = NLIModel(str(folder), backend="auto", device="cpu")
     assert m.backend == "onnx"
-    new = onnx_cache.read_meta(folder / ONNX_FILE)["weights_sha256"]
+    assert onnx_cache.read_meta(folder / ONNX_FILE)["weights_sha256"] == old
+    new = onnx_cache.read_meta(cached_onnx_path(folder))["weights_sha256"]
     assert new != old and new == onnx_cache.sha256_file(folder / "model.safetensors")
     ref = NLIModel(str(folder), backend="torch", device="cpu").predict(PAIRS)
     assert np.abs(m.predict(PAIRS) - ref).max() < 0.1
+
+
+@needs_onnx
+def test_the_auto_backend_never_writes_into_the_model_folder(tmp_path, monkeypatch):
+    """Issue 29: the export built on first use goes to the cache; a read-only model folder
+    (a shared or system-wide install) works, and is left as it was."""
+    import os
+    import stat
+
+    from pipeline.nli.model import NLIModel, cached_onnx_path
+
+    monkeypatch.setenv("CONTRADICT_CACHE", str(tmp_path / "cache"))
+    folder = make_tiny_model(tmp_path / "m")
+    before = sorted(p.name for p in folder.iterdir())
+    os.chmod(folder, stat.S_IRUSR | stat.S_IXUSR)
+    try:
+        m = NLIModel(str(folder), device="cpu")
+        assert m.backend_name == "onnx-int8"
+        assert sorted(p.name for p in folder.iterdir()) == before
+        assert cached_onnx_path(folder).is_file() and str(m.onnx_path) == str(cached_onnx_path(folder))
+        # found there the next time, not built again
+        again = NLIModel(str(folder), device="cpu", build_onnx=False)
+        assert again.backend_name == "onnx-int8"
+    finally:
+        os.chmod(folder, stat.S_IRWXU)
 
 
 @needs_onnx

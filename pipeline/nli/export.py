@@ -175,11 +175,14 @@ def _version(module: str) -> str:
 EXPORT_STEPS = ("load", "export", "quantize", "verify", "write")
 
 
-def export(model_dir: str, quantize: bool = True, opset: int = 17, on_step=None) -> Path:
-    """Export ``model_dir`` to ``<model_dir>/model.int8.onnx`` and return that path.
+def export(model_dir: str, quantize: bool = True, opset: int = 17, on_step=None,
+           target_dir: str | Path | None = None) -> Path:
+    """Export ``model_dir`` to ``<target_dir>/model.int8.onnx`` (default: beside the weights,
+    ``<model_dir>/model.int8.onnx``) and return that path.
 
     Args:
         model_dir: a local Hugging Face model folder (sequence classification).
+        target_dir: where to write the export (the auto backend passes the cache).
         quantize: dynamic int8 weights (QInt8); False writes the fp32 graph.
         opset: ONNX opset version.
         on_step: called with (steps done, steps in all, step name) after each of
@@ -214,7 +217,8 @@ def export(model_dir: str, quantize: bool = True, opset: int = 17, on_step=None)
 
     tok, model = _load(str(folder))
     done("load")
-    target = folder / ONNX_FILE
+    target = (Path(target_dir) if target_dir is not None else folder) / ONNX_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="onnx-export-"))
     try:
         fp32 = tmp / "model.fp32.onnx"

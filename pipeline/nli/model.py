@@ -98,9 +98,36 @@ def check_model(name_or_path: str, backend: str = "torch") -> dict[str, int]:
             fix="pass a local model folder, or set HF_HUB_OFFLINE=0 with network access",
         ) from exc
     found = label_indices(config.id2label)
-    if backend == "onnx" and not (Path(path) / ONNX_FILE).is_file():
+    if backend == "onnx" and not any(p.is_file() for p in onnx_paths(Path(path))):
         raise ModelError(f"no {ONNX_FILE} in {path}", fix=f"run `contradict export-onnx {path}` first")
     return found
+
+
+def cached_onnx_path(folder: Path) -> Path:
+    """Where the auto/onnx backends build a missing or stale export of ``folder``'s weights:
+    the cache (``$CONTRADICT_CACHE``, default ``~/.cache/contradict``), ``nli/<folder
+    name>-<weights sha256[:16]>/model.int8.onnx``, never the model folder itself (it may be
+    read-only, shared, or a checkout that should not change)."""
+    w = onnx_cache.weights_file(Path(folder))
+    tag = onnx_cache.sha256_file(w)[:16] if w else "noweights"
+    return onnx_cache.cache_root() / "nli" / f"{Path(folder).resolve().name}-{tag}" / ONNX_FILE
+
+
+def onnx_paths(folder: Path) -> list[Path]:
+    """Where an export of ``folder`` may lie, in the order they are tried: beside the weights
+    (``contradict export-onnx``, ``make install``), then the cache (built on first use)."""
+    return [Path(folder) / ONNX_FILE, cached_onnx_path(folder)]
+
+
+def export_status(folder: Path) -> "onnx_cache.ExportStatus":
+    """The status of the first valid export of ``folder`` (see ``onnx_paths``); without one,
+    that of the export beside the weights when there is a file there, else the cache's."""
+    beside, cached = onnx_paths(folder)
+    st = onnx_cache.export_status(beside, folder)
+    if st.valid or st.state == "no-weights":
+        return st
+    st2 = onnx_cache.export_status(cached, folder)
+    return st2 if st2.valid or not beside.is_file() else st
 
 
 def default_device(device: str = "auto") -> str:
@@ -194,6 +221,7 @@ class NLIModel:
         self.threads = resolve_threads(threads)
         self._lock = threading.Lock()
         self.onnx_meta: dict | None = None
+        self.onnx_path: Path = Path(self.name_or_path) / ONNX_FILE
         self.backend, self.backend_reason = self._choose_backend(backend, build_onnx)
         if self.backend == "torch":
             import torch
@@ -206,7 +234,7 @@ class NLIModel:
             )
             self.model.to(self.device).eval()
         else:
-            self.session = _onnx_session(Path(self.name_or_path), self.threads)
+            self.session = _onnx_session(self.onnx_path, self.threads)
             self._onnx_inputs = {i.name for i in self.session.get_inputs()}
         log.info("NLI model %s: backend %s (%s; setting %s, %d threads)", self.name_or_path,
                  self.backend_name, self.backend_reason, backend, self.threads)
@@ -220,17 +248,16 @@ class NLIModel:
                 raise ModelError("the onnx backend needs a local model folder",
                                  found=self.name_or_path, fix="pass a model folder, or use torch")
             return "torch", "not a local folder" if setting != "torch" else "backend set to torch"
-        onnx_path = folder / ONNX_FILE
 
         def status():
-            st = onnx_cache.export_status(onnx_path, folder)
-            self.onnx_meta = st.meta
+            st = export_status(folder)
+            self.onnx_meta, self.onnx_path = st.meta, st.path
             return st
 
         def build():
             from pipeline.nli.export import export
 
-            export(str(folder), quantize=True)
+            export(str(folder), quantize=True, target_dir=cached_onnx_path(folder).parent)
 
         return onnx_cache.choose_backend(
             setting, status, build, build_on_use=build_onnx,
@@ -331,16 +358,16 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def _onnx_session(folder: Path, threads: int = 0):
+def _onnx_session(path: Path, threads: int = 0):
     try:
         import onnxruntime as ort
     except ImportError as exc:  # pragma: no cover
         raise ModelError("the onnx backend needs onnxruntime", fix="pip install onnxruntime") from exc
-    path = folder / ONNX_FILE
+    path = Path(path)
     if not path.is_file():
         raise ModelError(
-            f"no {ONNX_FILE} in {folder}",
-            fix=f"run `contradict export-onnx {folder}` first",
+            f"no {path.name} in {path.parent}",
+            fix=f"run `contradict export-onnx {path.parent}` first",
         )
     return ort.InferenceSession(str(path), ort_session_options(threads),
                                 providers=["CPUExecutionProvider"])
