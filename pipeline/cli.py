@@ -230,6 +230,9 @@ def claims(
     from pipeline.run.sinks import CLAIM_COLUMNS, claim_row, write_csv
 
     cfg = _run_cfg(config, overrides or [], None, None)
+    from pipeline.run.api import check_output_file
+
+    check_output_file([str(i) for i in inputs], out)  # an input is never replaced by the output
     pipe = Pipeline(cfg)
     skipped = []
     bar = _progress("claims", "docs", quiet)

@@ -231,3 +231,20 @@ def test_a_refused_run_creates_no_output_folder(tmp_path, cfg):
         with pytest.raises(RunLockedError):
             run([str(docs)], tmp_path / "o" / "x.csv", cfg, manifest=tmp_path / "m" / "n" / "x.json")
     assert not (tmp_path / "m").exists()
+
+
+# ------------------------------------------------------------------ 1. the claims command too
+def test_the_claims_command_never_replaces_an_input(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    docs = tmp_path / "docs.csv"
+    docs.write_text("id,text\nd1,The minister said 2 doses arrived.\n", encoding="utf-8")
+    before = docs.read_bytes()
+    r = subprocess.run([sys.executable, "-m", "pipeline.cli", "claims", str(docs), "-o", str(docs),
+                        "-q"], capture_output=True, text=True, timeout=300,
+                       env=dict(os.environ, PYTHONPATH=str(REPO)))
+    assert r.returncode == 1 and "one of the inputs" in r.stderr, r.stderr
+    assert docs.read_bytes() == before

@@ -260,6 +260,35 @@ def check_outputs(inputs: list[str], out: Path | OutputPlan, manifest: Path | No
     return plan
 
 
+def check_output_file(inputs: list[str], out: str | Path) -> Path:
+    """The checks of ``check_outputs`` for a command that writes one file (``claims``): no
+    input, folder, device or FIFO is replaced. Returns ``out`` as a Path."""
+    out = Path(out)
+    _named_file(out, "the output", "-o")
+    for what, t in [("the output", out), ("the output's temporary file", _tmp_of(out))]:
+        if t.exists() and not t.is_file():
+            kind = "a folder" if t.is_dir() else "a device, FIFO or socket"
+            raise OutputError(f"{what} {t} is {kind}, not a regular file",
+                              fix="name a regular file, e.g. -o out/claims.csv")
+        for inp in inputs:
+            same = _real(t) == _real(Path(inp))
+            if not same and t.exists():
+                try:
+                    same = os.path.samefile(inp, t)
+                except OSError:
+                    same = False
+            if same:
+                raise OutputError(f"{what} {t} is one of the inputs; writing it would destroy it",
+                                  fix="write the output somewhere else, e.g. -o out/claims.csv")
+    return out
+
+
+def _tmp_of(p: Path) -> Path:
+    from pipeline.run.sinks import temp_path
+
+    return temp_path(p)
+
+
 def make_folders(plan: OutputPlan) -> list[Path]:
     """Create the missing folders of the outputs; returns those created (deepest last)."""
     created: list[Path] = []
@@ -369,6 +398,12 @@ def run(
                 lock.release()
         finally:
             engine.close()
+    except OSError as exc:  # the lock or the parts folder could not be written (a full disk)
+        if exc.errno not in _WRITE_ERRNOS:
+            raise
+        raise OutputError(f"cannot write {exc.filename or plan.parts}: {exc.strerror or exc}; "
+                          f"nothing was committed", fix="free space (or fix the cause), then run "
+                          "the same command again") from None
     finally:
         if not ok:
             _remove_empty(created)  # a refused run leaves no folder behind

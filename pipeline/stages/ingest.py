@@ -504,11 +504,16 @@ def _walk(root: Path, exts: set[str], exclude: frozenset[str] = frozenset()
         skip(Path(exc.filename or root), f"unreadable folder: {exc.strerror or exc}")
 
     seen_dirs = {os.path.realpath(root)}
+    names = {os.path.basename(e) for e in exclude}
+
+    def excluded(p: Path) -> bool:  # resolve only what could be excluded: its name, or a link
+        return bool(exclude) and (p.name in names or p.is_symlink()) and os.path.realpath(p) in exclude
+
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=onerror):
         keep = []
         for d in sorted(dirnames):
             full = Path(dirpath) / d
-            if exclude and os.path.realpath(full) in exclude:
+            if excluded(full):
                 continue
             if d in SKIP_DIRS:
                 skip(full, f"version-control or cache folder; {_count_files(str(full))} files not read")
@@ -523,7 +528,7 @@ def _walk(root: Path, exts: set[str], exclude: frozenset[str] = frozenset()
         for name in filenames:
             f = Path(dirpath) / name
             suffix = f.suffix.lower()
-            if exclude and os.path.realpath(f) in exclude:
+            if excluded(f):
                 continue
             if name.startswith("."):
                 skip(f, "hidden file (the name starts with '.')")
