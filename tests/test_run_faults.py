@@ -240,3 +240,11 @@ def test_sigterm_and_sigint_stop_cleanly_and_say_so(tmp_path, ref, model, sig, r
     r = subprocess.run(args + ["--resume"], env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert_same_flags(out, want.out_csv)  # one document a batch: equal to float rounding
+
+
+def test_a_full_disk_while_taking_the_lock_is_one_message(tmp_path, cfg, ref, monkeypatch):
+    corpus, _ = ref
+    monkeypatch.setattr(os, "pwrite", _enospc)  # RunLock writes who holds it
+    with pytest.raises(OutputError, match="No space left on device; nothing was committed"):
+        run([str(corpus)], tmp_path / "new" / "flagged.csv", cfg)
+    assert not (tmp_path / "new").exists()

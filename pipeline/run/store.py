@@ -93,9 +93,13 @@ class RunLock:
             os.close(fd)
         info = {"pid": os.getpid(), "host": socket.gethostname(),
                 "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "started_ts": time.time()}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
         self._fd = fd
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
+        except BaseException:  # a full disk: leave no lock file behind
+            self.release()
+            raise
         return self
 
     def _describe(self) -> str:
