@@ -459,6 +459,8 @@ def train_decider_cmd(
     target_precision: Annotated[float, typer.Option(help="The operating point: highest recall at this precision (cross-validated by article).")] = 0.6,
     margin_only: Annotated[bool, typer.Option("--margin-only", help="Keep the existing decider.json and only measure its NLI cascade margin (nli_margin) on these articles.")] = False,
     texts: TextsOpt = None,
+    extra_gold: Annotated[Optional[Path], typer.Option("--extra-gold", help="More annotated articles added to every fit, never to a test fold (e.g. the written data/labelled/dev.jsonl beside the real set).")] = None,
+    extra_weight: Annotated[float, typer.Option(help="Weight of the --extra-gold candidates.")] = 1.0,
     overrides: SetOpt = None,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
@@ -474,7 +476,8 @@ def train_decider_cmd(
     try:
         dec = run_train_decider(gold, cfg, out, unannotated_weight=unannotated_weight,
                                 target_precision=target_precision, margin_only=margin_only,
-                                on_progress=bar.update, texts=texts)
+                                on_progress=bar.update, texts=texts, extra_gold=extra_gold,
+                                extra_weight=extra_weight)
     finally:
         bar.close()
     if margin_only:

@@ -140,6 +140,7 @@ class TopicConfig:
 @dataclass
 class PairConfig:
     k: int = 8  # nearest neighbours per claim
+    dispute_k: int = 3  # claims of other speakers paired with each claim that reports or voices a dispute
     min_similarity: float = 0.15  # cosine, all-MiniLM-L6-v2 (one article: most claims are related)
     max_pairs_per_doc: int = 400
     cross_document: bool = False  # also pair across documents (ANN index, faiss)
@@ -228,6 +229,13 @@ class DecideConfig:
     # flag does not depend on the pairs that shared its batch (nor on the cut: --threshold
     # changes which pairs share a batch); 0 turns it off
     confirm_margin: float = 0.1
+    # agreement is not contradiction: a pair whose claims both dispute (two denials of one
+    # account), that entail each other both ways at agree_entailment or more, or that are
+    # near copies (similarity >= agree_similarity, negated on neither side or on both) has
+    # its score multiplied by agreement_factor
+    agreement_factor: float = 0.1
+    agree_entailment: float = 0.5
+    agree_similarity: float = 0.9
 
     def __post_init__(self) -> None:
         validate(self)
@@ -429,11 +437,11 @@ RANGES: dict[str, Range] = {
     "segment.max_claim_words": AT_LEAST_1, "segment.window_chars": Range(1000, 1_000_000),
     "topics.batch_size": AT_LEAST_1, "topics.label_words": AT_LEAST_1,
     "segment.batch_size": AT_LEAST_1, "segment.n_process": AT_LEAST_1, "threads": NON_NEGATIVE,
-    "pair.k": AT_LEAST_1, "pair.min_similarity": UNIT, "pair.max_pairs_per_doc": NON_NEGATIVE,
+    "pair.k": AT_LEAST_1, "pair.dispute_k": AT_LEAST_1, "pair.min_similarity": UNIT, "pair.max_pairs_per_doc": NON_NEGATIVE,
     "pair.cross_k": AT_LEAST_1, "pair.cross_min_similarity": UNIT,
     "score.batch_size": AT_LEAST_1, "score.max_length": Range(8, 8192),
     "score.token_budget": AT_LEAST_1,
-    "decide.threshold": UNIT, "decide.operating_point": Range(-1, 1), "decide.confirm_margin": UNIT, "decide.numeric_min_similarity": UNIT,
+    "decide.threshold": UNIT, "decide.operating_point": Range(-1, 1), "decide.confirm_margin": UNIT, "decide.agreement_factor": UNIT, "decide.agree_entailment": UNIT, "decide.agree_similarity": UNIT, "decide.numeric_min_similarity": UNIT,
     "output.top": NON_NEGATIVE, "batch_docs": AT_LEAST_1,
     "train.max_length": Range(8, 8192), "train.epochs": POSITIVE, "train.learning_rate": POSITIVE,
     "train.weight_decay": NON_NEGATIVE, "train.warmup_ratio": UNIT,

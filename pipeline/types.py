@@ -53,6 +53,7 @@ class ClaimInfo:
     neg_heads: frozenset = frozenset()  # lemmas of what is negated ("no freeze" -> freeze)
     times: frozenset = frozenset()  # day / date expressions ("monday", "march 3")
     hedged: bool = False  # modal or opinion wording ("could", "likely", "expects")
+    dispute: bool = False  # reports or voices a dispute ("denied", "dismissed it as", "baseless")
 
 
 @dataclass
@@ -78,6 +79,7 @@ class Claim:
     topic: str = ""
     is_quote: bool = False
     role: str = ""  # "analyst" for analysts', economists' and commentators' opinions
+    modality: str = "asserted"  # asserted | hedged | hypothetical | question
     info: Optional["ClaimInfo"] = field(default=None, repr=False, compare=False)
 
     @property
@@ -93,6 +95,9 @@ class Pair:
     b: Claim
     relation: str  # same_speaker | same_side | opposing_sides | cross_document | unattributed
     similarity: float
+    # 1, 2, 3: ``b`` (or ``a``) is the nearest, second, third claim of another speaker to a
+    # claim of the pair that reports or voices a dispute (stages/pairing.py); 0 otherwise
+    dispute_rank: int = 0
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,7 @@ def sample_run(tmp_path_factory, shipped_model):
                                       "--set", "topics.backend=torch",
                                       # a reader's lower cut than the default operating point, so
                                       # that the report and the golden hold a few dozen rows
-                                      "--threshold", "0.25",
+                                      "--threshold", "0.1",
                                       "--format", "csv,jsonl,parquet,html", "--top", "3"])
     assert result.exit_code == 0, result.output + repr(result.exception)
     return out, result.output

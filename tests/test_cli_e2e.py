@@ -92,7 +92,7 @@ def test_pakistan_suspension_is_found_against_the_us_side(tmp_path, shipped_mode
     out = tmp_path / "flagged.csv"
     result = CliRunner().invoke(app, ["run", str(SAMPLE / "pakistan_us_cooperation.txt"), "-o", str(out),
                                       "--model", str(shipped_model), "--backend", "torch",
-                                      "--threshold", "0.1", "-q"])
+                                      "--threshold", "0.05", "-q"])
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     hits = []

@@ -587,7 +587,8 @@ def one_standard_error_c(fold_losses: dict[float, list[float]]) -> float:
 
 def train_decider(analysed: list[Analysed], out_path: Path, *, decide_cfg: DecideConfig | None = None,
                   embed=None, unannotated_weight: float = 1.0, target_precision: float = 0.6,
-                  c_grid: tuple[float, ...] = (0.03, 0.1, 0.3, 1.0)) -> LearnedDecider:
+                  c_grid: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0),
+                  extra: list[Analysed] | None = None, extra_weight: float = 0.0) -> LearnedDecider:
     """Fit the learned decision stage on the candidate pairs of annotated articles.
 
     Gold contradictions are positives; gold non-contradictions and unannotated candidates
@@ -597,6 +598,10 @@ def train_decider(analysed: list[Analysed], out_path: Path, *, decide_cfg: Decid
     Platt calibration of the regression's logit, and the operating point (highest recall at
     precision >= ``target_precision``). The CV figures of the learned model and of the plain
     threshold (each ``decide.directions`` choice) are stored in ``metrics``.
+
+    ``extra`` articles (the written set beside the real one) add their candidates to every
+    fit with weight ``extra_weight``; they are never in a test fold, so every CV figure and
+    the operating point are the main set's.
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import log_loss
@@ -614,11 +619,21 @@ def train_decider(analysed: list[Analysed], out_path: Path, *, decide_cfg: Decid
     if n_splits < 2:
         raise DataError("cross-validation by article needs at least 2 articles with candidates")
     folds = list(GroupKFold(n_splits=n_splits).split(x, y, groups))
+    if extra and extra_weight > 0:
+        xe, labe = decider_training_set(extra, probe)[:2]
+        ye = np.array([1 if v == 1 else 0 for v in labe])
+        we = extra_weight * np.array([1.0 if v is not None else unannotated_weight for v in labe])
+    else:
+        xe, ye, we = np.zeros((0, x.shape[1])), np.zeros(0, dtype=int), np.zeros(0)
+
+    def fit(idx, c: float):
+        return fit_monotone(np.vstack([x[idx], xe]), np.concatenate([y[idx], ye]),
+                            np.concatenate([w[idx], we]), c)
 
     def cv_logits(c: float) -> np.ndarray:
         z = np.zeros(len(y))
         for tr, te in folds:
-            sc, lr = fit_monotone(x[tr], y[tr], w[tr], c)
+            sc, lr = fit(tr, c)
             z[te] = lr.decision_function(sc.transform(x[te]))
         return z
 
@@ -643,7 +658,7 @@ def train_decider(analysed: list[Analysed], out_path: Path, *, decide_cfg: Decid
         p = np.array([combine_directions(pc, how) for pc in pcs])
         plain[how] = choose_operating_point(p, y, lab, groups, gold_total, target_precision=target_precision,
                                             unannotated_weight=unannotated_weight)
-    scaler, lr = fit_monotone(x, y, w, best_c)
+    scaler, lr = fit(np.arange(len(y)), best_c)
     scale = np.where(scaler.scale_ == 0, 1.0, scaler.scale_)
     coefs = lr.coef_[0] * (scaler.scale_ / scale)  # a constant feature keeps a zero weight
     dec = LearnedDecider(
@@ -654,6 +669,8 @@ def train_decider(analysed: list[Analysed], out_path: Path, *, decide_cfg: Decid
                  "annotated_negatives": int(sum(1 for v in lab if v == 0)),
                  "unannotated": int(sum(1 for v in lab if v is None)),
                  "unannotated_weight": unannotated_weight, "C": best_c,
+                 "extra_articles": len(extra or []) if extra_weight > 0 else 0,
+                 "extra_pairs": int(len(ye)), "extra_weight": extra_weight,
                  "cv_folds_by_article": n_splits, "cv_log_loss": round(float(best_loss), 4),
                  "cv_log_loss_by_C": {str(c): round(float(np.mean(v)), 4) for c, v in fold_losses.items()},
                  "target_precision": target_precision, "cv_operating_point": op,
@@ -795,15 +812,18 @@ def report_eval_docs(analysed: list[Analysed], cfg: RunConfig, out_dir: Path | N
 def run_train_decider(gold_path: str | Path, cfg: RunConfig, out_path: Path | None = None, *,
                       unannotated_weight: float = 1.0, target_precision: float = 0.6,
                       margin_only: bool = False, on_progress=None,
-                      texts: str | Path | None = None) -> LearnedDecider:
+                      texts: str | Path | None = None, extra_gold: str | Path | None = None,
+                      extra_weight: float = 1.0) -> LearnedDecider:
     gold = load_gold(gold_path, texts)
     pipe = Pipeline(full_scoring(cfg))
     analysed = analyse(pipe, gold, on_progress=on_progress)
+    extra = analyse(pipe, load_gold(extra_gold, texts)) if extra_gold else None
     out_path = out_path or Path(cfg.score.resolved_model()) / DECIDER_FILE
     if margin_only:
         return update_nli_margin(analysed, out_path, decide_cfg=cfg.decide, embed=pipe.topics.embed)
     return train_decider(analysed, out_path, decide_cfg=cfg.decide, embed=pipe.topics.embed,
-                         unannotated_weight=unannotated_weight, target_precision=target_precision)
+                         unannotated_weight=unannotated_weight, target_precision=target_precision,
+                         extra=extra, extra_weight=extra_weight)
 
 
 def full_scoring(cfg: RunConfig) -> RunConfig:

@@ -28,7 +28,7 @@ FLAG_COLUMNS = [
 # Named like the flags CSV without the _a/_b suffix: doc_a/claim_a/speaker_a -> doc/claim/speaker.
 CLAIM_COLUMNS = [
     "doc", "claim_id", "start", "end", "claim", "speaker", "speaker_id", "side", "mention",
-    "cue", "stance", "topic", "is_quote",
+    "cue", "stance", "modality", "topic", "is_quote",
 ]
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -97,7 +97,7 @@ def claim_row(c: Claim) -> dict:
     return {
         "doc": c.doc_id, "claim_id": c.id, "start": c.start, "end": c.end, "claim": c.text,
         "speaker": c.speaker, "speaker_id": c.speaker_id, "side": c.side, "mention": c.mention,
-        "cue": c.cue, "stance": c.stance, "topic": c.topic, "is_quote": int(c.is_quote),
+        "cue": c.cue, "stance": c.stance, "modality": c.modality, "topic": c.topic, "is_quote": int(c.is_quote),
     }
 
 

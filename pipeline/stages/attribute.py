@@ -570,7 +570,7 @@ def attribute(doc_id: str, norm: Normalized, raw_claims: list[RawClaim]) -> list
         s, e = norm.raw_span(rc.start, rc.end)
         out.append(Claim(
             doc_id=doc_id, id=f"{rc.sent_index}.{n}", start=s, end=e, text=rc.text,
-            sent_index=rc.sent_index, cue=rc.cue, stance=rc.stance,
+            sent_index=rc.sent_index, cue=rc.cue, stance=rc.stance, modality=rc.modality,
             mention=rc.mention.text if rc.mention else "", is_quote=rc.is_quote,
             speaker_id=sp.id if sp else "", speaker=sp.name if sp else "", info=rc.info,
         ))

@@ -44,8 +44,8 @@ import numpy as np
 
 from pipeline.config import DecideConfig
 from pipeline.errors import ConfigError
-from pipeline.stages.evidence import (EVIDENCE, WordSimilarity, add_claim_info, pair_evidence,
-                                      prepare_words)
+from pipeline.stages.evidence import (EVIDENCE, WordSimilarity, add_claim_info, agreement,
+                                      pair_evidence, prepare_words)
 from pipeline.types import Flag, Pair, Score
 
 log = logging.getLogger(__name__)
@@ -635,10 +635,20 @@ class Decider:
         cascade left it out) gets its base score on the learned path."""
         evs, hits = self.evidence(pairs, scores, evs)
         if self.learned is not None and pairs:
-            return self.learned.predict_proba(feature_matrix(pairs, scores, evs, hits)), hits
-        if any(s is None for s in scores):
+            probs = self.learned.predict_proba(feature_matrix(pairs, scores, evs, hits))
+        elif any(s is None for s in scores):
             raise ValueError("the plain-threshold decision needs an NLI score for every pair")
-        return np.array([combine_directions(s.p_contradiction, self.cfg.directions) for s in scores]), hits
+        else:
+            probs = np.array([combine_directions(s.p_contradiction, self.cfg.directions) for s in scores])
+        return probs * self.agreement_weights(pairs, scores), hits
+
+    def agreement_weights(self, pairs: list[Pair], scores: list[Score | None]) -> np.ndarray:
+        """``decide.agreement_factor`` for the pairs whose claims agree (``evidence.agreement``),
+        1 for the others: agreement is never flagged, however high P(contradiction) is."""
+        cfg = self.cfg
+        return np.array([cfg.agreement_factor if agreement(
+            p, s, entailment=cfg.agree_entailment,
+            similarity=cfg.agree_similarity) else 1.0 for p, s in zip(pairs, scores)], dtype=float)
 
     def near_cut(self, pairs: list[Pair], scores: list[Score | None], evs: list[dict] | None,
                  margin: float) -> np.ndarray:

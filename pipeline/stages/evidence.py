@@ -37,6 +37,17 @@ _NEG_PRONOUNS = {"nothing", "none", "nobody", "no one"}
 _HEDGES = re.compile(r"\b(could|might|may|likely|unlikely|probably|possibly|perhaps|expects?|"
                      r"expected|believes?|thinks?|appears?|seems?|suggests?|predicts?|forecasts?|"
                      r"estimates?|would)\b", re.I)
+# the words journalists and the parties they quote use to mark a dispute: a denial, a
+# rejection, a retraction, or calling the other account false. Generic wording of news copy,
+# never a story's own words.
+_DISPUTE = re.compile(
+    r"\b(den(?:y|ies|ied|ying|ials?)|reject(?:s|ed|ing|ion)?|dismiss(?:es|ed|ing)?|"
+    r"disput(?:e|es|ed|ing)|refut(?:e|es|ed|ing)|rebut(?:s|ted|ting)?|debunk(?:s|ed|ing)?|"
+    r"contradict(?:s|ed|ing)?|retract(?:s|ed|ing|ion)?|recant(?:s|ed|ing)?|"
+    r"false(?:ly|hoods?)?|untrue|baseless|unfounded|unsubstantiated|groundless|bogus|"
+    r"fabricat(?:e|ed|ion)|hoax(?:es)?|rubbish|nonsense|misleading|inaccurate|"
+    r"not true|no truth|no evidence|no basis|no plans? to|no such thing|at odds with|"
+    r"contrary to|shot down|shoots down|walked back|set the record straight)\b", re.I)
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _RELATIVE_DAYS = ("yesterday", "today", "tomorrow", "tonight", "last week", "next week",
                   "last month", "next month", "last year", "next year", "earlier this week",
@@ -151,7 +162,7 @@ def info_from_doc(doc, ents: list[tuple[str, str]] | None = None) -> ClaimInfo:
                             and x.pos_ in ("NOUN", "PROPN", "ADJ"))
     return ClaimInfo(ents=ents, lemmas=lemmas, subj=frozenset(subj), preds=frozenset(preds),
                      neg_heads=frozenset(_negated(doc)), times=_times(doc.text),
-                     hedged=bool(_HEDGES.search(doc.text)))
+                     hedged=bool(_HEDGES.search(doc.text)), dispute=bool(_DISPUTE.search(doc.text)))
 
 
 def add_claim_info(claims: list[Claim], nlp, batch_size: int = 64) -> None:
@@ -199,8 +210,51 @@ class WordSimilarity:
 EVIDENCE = [
     "ent_shared", "ent_jaccard", "lemma_jaccard", "lemma_overlap", "subj_match", "pred_match",
     "num_same_unit", "num_agree", "num_log_ratio", "time_same", "time_diff", "neg_one_side",
-    "neg_aligned", "neg_unaligned", "hedged", "opinion",
+    "neg_aligned", "neg_unaligned", "hedged", "opinion", "dispute", "dispute_x_sim", "dispute_target", "both_dispute", "hypothetical",
 ]
+
+
+# a dispute whose object is an account named only by a noun or pronoun ("denied the
+# allegations", "these claims are false", "dismissed it"): its target is said elsewhere
+_ANAPHORIC_TARGET = re.compile(
+    r"\b(?:the|these|those|this|that|such|his|her|their|its|the latest|similar)\s+(?:\w+\s+)?"
+    r"(?:claims?|allegations?|reports?|rumou?rs?|stor(?:y|ies)|accusations?|charges?|"
+    r"suggestions?|assertions?|speculation|accounts?|hoax(?:es)?|theor(?:y|ies))\b"
+    r"|\bno such thing\b|\b(?:denied|dismissed|rejected|disputed|refuted|rubbished)\s+(?:it|this|that|them)\b",
+    re.I)
+
+
+def anaphoric_dispute(c: Claim) -> bool:
+    """A dispute claim that names what it disputes only by a noun or a pronoun."""
+    return disputes(c) and bool(_ANAPHORIC_TARGET.search(c.text))
+
+
+def agreement(pair: Pair, score, *, entailment: float = 0.5, similarity: float = 0.9) -> bool:
+    """The two claims say the same thing: both dispute (two denials of one account), they
+    entail each other both ways, or they are near copies with the same polarity that the
+    NLI model reads as entailment rather than contradiction (``score``: a ``Score`` or None)."""
+    if disputes(pair.a) and disputes(pair.b):
+        return True
+    if score is None:
+        return False
+    if min(score.p_entailment) >= entailment:
+        return True
+    same_polarity = bool(_info(pair.a).neg_heads) == bool(_info(pair.b).neg_heads)
+    return (pair.similarity >= similarity and same_polarity
+            and max(score.p_entailment) >= max(score.p_contradiction))
+
+
+def disputes(c: Claim) -> bool:
+    """The claim reports or voices a dispute: a denial (stance) or dispute wording."""
+    return c.stance == "denies" or _info(c).dispute
+
+
+def dispute_between(pair: Pair) -> bool:
+    """One claim disputes and the other does not, and they are not one speaker's: the
+    pair a reported dispute joins (the disputed account against its denial)."""
+    if disputes(pair.a) == disputes(pair.b):
+        return False
+    return not (pair.a.speaker_id and pair.a.speaker_id == pair.b.speaker_id)
 
 
 def _jaccard(a: frozenset, b: frozenset) -> float:
@@ -265,6 +319,12 @@ def pair_evidence(pair: Pair, words: WordSimilarity | None = None, *,
         "neg_unaligned": float((neg_a or neg_b) and not aligned),
         "hedged": float(a.hedged or b.hedged),
         "opinion": float(pair.a.role == "analyst" or pair.b.role == "analyst"),
+        "dispute": float(dispute_between(pair)),
+        "dispute_x_sim": float(dispute_between(pair)) * pair.similarity,
+        "both_dispute": float(disputes(pair.a) and disputes(pair.b)),
+        "hypothetical": float(pair.a.modality == "hypothetical" or pair.b.modality == "hypothetical"),
+        # the disputing claim's nearest claim of another speaker scores 1, the second 0.5, ...
+        "dispute_target": 1.0 / pair.dispute_rank if pair.dispute_rank else 0.0,
     }
 
 
@@ -288,7 +348,7 @@ def gate_keeps(pair: Pair, cfg: PairConfig) -> bool:
     if pair.a.info is None or pair.b.info is None:
         return True  # nothing to judge by
     ev = pair_evidence(pair)
-    return (ev["ent_shared"] >= 1 or ev["num_same_unit"] >= 1 or ev["subj_match"] >= 1
+    return (ev["dispute"] >= 1 or ev["ent_shared"] >= 1 or ev["num_same_unit"] >= 1 or ev["subj_match"] >= 1
             or ev["pred_match"] >= 1
             or len(pair.a.info.lemmas & pair.b.info.lemmas) >= cfg.gate_min_shared)
 

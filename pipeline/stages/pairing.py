@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.config import PairConfig
+from pipeline.stages.evidence import anaphoric_dispute, disputes
 from pipeline.types import Claim, Pair
 
 
@@ -44,6 +45,9 @@ def knn_pairs(claims: list[Claim], emb: np.ndarray, cfg: PairConfig,
     np.fill_diagonal(sims, -1.0)
     sent = np.array([c.sent_index for c in claims])
     sims[sent[:, None] == sent[None, :]] = -1.0  # no pairs within one sentence
+    question = np.array([c.modality == "question" for c in claims])
+    sims[question, :] = -1.0  # a question asserts nothing to contradict
+    sims[:, question] = -1.0
     k = min(cfg.k, n - 1)
     seen: dict[tuple[int, int], float] = {}
     nn = np.argpartition(-sims, kth=k - 1, axis=1)[:, :k]
@@ -54,9 +58,30 @@ def knn_pairs(claims: list[Claim], emb: np.ndarray, cfg: PairConfig,
                 continue
             key = (min(i, int(j)), max(i, int(j)))
             seen[key] = s
+    # a claim that reports or voices a dispute is paired with the claims of other speakers
+    # nearest to it, whatever their number among its neighbours: what it disputes may be
+    # said in other words ("the allegations", "the report"); they are ranked for the decision
+    ranks: dict[tuple[int, int], int] = {}
+    central = emb @ emb.mean(axis=0)
+    for i in range(n):
+        if not disputes(claims[i]):
+            continue
+        # "These claims are false": the words say little of what is disputed; the accounts of
+        # other speakers most central to the article (nearest its mean claim) are the targets
+        anaphoric = anaphoric_dispute(claims[i])
+        order = np.argsort(-(central if anaphoric else sims[i]), kind="stable")
+        others = [j for j in order
+                  if (anaphoric or sims[i, j] >= cfg.min_similarity)
+                  and sent[i] != sent[int(j)] and not disputes(claims[int(j)])
+                  and not (claims[i].speaker_id and claims[i].speaker_id == claims[int(j)].speaker_id)]
+        for r, j in enumerate(others[:cfg.dispute_k * (2 if anaphoric else 1)], start=1):
+            key = (min(i, int(j)), max(i, int(j)))
+            seen[key] = float(sims[i, j])
+            ranks[key] = min(r, ranks.get(key, r))
     ranked = sorted(seen.items(), key=lambda kv: -kv[1])
     if stats is not None and len(ranked) > cfg.max_pairs_per_doc:
         stats["max_pairs_per_doc"] = stats.get("max_pairs_per_doc", 0) + len(ranked) - cfg.max_pairs_per_doc
     ranked = ranked[: cfg.max_pairs_per_doc]
     ranked.sort(key=lambda kv: kv[0])
-    return [Pair(claims[i], claims[j], relation(claims[i], claims[j]), s) for (i, j), s in ranked]
+    return [Pair(claims[i], claims[j], relation(claims[i], claims[j]), s, ranks.get((i, j), 0))
+            for (i, j), s in ranked]

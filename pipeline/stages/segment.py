@@ -172,6 +172,8 @@ class RawClaim:
     stance: str = "asserts"
     is_quote: bool = False
     region: int = -1  # quote region index, -1 outside quotes
+    modality: str = "asserted"  # asserted | hedged | hypothetical | question (see claim_modality)
+    fragment: bool = False  # no predicate of its own (see _fragment): not kept as a claim
     info: ClaimInfo | None = None  # from the article's parse, when the claim is a span of it
     # speakers introduced since the previous claim by reports without content ("Horn
     # confirmed that."): attribution sees them first, so a following "she" is Horn
@@ -437,11 +439,14 @@ class Segmenter:
             s, e = c.start + chunk[0].start(), c.start + chunk[-1].end()
             pieces.append(RawClaim(start=s, end=e, text=re.sub(r"\s+", " ", text[s:e]),
                                    sent_index=c.sent_index, mention=c.mention, cue=c.cue,
+                                   modality=c.modality,
                                    stance=c.stance, is_quote=c.is_quote, region=c.region,
                                    prior_mentions=c.prior_mentions if not pieces else []))
         return pieces
 
     def _keep(self, c: RawClaim) -> bool:
+        if c.fragment:
+            return False
         words = re.findall(r"\w+", c.text)
         return len(c.text) >= self.cfg.min_claim_chars and len(words) >= self.cfg.min_claim_tokens
 
@@ -1006,6 +1011,10 @@ def _make_claim(doc, si, ids: set[int], mention, cue, stance, in_region) -> RawC
         toks.pop()
     if not toks or doc[toks[0]].lower_ in ("whether", "if"):
         return None  # an open question, not a statement
+    # "The proposal" (of "Egypt rejected the proposal"), "Johnson acknowledged": dropped by
+    # _keep, which hands the speaker on to the next claim
+    fragment = _fragment(doc, toks)
+    modality = claim_modality(doc, toks)
     first, last = doc[toks[0]], doc[toks[-1]]
     start, end = first.idx, last.idx + len(last.text)
     if toks[-1] - toks[0] + 1 == len(toks):
@@ -1037,7 +1046,43 @@ def _make_claim(doc, si, ids: set[int], mention, cue, stance, in_region) -> RawC
     quoted = region >= 0 and inside.count(region) >= 0.8 * len(inside)
     return RawClaim(start=start, end=end, text=text, sent_index=si, mention=mention, cue=cue,
                     stance=stance, is_quote=quoted or cue == "quote",
-                    region=region if quoted else -1, info=info)
+                    region=region if quoted else -1, info=info, modality=modality, fragment=fragment)
+
+
+# what makes a claim a plan, a possibility or a condition rather than an assertion
+_HYPOTHETICAL_AUX = {"could", "would", "might", "may", "should", "ought"}
+_HYPOTHETICAL_MARK = {"if", "unless"}
+_PLAN_VERBS = {"plan", "intend", "consider", "threaten", "propose", "aim", "hope", "want", "seek"}
+_HEDGE_WORDS = {"likely", "unlikely", "probably", "possibly", "perhaps", "apparently", "reportedly",
+                "allegedly", "appear", "seem"}
+
+
+def claim_modality(doc, toks: list[int]) -> str:
+    """question | hypothetical | hedged | asserted, read off the claim's tokens (and the
+    question mark that ends its sentence)."""
+    nxt = toks[-1] + 1
+    while nxt < len(doc) and (doc[nxt].text in _EDGE or doc[nxt].is_space):
+        nxt += 1
+    if nxt < len(doc) and doc[nxt].text == "?" or doc[toks[-1]].text == "?":
+        return "question"
+    words = [doc[i] for i in toks]
+    if any(t.lower_ in _HYPOTHETICAL_AUX and t.dep_ == "aux" for t in words) or any(
+            t.lower_ in _HYPOTHETICAL_MARK and t.dep_ == "mark" for t in words) or any(
+            t.lemma_.lower() in _PLAN_VERBS and any(c.dep_ == "xcomp" for c in t.children) for t in words):
+        return "hypothetical"
+    if any(t.lemma_.lower() in _HEDGE_WORDS for t in words):
+        return "hedged"
+    return "asserted"
+
+
+def _fragment(doc, toks: list[int]) -> bool:
+    """A claim without a predicate of its own: no verb at all ("The allegations"), or only a
+    subject and a reporting verb with nothing reported ("Johnson acknowledged")."""
+    words = [doc[i] for i in toks if not doc[i].is_punct]
+    verbs = [t for t in words if t.pos_ in ("VERB", "AUX")]
+    if not verbs:
+        return True
+    return len(words) <= 3 and all(v.lemma_.lower() in REPORT_VERBS for v in verbs)
 
 
 # ---------------------------------------------------------------------- per-doc indexes

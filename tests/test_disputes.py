@@ -1,0 +1,117 @@
+"""Reported disputes, agreement and claim modality, on sentences written for them: the
+evidence the flags on real news rest on (issue 25) and the claims it needs (issue 24)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.config import DecideConfig, PairConfig
+from pipeline.stages.attribute import attribute
+from pipeline.stages.decide import Decider
+from pipeline.stages.evidence import add_claim_info, agreement, anaphoric_dispute, disputes, pair_evidence
+from pipeline.stages.normalize import normalize
+from pipeline.stages.pairing import knn_pairs
+from pipeline.stages.segment import Segmenter, load_spacy
+from pipeline.types import Claim, Pair, Score
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    return load_spacy("auto")
+
+
+@pytest.fixture(scope="module")
+def seg():
+    return Segmenter()
+
+
+def _claims(nlp, *texts, speakers=None):
+    speakers = speakers or [""] * len(texts)
+    cs = [Claim(doc_id="d", id=f"{i}.0", start=10 * i, end=10 * i + 5, text=t, sent_index=i,
+                speaker=speakers[i], speaker_id=speakers[i]) for i, t in enumerate(texts)]
+    add_claim_info(cs, nlp)
+    return cs
+
+
+def _score(pc, pe):
+    return Score((pc, pc), (pe, pe), (1 - pc - pe, 1 - pc - pe))
+
+
+def test_dispute_wording_marks_a_claim(nlp):
+    a, b, c = _claims(nlp, "These claims are completely false.", "The airline has no plans to cut jobs.",
+                      "The airline will add two aircraft this summer.")
+    assert disputes(a) and disputes(b) and not disputes(c)
+    assert anaphoric_dispute(a) and not anaphoric_dispute(b)
+
+
+def test_an_anaphoric_denial_is_paired_with_the_articles_central_accounts(nlp):
+    """'These claims are false' says nothing of what it disputes: it is paired with the other
+    speakers' accounts nearest the article's mean claim, ranked, whatever its own similarity."""
+    texts = ["These claims are absolutely false.",
+             "The golfer was suspended for a month for doping.",
+             "He heard the golfer was on a month's suspension for doping.",
+             "The weather on the course was mild on Sunday."]
+    cs = _claims(nlp, *texts, speakers=["agent", "olsen", "olsen", ""])
+    emb = np.array([[0.2, 0.1, 0.97], [0.9, 0.4, 0.1], [0.85, 0.5, 0.1], [0.1, 0.95, 0.1]])
+    emb = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    pairs = knn_pairs(cs, emb, PairConfig(k=1, dispute_k=1, min_similarity=0.5))
+    ranked = {(p.a.id, p.b.id): p.dispute_rank for p in pairs if p.dispute_rank}
+    # k=1 alone would never pair the denial (its nearest neighbour is below min_similarity)
+    assert ranked and all("0.0" in key for key in ranked)
+    targets = {k[1] for k in ranked}
+    assert targets <= {"1.0", "2.0"} and len(targets) == 2  # dispute_k * 2 for an anaphoric denial
+    ev = pair_evidence(next(p for p in pairs if p.dispute_rank == 1))
+    assert ev["dispute"] == 1.0 and ev["dispute_target"] == 1.0
+
+
+def test_two_denials_agree_and_are_not_flagged(nlp):
+    a, b, c = _claims(nlp, "There is no truth to these claims.", "We categorically deny these allegations.",
+                      "The golfer was suspended for a month.", speakers=["tour", "tour", "olsen"])
+    assert agreement(Pair(a, b, "same_speaker", 0.7), _score(0.8, 0.1))
+    assert not agreement(Pair(a, c, "opposing_sides", 0.3), _score(0.8, 0.1))
+    dec = Decider(DecideConfig(method="threshold", threshold=0.5))
+    flags = dec.decide([Pair(a, b, "same_speaker", 0.7), Pair(a, c, "opposing_sides", 0.3)],
+                       [_score(0.8, 0.1), _score(0.8, 0.1)])
+    assert [f.pair.b.id for f in flags] == [c.id]
+
+
+def test_restatement_entailed_both_ways_is_agreement_an_antonym_is_not(nlp):
+    a, b = _claims(nlp, "It is hard to confirm these reports.", "It is difficult to confirm these reports.")
+    assert agreement(Pair(a, b, "same_speaker", 0.93), _score(0.35, 0.45))  # near copy, entailment wins
+    assert not agreement(Pair(a, b, "same_speaker", 0.93), _score(0.45, 0.35))
+    assert agreement(Pair(a, b, "same_speaker", 0.5), _score(0.3, 0.6))  # entailed both ways
+    c, d = _claims(nlp, "Talks are ongoing at all levels.", "Talks have been suspended.")
+    assert not agreement(Pair(c, d, "opposing_sides", 0.93), _score(0.8, 0.1))
+
+
+def claims_of(seg, raw):
+    norm = normalize(raw)
+    return attribute("doc", norm, seg.raw_claims(norm))
+
+
+def test_modality_of_claims(seg):
+    cs = claims_of(seg, "Deal watch\n\nOfficials said the president could announce he is leaving the deal. "
+                        "The treasury plans to raise the rate next month. Will the talks resume? "
+                        "The ministry said the talks had resumed on Monday.\n")
+    by = {c.text: c.modality for c in cs}
+    assert any(m == "hypothetical" and "could announce" in t for t, m in by.items())
+    assert any(m == "hypothetical" and "plans to raise" in t for t, m in by.items())
+    assert any(m == "question" for t, m in by.items() if "talks resume" in t.lower())
+    assert any(m == "asserted" and "had resumed" in t for t, m in by.items())
+
+
+def test_a_question_is_never_paired(seg, nlp):
+    cs = claims_of(seg, "Deal watch\n\nWill the talks resume on Monday? The talks resumed on Monday. "
+                        "The talks did not resume on Monday.\n")
+    add_claim_info(cs, nlp)
+    emb = np.ones((len(cs), 3)) / np.sqrt(3)
+    pairs = knn_pairs(cs, emb, PairConfig())
+    assert pairs and not any("question" in (p.a.modality, p.b.modality) for p in pairs)
+
+
+def test_fragments_are_not_claims(seg):
+    cs = claims_of(seg, "Border row\n\nEgypt rejected the proposal on Sunday. Johnson acknowledged. "
+                        "The talks will continue next week, a spokesman said.\n")
+    assert not any(c.text.lower() in ("the proposal", "johnson acknowledged") for c in cs)
+    assert any("talks will continue" in c.text.lower() for c in cs)
