@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE=1
 export TOKENIZERS_PARALLELISM=false
 
 .DEFAULT_GOAL := help
-.PHONY: help install run report-screenshot test test-slow train train-soup eval eval-pairs eval-docs train-decider bench export-onnx clean
+.PHONY: help install run report-screenshot test test-slow train train-soup eval eval-pairs eval-docs eval-real eval-attribution train-decider bench export-onnx clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -68,10 +68,17 @@ eval-pairs: .venv/.installed ## Measure $(MODEL) on every file in $(NLI)/test ->
 eval-docs: .venv/.installed ## Measure the pipeline on the annotated articles (data/labelled/test.jsonl)
 	$(BIN)/contradict eval docs --gold data/labelled/test.jsonl --model $(MODEL) --out $(EVAL_OUT)/docs
 
+NEWS ?= ../shared/data/news
+eval-real: .venv/.installed ## Measure the pipeline on the real annotated articles (data/labelled/real/test.jsonl; texts in $(NEWS))
+	$(BIN)/contradict eval docs --gold data/labelled/real/test.jsonl --texts $(NEWS) --model $(MODEL) --out $(EVAL_OUT)/real
+
+eval-attribution: .venv/.installed ## Claims and speakers against PolNeAR dev's gold attributions ($(NEWS)/polnear/dev)
+	$(BIN)/contradict eval attribution --gold $(NEWS)/polnear/dev --out $(EVAL_OUT)/attribution
+
 eval: eval-pairs eval-docs ## Both evaluations
 
-train-decider: .venv/.installed ## Train the learned decision stage on data/labelled/dev.jsonl, beside $(MODEL)
-	$(BIN)/contradict train-decider --gold data/labelled/dev.jsonl --model $(MODEL)
+train-decider: .venv/.installed ## Train the decision stage on the real dev set (+ the written dev set), beside $(MODEL)
+	$(BIN)/contradict train-decider --gold data/labelled/real/dev.jsonl --texts $(NEWS) --extra-gold data/labelled/dev.jsonl --extra-weight 1.0 --model $(MODEL)
 
 export-onnx: .venv/.installed ## Rebuild the ONNX exports: $(MODEL) (int8) and the sentence embedder
 	$(BIN)/contradict export-onnx $(MODEL) --embedder
