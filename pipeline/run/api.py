@@ -426,6 +426,10 @@ def _write_failed(exc: OSError, path: Path | str | None, ledger: Ledger, store: 
 
 
 def _interrupted(ledger: Ledger, store: PartsStore) -> RunInterrupted:
+    if ledger.complete:
+        return RunInterrupted(
+            f"interrupted after every output and the manifest were written: the run is complete; "
+            f"what is left of {printable(store.folder)} can be deleted")
     if ledger.batches:
         return RunInterrupted(
             f"interrupted: {ledger.documents} documents processed and {len(ledger.skipped)} "
@@ -515,6 +519,7 @@ def _process(inputs, plan: OutputPlan, cfg, engine, store: PartsStore, ledger: L
 
     summary = _finalize(plan, store, cfg, ledger, inputs=inputs, resumed=resumed,
                         engine=engine.name, t0=t0)
+    ledger.complete = True
     if keep_parts:
         store.mark_finished()
     else:

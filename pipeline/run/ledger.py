@@ -58,6 +58,7 @@ class Ledger:
     recovered: list[str] = field(default_factory=list)  # torn tails dropped on resume
     resumed_documents: int = 0  # documents (processed + skipped) taken from an earlier run
     batches: int = 0
+    complete: bool = False  # every output and the manifest are in place (only cleanup is left)
 
     @property
     def documents(self) -> int:
