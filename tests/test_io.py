@@ -9,7 +9,7 @@ import os
 import pytest
 
 from pipeline.config import load_run_config
-from pipeline.stages.decide import numeric_mismatch, quantities
+from pipeline.stages.quantities import numeric_mismatch, quantities
 from pipeline.errors import ConfigError, InputError
 from pipeline.stages.ingest import iter_items
 from pipeline.types import Document, Skipped
@@ -76,7 +76,7 @@ def test_numeric_mismatch_names_the_first_disputed_figure_whatever_the_hash_seed
     import subprocess
     import sys
 
-    code = ("from pipeline.stages.decide import numeric_mismatch; print(numeric_mismatch("
+    code = ("from pipeline.stages.quantities import numeric_mismatch; print(numeric_mismatch("
             "'Turnout was 28 percent and 1,187 homes were tested and 12 schools closed.', "
             "'Turnout was 30 percent, 1,240 homes were tested and 15 schools closed.')[1])")
     seen = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

@@ -24,6 +24,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from pipeline.config import PairConfig
+from pipeline.stages.quantities import quantities
 from pipeline.types import Claim, ClaimInfo, Pair
 
 # spaCy entity labels that are numbers or times: handled by quantities() / times, not ents
@@ -280,8 +281,6 @@ def negation_alignment(a: ClaimInfo, b: ClaimInfo, words: WordSimilarity | None 
 def pair_evidence(pair: Pair, words: WordSimilarity | None = None, *,
                   align_similarity: float = 0.6) -> dict[str, float]:
     """Same-event evidence for one pair; every value is a float (see EVIDENCE)."""
-    from pipeline.stages.decide import quantities  # local: decide imports this module
-
     a, b = _info(pair.a), _info(pair.b)
     qa, qb = quantities(pair.a.text), quantities(pair.b.text)
     same_unit = [(x, y) for x in qa for y in qb if x.unit == y.unit]
