@@ -84,7 +84,7 @@ def read_meta(onnx_path: Path) -> dict | None:
 def write_meta(onnx_path: Path, meta: dict) -> Path:
     """Write ``<onnx>.json`` atomically (the export is only valid once this exists)."""
     p = meta_path(onnx_path)
-    part = p.with_name(p.name + ".part")
+    part = p.with_name(f"{p.name}.{os.getpid()}.part")  # one per process (a shared cache)
     part.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(part, p)
     return p

@@ -384,3 +384,24 @@ def test_embedder_other_pooling_stays_on_torch(tmp_path):
     pool.write_text(json.dumps(cfg))
     e = Embedder(str(folder), cache=str(tmp_path / "cache"))
     assert e.backend == "torch" and "pooling" in e.backend_reason
+
+
+@needs_onnx
+def test_an_export_renames_a_file_of_its_own_into_the_shared_cache(tmp_path, monkeypatch):
+    """Two processes building one export in the cache never rename each other's half-written
+    file: every temporary name holds the process id."""
+    import os
+
+    from pipeline.nli.export import export
+
+    folder = make_tiny_model(tmp_path / "m")
+    real, renamed = os.replace, []
+
+    def replace(src, dst):
+        renamed.append(str(src))
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    export(str(folder), target_dir=tmp_path / "cache")
+    parts = [r for r in renamed if r.endswith(".part")]
+    assert len(parts) == 2 and all(f".{os.getpid()}.part" in r for r in parts)

@@ -259,7 +259,9 @@ def export(model_dir: str, quantize: bool = True, opset: int = 17, on_step=None,
             done("quantize")  # (none: fp32)
             check = _verify(out, model, tok, names, quantize)
             done("verify")
-        part = target.with_name(target.name + ".part")
+        # a name of its own: two processes building one export in the shared cache never
+        # rename each other's half-written file
+        part = target.with_name(f"{target.name}.{os.getpid()}.part")
         shutil.copyfile(out, part)
         # the old metadata goes first: a reader between the two steps sees "missing", never
         # a new graph vouched for by old metadata
