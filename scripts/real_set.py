@@ -4,6 +4,7 @@ The texts stay in ``../shared/data/news`` (news text released for research, not 
 the repository keeps article ids, offsets and a short hash of each span.
 
     python scripts/real_set.py select            # choose the articles and split them (once; writes split.tsv)
+    python scripts/real_set.py extend            # 36 more dev articles drawn the same way (test unchanged)
     python scripts/real_set.py find ID "exact words from the article"   # offsets + sha1 of a span
     python scripts/real_set.py check             # validate every ann/*.json against its text
     python scripts/real_set.py build             # ann/*.json + split.tsv -> dev.jsonl, test.jsonl
@@ -63,6 +64,26 @@ def select() -> None:
     out = HERE / "split.tsv"
     out.write_text("id\tcorpus\tstratum\tsplit\n" + "".join("\t".join(r) + "\n" for r in rows), encoding="utf-8")
     print(f"{len(rows)} articles -> {out}")
+
+
+def extend(n_dispute: int = 24, n_none: int = 6, n_polnear: int = 6, seed: int = SEED + 1) -> None:
+    """More dev articles, drawn the same way from the articles not yet chosen (test stays as it
+    was split: it has been reported on)."""
+    rng = random.Random(seed)
+    have = {r["id"] for r in split_rows()}
+    fnc = [json.loads(line) for line in (NEWS / "fnc1_train_bodies.jsonl").open(encoding="utf-8")]
+    fnc = [d for d in fnc if 500 <= len(d["text"]) <= 4500 and d["id"] not in have]
+    with_d = sorted(d["id"] for d in fnc if DISPUTE.search(d["text"]))
+    without = sorted(d["id"] for d in fnc if not DISPUTE.search(d["text"]))
+    pol = sorted(p.stem for p in (NEWS / "polnear" / "train" / "text").glob("*.txt")
+                 if p.stem not in have and 500 <= len(p.read_text(encoding="utf-8")) <= 4500)
+    rows = []
+    for corpus, ids, n, tag in (("fnc1", with_d, n_dispute, "dispute"), ("fnc1", without, n_none, "none"),
+                                ("polnear-train", pol, n_polnear, "-")):
+        rows += [(doc_id, corpus, tag, "dev") for doc_id in rng.sample(ids, n)]
+    with (HERE / "split.tsv").open("a", encoding="utf-8") as fh:
+        fh.write("".join("\t".join(r) + "\n" for r in rows))
+    print(f"{len(rows)} more dev articles -> {HERE / 'split.tsv'}")
 
 
 def split_rows() -> list[dict]:
@@ -142,6 +163,8 @@ if __name__ == "__main__":
         select()
     elif cmd == "find":
         find(sys.argv[2], sys.argv[3])
+    elif cmd == "extend":
+        extend()
     elif cmd == "check":
         sys.exit(check())
     elif cmd == "build":
