@@ -115,3 +115,27 @@ def test_fragments_are_not_claims(seg):
                         "The talks will continue next week, a spokesman said.\n")
     assert not any(c.text.lower() in ("the proposal", "johnson acknowledged") for c in cs)
     assert any("talks will continue" in c.text.lower() for c in cs)
+
+
+def test_a_reported_noun_phrase_keeps_its_sentence(seg):
+    """'The council has dismissed the allegation': the denied noun phrase alone is a fragment;
+    the sentence is the claim, its subject the speaker, its wording a dispute."""
+    cs = claims_of(seg, "Budget row\n\nThe mayor said the budget had been cut in secret. The council has "
+                        "dismissed the allegation. The army announced a ceasefire on Friday.\n")
+    dismissed = find(cs, "dismissed the allegation")
+    assert dismissed.speaker.lower().endswith("council") and dismissed.stance == "asserts"
+    assert disputes(dismissed) and anaphoric_dispute(dismissed)
+    assert find(cs, "announced a ceasefire").speaker.lower().endswith("army")
+
+
+def test_a_retraction_pairs_two_claims_of_one_speaker(nlp):
+    a, b, c = _claims(nlp, "The golfer was suspended for a month.", "I want to make a full retraction of it.",
+                      "I do not know the golfer.", speakers=["olsen", "olsen", "olsen"])
+    assert pair_evidence(Pair(a, b, "same_speaker", 0.2))["dispute"] == 1.0
+    assert pair_evidence(Pair(a, c, "same_speaker", 0.2))["dispute"] == 0.0
+
+
+def find(claims, needle):
+    hits = [c for c in claims if needle.lower() in c.text.lower()]
+    assert hits, f"no claim contains {needle!r}: {[c.text for c in claims]}"
+    return hits[0]

@@ -342,3 +342,40 @@ def test_decider_never_scores_a_pair_up_for_entailment():
 
     free = LogisticRegression(C=1.0, max_iter=5000).fit(StandardScaler().fit_transform(x), y)
     assert free.coef_[0, FEATURES.index("pe_max")] > 0  # the case the constraint exists for
+
+
+
+def _toy_analysed(n=6):
+    rng = np.random.default_rng(1)
+    analysed = []
+    for k in range(n):
+        g = _gold()
+        g = GoldDoc(Document(f"d{k}", TEXT), g.claims, g.pairs)
+        cs = [Claim(doc_id=f"d{k}", id=c.id, start=c.start, end=c.end, text=c.text, sent_index=c.sent_index,
+                    speaker=c.speaker, speaker_id=c.speaker_id)
+              for c in (_claim(0, 0, 17, "a"), _claim(1, 19, 43, "b"), _claim(2, 45, 76), _claim(3, 78, 101))]
+        pairs = [Pair(cs[0], cs[1], "opposing_sides", 0.6), Pair(cs[2], cs[3], "unattributed", 0.7),
+                 Pair(cs[0], cs[2], "unattributed", 0.4), Pair(cs[1], cs[3], "unattributed", 0.3)]
+        hi, lo = rng.uniform(0.6, 0.9, 2), rng.uniform(0.05, 0.3, 2)
+        analysed.append(Analysed(g, cs, pairs, [_score(hi[0]), _score(hi[1]), _score(lo[0]), _score(lo[1])]))
+    return analysed
+
+
+def test_decide_features_leave_the_others_at_zero_weight(tmp_path):
+    """train-decider fits only decide.features; every other input keeps a zero weight; extra
+    articles add rows to the fit, never to the CV figures."""
+    from dataclasses import replace as _replace
+
+    from pipeline.config import DecideConfig
+    from pipeline.errors import ConfigError
+    from pipeline.eval.docs import train_decider
+
+    cfg = _replace(DecideConfig(), features=("logit_pc_max", "similarity"))
+    dec = train_decider(_toy_analysed(), tmp_path / "d.json", decide_cfg=cfg, c_grid=(0.3,),
+                        extra=_toy_analysed(3), extra_weight=0.5)
+    nonzero = {f for f, v in dec.metrics["coefficients"].items() if v != 0}
+    assert nonzero == {"logit_pc_max", "similarity"}
+    assert dec.metrics["extra_pairs"] == 12 and dec.metrics["train_pairs"] == 24
+    with pytest.raises(ConfigError, match="no_such_feature"):
+        train_decider(_toy_analysed(), tmp_path / "e.json", c_grid=(0.3,),
+                      decide_cfg=_replace(DecideConfig(), features=("no_such_feature",)))

@@ -610,6 +610,13 @@ def train_decider(analysed: list[Analysed], out_path: Path, *, decide_cfg: Decid
     decide_cfg = decide_cfg or DecideConfig()
     probe = Decider(replace(decide_cfg, method="threshold"), embed=embed)
     x, lab, groups, gold_total, pcs = decider_training_set(analysed, probe)
+    unknown = [f for f in decide_cfg.features if f not in FEATURES]
+    if unknown:
+        raise ConfigError(f"decide.features names unknown features: {', '.join(unknown)}",
+                          fix="use names from pipeline/stages/decide.py FEATURES, or [] for all")
+    # the inputs left out keep a zero weight: a constant column gets none
+    unused = np.array([bool(decide_cfg.features) and f not in decide_cfg.features for f in FEATURES])
+    x = np.where(unused, 0.0, x)
     y = np.array([1 if v == 1 else 0 for v in lab])
     w = np.array([1.0 if v is not None else unannotated_weight for v in lab])
     if len(y) == 0 or y.sum() < 2:
@@ -621,6 +628,7 @@ def train_decider(analysed: list[Analysed], out_path: Path, *, decide_cfg: Decid
     folds = list(GroupKFold(n_splits=n_splits).split(x, y, groups))
     if extra and extra_weight > 0:
         xe, labe = decider_training_set(extra, probe)[:2]
+        xe = np.where(unused, 0.0, xe)
         ye = np.array([1 if v == 1 else 0 for v in labe])
         we = extra_weight * np.array([1.0 if v is not None else unannotated_weight for v in labe])
     else:
@@ -671,6 +679,7 @@ def train_decider(analysed: list[Analysed], out_path: Path, *, decide_cfg: Decid
                  "unannotated_weight": unannotated_weight, "C": best_c,
                  "extra_articles": len(extra or []) if extra_weight > 0 else 0,
                  "extra_pairs": int(len(ye)), "extra_weight": extra_weight,
+                 "features_used": [f for f, u in zip(FEATURES, unused) if not u],
                  "cv_folds_by_article": n_splits, "cv_log_loss": round(float(best_loss), 4),
                  "cv_log_loss_by_C": {str(c): round(float(np.mean(v)), 4) for c, v in fold_losses.items()},
                  "target_precision": target_precision, "cv_operating_point": op,

@@ -46,7 +46,8 @@ _DISPUTE = re.compile(
     r"disput(?:e|es|ed|ing)|refut(?:e|es|ed|ing)|rebut(?:s|ted|ting)?|debunk(?:s|ed|ing)?|"
     r"contradict(?:s|ed|ing)?|retract(?:s|ed|ing|ion)?|recant(?:s|ed|ing)?|"
     r"false(?:ly|hoods?)?|untrue|baseless|unfounded|unsubstantiated|groundless|bogus|"
-    r"fabricat(?:e|ed|ion)|hoax(?:es)?|rubbish|nonsense|misleading|inaccurate|"
+    r"fabricat(?:e|ed|ion)|hoax(?:es)?|rubbish(?:ed)?|nonsense|misleading|inaccurate|"
+    r"disagree(?:s|d)?|dispel(?:s|led)?|apologi[sz](?:e|es|ed)|misspoke|poor choice of words|"
     r"not true|no truth|no evidence|no basis|no plans? to|no such thing|at odds with|"
     r"contrary to|shot down|shoots down|walked back|set the record straight)\b", re.I)
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -221,8 +222,12 @@ _ANAPHORIC_TARGET = re.compile(
     r"\b(?:the|these|those|this|that|such|his|her|their|its|the latest|similar)\s+(?:\w+\s+)?"
     r"(?:claims?|allegations?|reports?|rumou?rs?|stor(?:y|ies)|accusations?|charges?|"
     r"suggestions?|assertions?|speculation|accounts?|hoax(?:es)?|theor(?:y|ies))\b"
-    r"|\bno such thing\b|\b(?:denied|dismissed|rejected|disputed|refuted|rubbished)\s+(?:it|this|that|them)\b",
+    r"|\bno such thing\b|\b(?:denied|dismissed|rejected|disputed|refuted|rubbished)\s+(?:it|this|that|them)\b"
+    r"|^\s*(?:that|this|it|which)(?:['’]s|\s+is|\s+was|\s+are)\b|\beverything (?:i|he|she|they) said\b",
     re.I)
+# a speaker taking back their own words: the one dispute that joins two claims of one speaker
+_RETRACTION = re.compile(r"\b(retract\w*|recant\w*|apologi[sz]\w*|misspoke|walked back|take back|"
+                         r"poor choice of words|withdr[ae]w\w*)\b", re.I)
 
 
 def anaphoric_dispute(c: Claim) -> bool:
@@ -245,6 +250,11 @@ def agreement(pair: Pair, score, *, entailment: float = 0.5, similarity: float =
             and max(score.p_entailment) >= max(score.p_contradiction))
 
 
+def retracts(c: Claim) -> bool:
+    """The claim takes back its speaker's own words ("I want to make a full retraction")."""
+    return bool(_RETRACTION.search(c.text))
+
+
 def disputes(c: Claim) -> bool:
     """The claim reports or voices a dispute: a denial (stance) or dispute wording."""
     return c.stance == "denies" or _info(c).dispute
@@ -255,7 +265,9 @@ def dispute_between(pair: Pair) -> bool:
     pair a reported dispute joins (the disputed account against its denial)."""
     if disputes(pair.a) == disputes(pair.b):
         return False
-    return not (pair.a.speaker_id and pair.a.speaker_id == pair.b.speaker_id)
+    if pair.a.speaker_id and pair.a.speaker_id == pair.b.speaker_id:
+        return retracts(pair.a if disputes(pair.a) else pair.b)
+    return True
 
 
 def _jaccard(a: frozenset, b: frozenset) -> float:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.config import PairConfig
-from pipeline.stages.evidence import anaphoric_dispute, disputes
+from pipeline.stages.evidence import anaphoric_dispute, disputes, retracts
 from pipeline.types import Claim, Pair
 
 
@@ -73,7 +73,8 @@ def knn_pairs(claims: list[Claim], emb: np.ndarray, cfg: PairConfig,
         others = [j for j in order
                   if (anaphoric or sims[i, j] >= cfg.min_similarity)
                   and sent[i] != sent[int(j)] and not disputes(claims[int(j)])
-                  and not (claims[i].speaker_id and claims[i].speaker_id == claims[int(j)].speaker_id)]
+                  and (not (claims[i].speaker_id and claims[i].speaker_id == claims[int(j)].speaker_id)
+                       or retracts(claims[i]))]
         for r, j in enumerate(others[:cfg.dispute_k * (2 if anaphoric else 1)], start=1):
             key = (min(i, int(j)), max(i, int(j)))
             seen[key] = float(sims[i, j])

@@ -470,6 +470,11 @@ class Segmenter:
             cue = rv.text.lower()
             stance = "denies" if rv.lemma_.lower() in DENY_VERBS else "asserts"
             content = _content_tokens(rv, toks, subj)
+            if _object_statement(rv, toks, content, in_region):
+                # "The Dera has dismissed the castration allegation", "The army announced a
+                # ceasefire": what is reported is a noun phrase, so the sentence itself is
+                # the claim, the subject its speaker (its dispute wording marks a denial)
+                content, stance = set(toks), "asserts"
             # quotes in this unit that the verb attributes
             regs = {in_region[t.idx] for t in (doc[i] for i in toks) if in_region[t.idx] >= 0}
             for reg in regs:
@@ -672,6 +677,19 @@ def _reporting_verb(root, toks: set[int], in_region):
                 and not any(c.dep_ == "ccomp" for c in t.children)):
             return t
     return None
+
+
+def _object_statement(rv, toks: set[int], content: set[int], in_region) -> bool:
+    """The reporting verb's object is a noun phrase, not a clause ("announced a ceasefire",
+    "denied the allegations"), and no quote is in the unit: the content alone would be a
+    fragment. A pronoun object ("denied it") is left to the rules (it hands its speaker on)."""
+    doc = rv.doc
+    if any(in_region[doc[i].idx] >= 0 for i in toks):
+        return False
+    obj = next((c for c in rv.children if c.dep_ == "dobj" and c.i in toks), None)
+    if obj is None or obj.pos_ == "PRON" or any(c.dep_ in ("ccomp", "xcomp") for c in rv.children):
+        return False
+    return not content or not any(doc[i].pos_ in ("VERB", "AUX") for i in content)
 
 
 def _speech_act_subject(root, toks: set[int], in_region):
@@ -1076,13 +1094,17 @@ def claim_modality(doc, toks: list[int]) -> str:
 
 
 def _fragment(doc, toks: list[int]) -> bool:
-    """A claim without a predicate of its own: no verb at all ("The allegations"), or only a
-    subject and a reporting verb with nothing reported ("Johnson acknowledged")."""
+    """A piece of a sentence without a predicate of its own: no verb at all ("The allegations"
+    of "X denied the allegations"), or only a subject and a reporting verb with nothing
+    reported ("Johnson acknowledged" of "Johnson acknowledged, but said ...")."""
     words = [doc[i] for i in toks if not doc[i].is_punct]
     verbs = [t for t in words if t.pos_ in ("VERB", "AUX")]
-    if not verbs:
-        return True
-    return len(words) <= 3 and all(v.lemma_.lower() in REPORT_VERBS for v in verbs)
+    if verbs:
+        return len(words) <= 3 and all(v.lemma_.lower() in REPORT_VERBS for v in verbs)
+    # no verb: a fragment when carved out of a longer sentence, not a sentence of its own
+    # ("Macaulay Culkin RIP...", a headline-like line, is kept)
+    sent_words = [t for t in doc[toks[0]].sent if not t.is_punct and not t.is_space]
+    return len(words) < 0.8 * len(sent_words)
 
 
 # ---------------------------------------------------------------------- per-doc indexes
