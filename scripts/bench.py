@@ -140,6 +140,17 @@ def swap_names(text: str, names: list[str], rng: random.Random) -> str:
     return pattern.sub(lambda m: mapping[m.group(1)], text)
 
 
+REAL_DEFAULT = ROOT.parent / "shared" / "data" / "news" / "fnc1_train_bodies.jsonl"
+
+
+def real_corpus(path: Path, n: int) -> list[dict]:
+    """n real articles from a JSONL corpus ({"id", "text"} a line), repeated in order with fresh
+    ids past its end (the 10,000-article size from 1,673 FNC-1 bodies)."""
+    base = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+    return [{"id": f"{base[i % len(base)]['id']}#{i // len(base)}", "text": base[i % len(base)]["text"]}
+            for i in range(n)]
+
+
 def make_corpus(sources: list[dict], names: list[str], n: int, seed: int = 13) -> list[dict]:
     """n articles: a source's headline and 5-12 of its paragraphs in order, plus 0-2 paragraphs
     from another source, names swapped and figures perturbed. Deterministic for a seed."""
@@ -765,6 +776,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="sizes 20,100 and small limits (CI-speed check)")
     ap.add_argument("--out", default="out/bench.json", help="JSON results file")
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--corpus", default=str(REAL_DEFAULT) if REAL_DEFAULT.is_file() else "",
+                    help="real JSONL corpus to time (default: ../shared/data/news/fnc1_train_bodies.jsonl "
+                         "when present; '' for generated articles)")
     ap.add_argument("--pairs", type=int, default=2000, help="claim pairs for the backend comparison")
     ap.add_argument("--snli", default=str(SNLI_DEFAULT), help="SNLI test JSONL for the accuracy check")
     ap.add_argument("--snli-limit", type=int, default=2000, help="SNLI rows (0: all)")
@@ -826,8 +840,13 @@ def main(argv: list[str] | None = None) -> int:
                         "prep_s": round(time.perf_counter() - t, 2)}
     print(f"{len(sources)} source articles, {len(names)} person names; sizes {sizes}", file=sys.stderr)
 
+    real = Path(args.corpus) if args.corpus else None
+    if real is not None and not real.is_file():
+        sys.exit(f"--corpus {real}: not a file (a JSONL corpus, one {{\"id\", \"text\"}} a line)")
+    result["corpus"]["timed_on"] = str(real) if real else "generated articles"
+    print(f"timing on {real if real else 'generated articles (no real corpus here)'}", file=sys.stderr)
     for size in sizes:
-        docs = make_corpus(sources, names, size, args.seed)
+        docs = real_corpus(real, size) if real else make_corpus(sources, names, size, args.seed)
         print(f"size {size}: running ...", file=sys.stderr, flush=True)
         r = run_size(size, docs, model, args.batch_docs)
         result["sizes"].append(r)
@@ -847,7 +866,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.skip_baseline:
         print("baseline: all sentence pairs ...", file=sys.stderr, flush=True)
-        docs = make_corpus(sources, names, args.baseline_docs, args.seed)
+        docs = (real_corpus(real, args.baseline_docs) if real else
+                make_corpus(sources, names, args.baseline_docs, args.seed))
         naive = naive_baseline(docs, model)
         same = next((r for r in result["sizes"] if r["size"] == args.baseline_docs), None)
         pl = ({"documents": same["documents"], "pairs": same["pairs"], "run_s": same["run_s"],
