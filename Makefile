@@ -78,7 +78,7 @@ eval-attribution: .venv/.installed ## Claims and speakers against PolNeAR dev's 
 eval: eval-pairs eval-docs ## Both evaluations
 
 train-decider: .venv/.installed ## Train the decision stage on the real dev set (+ the written dev set), beside $(MODEL)
-	$(BIN)/contradict train-decider --gold data/labelled/real/dev.jsonl --texts $(NEWS) --extra-gold data/labelled/dev.jsonl --extra-weight 1.0 --model $(MODEL)
+	$(BIN)/contradict train-decider --gold data/labelled/real/dev.jsonl --texts $(NEWS) --extra-gold data/labelled/dev.jsonl --extra-weight 1.0 --target-precision 0.3 --model $(MODEL)
 
 export-onnx: .venv/.installed ## Rebuild the ONNX exports: $(MODEL) (int8) and the sentence embedder
 	$(BIN)/contradict export-onnx $(MODEL) --embedder
