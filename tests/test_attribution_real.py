@@ -7,26 +7,9 @@ from __future__ import annotations
 import pytest
 
 from pipeline.eval.attribution import GoldAttribution, evaluate, gold_of, load_gold_dir, parse_ann
-from pipeline.stages.attribute import attribute
-from pipeline.stages.normalize import normalize
-from pipeline.stages.segment import Segmenter, quote_regions
+from pipeline.stages.segment import quote_regions
 from pipeline.types import Claim
-
-
-@pytest.fixture(scope="module")
-def seg():
-    return Segmenter()
-
-
-def claims_of(seg, raw: str):
-    norm = normalize(raw)
-    return attribute("doc", norm, seg.raw_claims(norm))
-
-
-def find(claims, needle: str) -> Claim:
-    hits = [c for c in claims if needle.lower() in c.text.lower()]
-    assert hits, f"no claim contains {needle!r}: {[c.text for c in claims]}"
-    return hits[0]
+from test_text_stages import claims_of, find, seg  # noqa: F401 (seg: the shared segmenter fixture)
 
 
 def test_two_apostrophes_are_quote_marks():

@@ -7,23 +7,17 @@ import numpy as np
 import pytest
 
 from pipeline.config import DecideConfig, PairConfig
-from pipeline.stages.attribute import attribute
 from pipeline.stages.decide import Decider
 from pipeline.stages.evidence import add_claim_info, agreement, anaphoric_dispute, disputes, pair_evidence
-from pipeline.stages.normalize import normalize
 from pipeline.stages.pairing import knn_pairs
-from pipeline.stages.segment import Segmenter, load_spacy
+from pipeline.stages.segment import load_spacy
 from pipeline.types import Claim, Pair, Score
+from test_text_stages import claims_of, find, seg  # noqa: F401 (seg: the shared segmenter fixture)
 
 
 @pytest.fixture(scope="module")
 def nlp():
     return load_spacy("auto")
-
-
-@pytest.fixture(scope="module")
-def seg():
-    return Segmenter()
 
 
 def _claims(nlp, *texts, speakers=None):
@@ -85,11 +79,6 @@ def test_restatement_entailed_both_ways_is_agreement_an_antonym_is_not(nlp):
     assert not agreement(Pair(c, d, "opposing_sides", 0.93), _score(0.8, 0.1))
 
 
-def claims_of(seg, raw):
-    norm = normalize(raw)
-    return attribute("doc", norm, seg.raw_claims(norm))
-
-
 def test_modality_of_claims(seg):
     cs = claims_of(seg, "Deal watch\n\nOfficials said the president could announce he is leaving the deal. "
                         "The treasury plans to raise the rate next month. Will the talks resume? "
@@ -133,9 +122,3 @@ def test_a_retraction_pairs_two_claims_of_one_speaker(nlp):
                       "I do not know the golfer.", speakers=["olsen", "olsen", "olsen"])
     assert pair_evidence(Pair(a, b, "same_speaker", 0.2))["dispute"] == 1.0
     assert pair_evidence(Pair(a, c, "same_speaker", 0.2))["dispute"] == 0.0
-
-
-def find(claims, needle):
-    hits = [c for c in claims if needle.lower() in c.text.lower()]
-    assert hits, f"no claim contains {needle!r}: {[c.text for c in claims]}"
-    return hits[0]

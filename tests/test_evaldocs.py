@@ -273,18 +273,7 @@ def test_report_eval_docs_writes_metrics_curve_png_and_candidates(tmp_path):
 def test_train_decider_cross_validates_by_article_and_stores_an_operating_point(tmp_path):
     from pipeline.eval.docs import train_decider
 
-    rng = np.random.default_rng(1)
-    analysed = []
-    for k in range(6):
-        g = _gold()
-        g = GoldDoc(Document(f"d{k}", TEXT), g.claims, g.pairs)
-        cs = [Claim(doc_id=f"d{k}", id=c.id, start=c.start, end=c.end, text=c.text, sent_index=c.sent_index,
-                    speaker=c.speaker, speaker_id=c.speaker_id)
-              for c in (_claim(0, 0, 17, "a"), _claim(1, 19, 43, "b"), _claim(2, 45, 76), _claim(3, 78, 101))]
-        pairs = [Pair(cs[0], cs[1], "opposing_sides", 0.6), Pair(cs[2], cs[3], "unattributed", 0.7),
-                 Pair(cs[0], cs[2], "unattributed", 0.4), Pair(cs[1], cs[3], "unattributed", 0.3)]
-        hi, lo = rng.uniform(0.6, 0.9, 2), rng.uniform(0.05, 0.3, 2)
-        analysed.append(Analysed(g, cs, pairs, [_score(hi[0]), _score(hi[1]), _score(lo[0]), _score(lo[1])]))
+    analysed = _toy_analysed()
     out = tmp_path / "decider.json"
     dec = train_decider(analysed, out, c_grid=(0.3,))
     m = dec.metrics

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline import onnx_cache
+from pipeline.onnx_cache import cache_root
 from pipeline.errors import ModelError
 from pipeline.threads import apply_torch_threads, ort_session_options, resolve_threads
 
@@ -55,18 +56,6 @@ SAMPLE_SENTENCES = [
     "According to the ministry, 3 million doses were delivered by the end of March, "
     "well ahead of the schedule agreed with the manufacturer last year.",
 ]
-
-
-def cache_root(setting: str = "") -> Path:
-    """The cache folder: ``setting``, else ``$CONTRADICT_CACHE``, else
-    ``$XDG_CACHE_HOME/contradict`` (default ``~/.cache/contradict``)."""
-    if setting:
-        return Path(setting).expanduser()
-    env = os.environ.get("CONTRADICT_CACHE", "").strip()
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "contradict"
 
 
 def st_layout(folder: Path) -> dict:
