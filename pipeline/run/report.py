@@ -362,6 +362,9 @@ def build_report(rows: Iterable[Mapping], manifest: Mapping | None,
             stance = str(r.get(f"stance_{side}") or "")
             if stance and stance != "asserts":
                 who.append(_e(stance))
+            modality = str(r.get(f"modality_{side}") or "")
+            if modality and modality != "asserted":
+                who.append(_e(modality))  # hedged / hypothetical: not stated as a fact
             cells.append(
                 f'<td class="claim" data-k="{_e(r.get(f"claim_{side}"))}">'
                 f'<a class="jump {side}" data-go="{side}" href="#{s.sid}" title="show in the text">'

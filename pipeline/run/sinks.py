@@ -23,7 +23,7 @@ FLAG_COLUMNS = [
     "doc_a", "doc_b", "start_a", "end_a", "start_b", "end_b", "claim_a", "claim_b",
     "speaker_a", "speaker_b", "side_a", "side_b", "relation", "topic", "score",
     "p_contradiction", "p_entailment", "p_neutral", "reason", "similarity", "stance_a",
-    "stance_b", "cue_a", "cue_b", "details",
+    "stance_b", "cue_a", "cue_b", "modality_a", "modality_b", "details",
 ]
 # Named like the flags CSV without the _a/_b suffix: doc_a/claim_a/speaker_a -> doc/claim/speaker.
 CLAIM_COLUMNS = [
@@ -88,7 +88,7 @@ def flag_row(f: Flag) -> dict:
         "p_contradiction": round(f.p_contradiction, 6), "p_entailment": round(f.p_entailment, 6),
         "p_neutral": round(f.p_neutral, 6), "reason": f.reason,
         "similarity": round(f.pair.similarity, 6), "stance_a": a.stance, "stance_b": b.stance,
-        "cue_a": a.cue, "cue_b": b.cue,
+        "cue_a": a.cue, "cue_b": b.cue, "modality_a": a.modality, "modality_b": b.modality,
         "details": json.dumps(f.details, ensure_ascii=False) if f.details else "",
     }
 
