@@ -72,6 +72,30 @@ def build_tiny_model(folder: Path, id2label: dict[int, str] | None = None) -> Pa
     return folder
 
 
+def write_corpus(path: Path, sentences: list[str], n: int = 6) -> Path:
+    """A JSONL corpus of ``n`` documents, each three of ``sentences`` in turn (run-layer tests)."""
+    import json
+
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(n):
+            text = " ".join(sentences[(i + k) % len(sentences)] for k in range(3))
+            fh.write(json.dumps({"id": f"doc{i:02d}", "text": text}) + "\n")
+    return path
+
+
+def csv_rows(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="session")
+def seg():
+    """One spaCy segmenter for the segmentation and attribution tests."""
+    from pipeline.stages.segment import Segmenter
+
+    return Segmenter()
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")

@@ -9,7 +9,7 @@ import pytest
 from pipeline.eval.attribution import GoldAttribution, evaluate, gold_of, load_gold_dir, parse_ann
 from pipeline.stages.segment import quote_regions
 from pipeline.types import Claim
-from test_text_stages import claims_of, find, seg  # noqa: F401 (seg: the shared segmenter fixture)
+from test_text_stages import claims_of, find
 
 
 def test_two_apostrophes_are_quote_marks():

@@ -12,7 +12,7 @@ from pipeline.stages.evidence import add_claim_info, agreement, anaphoric_disput
 from pipeline.stages.pairing import knn_pairs
 from pipeline.stages.segment import load_spacy
 from pipeline.types import Claim, Pair, Score
-from test_text_stages import claims_of, find, seg  # noqa: F401 (seg: the shared segmenter fixture)
+from test_text_stages import claims_of, find
 
 
 @pytest.fixture(scope="module")

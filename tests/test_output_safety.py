@@ -21,8 +21,8 @@ TEXT = "The minister said 2 doses arrived. The hospital said no doses arrived at
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
+def model(tiny_model):
+    return tiny_model  # the session's tiny model (conftest); a test that changes it copies it first
 
 
 @pytest.fixture(scope="module")

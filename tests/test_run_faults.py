@@ -4,9 +4,7 @@ SIGINT and SIGTERM (they say what was kept and how to go on)."""
 
 from __future__ import annotations
 
-import csv
 import errno
-import json
 import os
 import shutil
 import signal
@@ -17,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, assert_same_flags, build_tiny_model
+from conftest import REPO, assert_same_flags, csv_rows, write_corpus
 from pipeline.config import load_run_config
 from pipeline.errors import OutputError, ResumeError, RunInterrupted
 from pipeline.run import run
@@ -31,24 +29,18 @@ SENTENCES = [
 
 
 def _corpus(path: Path, n: int = 6) -> Path:
-    with path.open("w", encoding="utf-8") as fh:
-        for i in range(n):
-            text = " ".join(SENTENCES[(i + k) % len(SENTENCES)] for k in range(3))
-            fh.write(json.dumps({"id": f"doc{i:02d}", "text": text}) + "\n")
-    return path
+    return write_corpus(path, SENTENCES, n)
 
 
-def _rows(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
+_rows = csv_rows
 
 
 OVERRIDES = ["batch_docs=2", "decide.threshold=0.0", "score.backend=torch", "topics.backend=torch"]
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
+def model(tiny_model):
+    return tiny_model  # the session's tiny model (conftest); a test that changes it copies it first
 
 
 @pytest.fixture(scope="module")

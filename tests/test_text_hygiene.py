@@ -12,7 +12,6 @@ import sys
 import pytest
 
 from conftest import REPO
-from pipeline.config import IngestConfig
 from pipeline.run.sinks import FLAG_COLUMNS, write_outputs
 from pipeline.stages.ingest import iter_items
 from pipeline.types import Document, Skipped

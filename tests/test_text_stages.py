@@ -16,11 +16,6 @@ from pipeline.stages.segment import Segmenter, quote_regions
 from pipeline.types import Claim
 
 
-@pytest.fixture(scope="module")
-def seg():
-    return Segmenter()
-
-
 def claims_of(seg, raw: str):
     norm = normalize(raw)
     return attribute("doc", norm, seg.raw_claims(norm))
@@ -329,7 +324,6 @@ def test_analysts_opinions_are_marked(seg):
 def _raw_claims(text):
     from pipeline.config import NormalizeConfig, SegmentConfig
     from pipeline.stages.normalize import normalize
-    from pipeline.stages.segment import Segmenter
 
     norm = normalize(text, NormalizeConfig())
     return norm, Segmenter(SegmentConfig()).raw_claims(norm)

@@ -19,7 +19,6 @@ Both are pure data builders; scoring happens in ``eval/pairs.py``.
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 from typing import Iterable

@@ -8,7 +8,6 @@ line, or CSV with the same columns. A bad file or line never stops the run: it b
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 import re
