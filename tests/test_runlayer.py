@@ -3,7 +3,6 @@ the manifest's name and counts, exit codes, the model checked up front, progress
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import os
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import REPO, assert_same_flags, build_tiny_model
+from conftest import REPO, assert_same_flags, build_tiny_model, csv_rows, write_corpus
 from pipeline.config import load_run_config
 from pipeline.errors import ModelError, OutputError, ResumeError, RunLockedError
 from pipeline.run import run
@@ -32,16 +31,10 @@ SENTENCES = [
 
 
 def _corpus(path: Path, n: int = 6) -> Path:
-    with path.open("w", encoding="utf-8") as fh:
-        for i in range(n):
-            text = " ".join(SENTENCES[(i + k) % len(SENTENCES)] for k in range(3))
-            fh.write(json.dumps({"id": f"doc{i:02d}", "text": text}) + "\n")
-    return path
+    return write_corpus(path, SENTENCES, n)
 
 
-def _rows(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
+_rows = csv_rows
 
 
 def _key(rows):
