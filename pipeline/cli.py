@@ -180,6 +180,11 @@ def run(
     typer.echo(format_summary(summary))
     if summary.top and cfg.output.top > 0:
         typer.echo(format_top(summary.top[:cfg.output.top]))
+    elif summary.below and cfg.output.top > 0:
+        cut = f" ({summary.cut:.3f})" if summary.cut is not None else ""
+        typer.echo(f"no pair reached the cut{cut}; the {len(summary.below)} best candidates under "
+                   f"it, to read (not flags: --threshold lowers the cut to write them):")
+        typer.echo(format_top(summary.below[:cfg.output.top]))
     if summary.documents == 0:
         _err("no document was processed"
              + (f" ({len(summary.skipped)} skipped; reasons in {summary.manifest})" if summary.skipped

@@ -39,6 +39,7 @@ class BatchResult:
     nli_pairs: int = 0  # pairs the NLI model scored
     nli_confirmed: int = 0  # of them, scored again one by one near the cut (decide.confirm_margin)
     flags: list[Flag] = field(default_factory=list)
+    below: list[Flag] = field(default_factory=list)  # the best pairs under the cut (output.top of them)
     embeddings: np.ndarray | None = None  # one row per claim
     dropped: dict[str, int] = field(default_factory=dict)  # work dropped by a cap, by cap name
     per_doc: list[list[Claim]] = field(default_factory=list)  # the claims, document by document
@@ -252,7 +253,8 @@ class Pipeline:
 
     def decide(self, res: BatchResult) -> BatchResult:
         t = time.perf_counter()
-        res.flags = self.decider.decide(res.pairs, res.scores, res.evidence)
+        res.flags, res.below = self.decider.decide_ranked(res.pairs, res.scores, res.evidence,
+                                                          below=self.cfg.output.top)
         res.timings["decide"] += time.perf_counter() - t
         return res
 

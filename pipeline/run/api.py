@@ -66,6 +66,8 @@ class RunSummary:
     pairs: int = 0
     flags: int = 0
     top: list[dict] = field(default_factory=list)
+    below: list[dict] = field(default_factory=list)  # with no flag: the best rows under the cut
+    cut: float | None = None  # the decision stage's cut on the score column
     timings: dict[str, float] = field(default_factory=dict)
     dropped: dict[str, int] = field(default_factory=dict)
     top_skip_reasons: list[tuple[str, int]] = field(default_factory=list)
@@ -444,7 +446,7 @@ def _run_locked(inputs, plan: OutputPlan, cfg, engine, *, resume, fresh, keep_pa
     models = model_hashes(cfg)
     fingerprint = _fingerprint(inputs, cfg, models)
     exclude = plan.exclude()
-    ledger = Ledger()
+    ledger = Ledger(keep_below=cfg.output.top)
     done: dict[str, str] = {}  # committed document id -> text hash
     resumed = False
     if resume and store.exists() and store.progress.is_file():
@@ -600,6 +602,7 @@ def _finalize(plan: OutputPlan, store: PartsStore, cfg: RunConfig, ledger: Ledge
     return RunSummary(
         out_csv=out, manifest=manifest, documents=ledger.documents, skipped=ledger.skipped,
         claims=ledger.claims, pairs=ledger.pairs, flags=n_rows, top=top,
+        below=[] if n_rows else list(ledger.below), cut=ledger.cut,
         timings={k: round(v, 3) for k, v in ledger.timings.items()}, dropped=dict(ledger.dropped),
         top_skip_reasons=ledger.top_skip_reasons(), resumed=resumed,
         resumed_documents=ledger.resumed_documents if resumed else 0, outputs=outputs,

@@ -89,7 +89,7 @@ def process_batch(pipe, docs: list[Document], seq: int, parsed=None) -> dict:
     ``parsed``: the batch's ``Pipeline.parse``, when it was done ahead.
 
     The record has ``docs`` (processed ids), ``skipped`` (documents that raised), counts of
-    claims/pairs/flags, ``dropped`` (work dropped by caps) and per-stage ``timings``.
+    claims/pairs/flags, ``below`` (the batch's best rows under the cut, ``Decider.decide_ranked``), ``dropped`` (work dropped by caps) and per-stage ``timings``.
     """
     from pipeline.run.sinks import flag_row
 
@@ -112,7 +112,7 @@ def process_batch(pipe, docs: list[Document], seq: int, parsed=None) -> dict:
             skipped.append(error_skip(docs[0], exc))
     rows: list[dict] = []
     rec = {"batch": seq, "docs": [], "skipped": skipped, "claims": 0, "pairs": 0, "nli_pairs": 0,
-           "nli_confirmed": 0, "flags": 0,
+           "nli_confirmed": 0, "flags": 0, "below": [], "cut": float(pipe.decider.threshold),
            "dropped": {}, "timings": {}}
     for ds, res in results:
         rec["docs"].extend(d.id for d in ds)
@@ -129,5 +129,7 @@ def process_batch(pipe, docs: list[Document], seq: int, parsed=None) -> dict:
             # _seq keeps ties in input order whatever order batches complete in; the CSV
             # writer ignores it
             rows.append({**flag_row(f), "_seq": seq * SEQ_STRIDE + len(rows)})
+        for f in res.below:
+            rec["below"].append({**flag_row(f), "_seq": seq * SEQ_STRIDE + len(rec["below"])})
     rec["timings"] = {k: round(v, 4) for k, v in rec["timings"].items()}
     return {"rows": rows, "rec": rec}

@@ -29,6 +29,12 @@ def _models(cfg: RunConfig) -> dict:
     return {"model": d["nli"], "embedder": d["embedder"]}
 
 
+def _below_summary(row: dict) -> dict:
+    keys = ("doc_a", "start_a", "end_a", "doc_b", "start_b", "end_b", "claim_a", "claim_b",
+            "speaker_a", "speaker_b", "relation", "score", "p_contradiction")
+    return {k: row.get(k) for k in keys}
+
+
 def manifest_path(out: Path) -> Path:
     """``flagged.csv`` -> ``flagged.manifest.json`` (two outputs in one folder keep theirs)."""
     return out.with_name(out.stem + ".manifest.json")
@@ -59,6 +65,9 @@ class Ledger:
     resumed_documents: int = 0  # documents (processed + skipped) taken from an earlier run
     batches: int = 0
     complete: bool = False  # every output and the manifest are in place (only cleanup is left)
+    below: list[dict] = field(default_factory=list)  # the run's best rows under the cut, best first
+    keep_below: int = 10  # how many of them (output.top)
+    cut: float | None = None  # the decision stage's cut on the score column, as the batches report it
 
     @property
     def documents(self) -> int:
@@ -82,6 +91,11 @@ class Ledger:
             self.dropped[k] = self.dropped.get(k, 0) + int(v)
         for k, v in rec.get("timings", {}).items():
             self.timings[k] = self.timings.get(k, 0.0) + float(v)
+        if rec.get("cut") is not None:
+            self.cut = float(rec["cut"])
+        if rec.get("below"):
+            self.below = sorted(self.below + list(rec["below"]),
+                                key=lambda r: (-r["score"], r.get("_seq", 0)))[:self.keep_below]
         self.batches += 1
 
     def top_skip_reasons(self, n: int = 3) -> list[tuple[str, int]]:
@@ -102,8 +116,11 @@ class Ledger:
             "dropped": dict(sorted(self.dropped.items())),
             **_models(cfg),
             "decision": {"method": cfg.decide.method, "threshold": cfg.decide.threshold,
+                         "cut": self.cut,
                          "nli_cascade": cfg.decide.nli_cascade,
                          "confirm_margin": cfg.decide.confirm_margin},
+            # with no flag, the best candidates under the cut: what the CLI prints instead
+            "below_cut": [] if self.flags else [_below_summary(r) for r in self.below],
             "config": to_dict(cfg),
             "resumed": resumed,
             "resumed_documents": self.resumed_documents if resumed else 0,

@@ -219,10 +219,10 @@ def format_summary(s) -> str:
         lines.append(f"skipped: {reasons}")
     per_doc = s.flags / s.documents if s.documents else 0.0
     lines.append(f"flags per document: {per_doc:.2f}")
-    if s.documents and not s.flags and s.pairs:
-        # the default operating point is strict (precision >= 0.6 on dev): say how to read on
-        lines.append("no pair reached the operating point; lower --threshold (the cut on the "
-                     "score column, e.g. --threshold 0.3) to read further down the ranking")
+    if s.documents and not s.flags and s.pairs and not getattr(s, "below", None):
+        # the cascade left every pair unscored (nothing came near the cut): say how to read on
+        lines.append("no pair reached the cut; lower --threshold (the cut on the score column, "
+                     "e.g. --threshold 0.1) to read further down the ranking")
     if s.dropped:
         lines.append("dropped by caps: " + ", ".join(f"{k} {v}" for k, v in s.dropped.items()))
     stages = [(k, v) for k, v in s.timings.items() if k != "total"]

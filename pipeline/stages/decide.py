@@ -34,6 +34,7 @@ cascade would change (``cascade_check``).
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 import re
@@ -526,11 +527,20 @@ class Decider:
 
     def decide(self, pairs: list[Pair], scores: list[Score | None],
                evs: list[dict] | None = None) -> list[Flag]:
+        """The flagged pairs: those whose score reaches the cut (``threshold``)."""
+        return self.decide_ranked(pairs, scores, evs)[0]
+
+    def decide_ranked(self, pairs: list[Pair], scores: list[Score | None],
+                      evs: list[dict] | None = None, below: int = 0) -> tuple[list[Flag], list[Flag]]:
+        """The flagged pairs, and the ``below`` best-scored pairs under the cut (reason
+        ``below_cut``, highest score first; ties in pair order) from the same pass: what a run
+        that flags nothing shows its reader instead of nothing."""
         if not pairs:
-            return []
+            return [], []
         probs, hits = self.probabilities(pairs, scores, evs)
-        flags = []
-        for pair, sc, prob, hs in zip(pairs, scores, probs, hits):
+        flags: list[Flag] = []
+        under: list[tuple[float, int, Flag]] = []
+        for i, (pair, sc, prob, hs) in enumerate(zip(pairs, scores, probs, hits)):
             if sc is None:  # left out by the cascade: its base score is below the cut
                 continue
             k = int(np.argmax(sc.p_contradiction))
@@ -550,12 +560,17 @@ class Decider:
                         if rule.flags_on_fallback:
                             reasons.append(h.name)
                             score = max(score, pair.similarity)
+            if not reasons and below <= 0:
+                continue
+            flag = Flag(pair=pair, score=min(1.0, score), p_contradiction=float(pc),
+                        p_entailment=float(pe), p_neutral=float(pn),
+                        reason="+".join(reasons) or "below_cut",
+                        topic=pair.a.topic or pair.b.topic, details=details)
             if reasons:
-                flags.append(Flag(pair=pair, score=min(1.0, score), p_contradiction=float(pc),
-                                  p_entailment=float(pe), p_neutral=float(pn),
-                                  reason="+".join(reasons), topic=pair.a.topic or pair.b.topic,
-                                  details=details))
-        return flags
+                flags.append(flag)
+            else:
+                under.append((-flag.score, i, flag))
+        return flags, [f for _, _, f in heapq.nsmallest(below, under, key=lambda t: t[:2])]
 
 
 def nli_text(claim) -> str:
