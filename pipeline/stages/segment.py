@@ -559,8 +559,10 @@ class Segmenter:
             s = doc[min(np_toks)].idx
             last = doc[max(np_toks)]
             referred = inner[-1]
+            # the denied proposition's own span (the reporting clause "a claim Y denied" is
+            # its cue): a second claim on it, by the one who denies it
             claims.append(RawClaim(
-                start=s, end=last.idx + len(last.text), text=referred.text, sent_index=si,
+                start=referred.start, end=referred.end, text=referred.text, sent_index=si,
                 mention=_mention(subj), cue=verb.text.lower(), stance="denies",
             ))
         return claims
@@ -1016,6 +1018,17 @@ def _is_subheading(text: str, start: int, end: int) -> bool:
     return len(words) <= 12 and not re.search(r"[.!?;:,\"”’')]$", para) and not para.startswith(("\"", "“"))
 
 
+def _runs(toks: list[int]) -> list[tuple[int, int]]:
+    """Sorted token indices as (first, last) of each run of consecutive ones."""
+    runs: list[tuple[int, int]] = []
+    for i in toks:
+        if runs and i == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return runs
+
+
 def _make_claim(doc, si, ids: set[int], mention, cue, stance, in_region) -> RawClaim | None:
     toks = sorted(ids)
     # trim edges: punctuation, quotes, "that", conjunctions
@@ -1027,6 +1040,11 @@ def _make_claim(doc, si, ids: set[int], mention, cue, stance, in_region) -> RawC
     while toks and (doc[toks[-1]].text in _EDGE or doc[toks[-1]].is_space
                     or doc[toks[-1]].text in (".", "!", "?")):
         toks.pop()
+    # a piece left between attributions that is punctuation alone (".''" after "the report
+    # says ...") is not part of the claim
+    toks = [i for a, b in _runs(toks)
+            if not all(doc[j].is_punct or doc[j].is_space for j in range(a, b + 1))
+            for i in range(a, b + 1)]
     if not toks or doc[toks[0]].lower_ in ("whether", "if"):
         return None  # an open question, not a statement
     # "The proposal" (of "Egypt rejected the proposal"), "Johnson acknowledged": dropped by
@@ -1037,8 +1055,9 @@ def _make_claim(doc, si, ids: set[int], mention, cue, stance, in_region) -> RawC
     start, end = first.idx, last.idx + len(last.text)
     if toks[-1] - toks[0] + 1 == len(toks):
         text = doc_text(doc)[start:end]
-    else:  # non-contiguous (an attribution in the middle): join the kept tokens
-        text = "".join(doc[i].text_with_ws for i in toks).strip()
+    else:  # non-contiguous (an attribution in the middle): the kept runs, one space between
+        text = " ".join(doc_text(doc)[doc[a].idx:doc[b].idx + len(doc[b].text)].strip(" ,;:")
+                        for a, b in _runs(toks))
     text = re.sub(r"\s+", " ", text).strip(" \"“”")
     trimmed = False
     m = _DATELINE.match(text) or _DATELINE_TAIL.match(text)
@@ -1058,7 +1077,7 @@ def _make_claim(doc, si, ids: set[int], mention, cue, stance, in_region) -> RawC
         # the claim is a span of the article's parse: its evidence comes from there, in
         # context, instead of a second spaCy pass over the claim text (15% of a run)
         info = info_from_doc(doc[toks[0]:toks[-1] + 1], _ents(doc).within(toks[0], toks[-1] + 1))
-    text = text[0].upper() + text[1:]
+    # the text's own case: ``text`` is ``doc_text[start:end]`` unwrapped (README, "Claims")
     inside = [in_region[doc[i].idx] for i in toks if doc[i].text not in _EDGE]
     region = max(set(inside), key=inside.count) if inside else -1
     quoted = region >= 0 and inside.count(region) >= 0.8 * len(inside)
