@@ -26,12 +26,12 @@ import numpy as np
 
 from pipeline import onnx_cache
 from pipeline.errors import ModelError
+from pipeline.onnx_cache import ONNX_FILE  # re-exported: callers name it from here too
 from pipeline.types import LABELS  # column order of every probability array
 from pipeline.threads import apply_torch_threads, ort_session_options, resolve_threads
 
 log = logging.getLogger(__name__)
 
-ONNX_FILE = "model.int8.onnx"
 
 
 def label_indices(id2label: dict) -> dict[str, int]:
@@ -384,3 +384,9 @@ def get_model(name_or_path: str, **kw) -> NLIModel:
         if key not in _CACHE:
             _CACHE[key] = NLIModel(name_or_path, **kw)
         return _CACHE[key]
+
+
+def loaded_models() -> list[tuple[str, NLIModel]]:
+    """``(name asked for, model)`` for each model ``get_model`` loaded in this process, oldest first."""
+    with _CACHE_LOCK:
+        return [(k[0], m) for k, m in _CACHE.items()]

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from pipeline.config import IngestConfig
+from pipeline.run.atomic import atomically
 
 __all__ = ["build_report", "load_texts", "write_report"]
 
@@ -499,14 +500,5 @@ def write_report(path: str | Path, rows: Iterable[Mapping], manifest: Mapping | 
     if not atomic:
         path.write_text(page, encoding="utf-8")
         return len(rows)
-    from pipeline.run.sinks import write_target
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = write_target(path).with_name(write_target(path).name + ".tmp")
-    try:
-        tmp.write_text(page, encoding="utf-8")
-        os.replace(tmp, write_target(path))
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    atomically(path, lambda tmp: tmp.write_text(page, encoding="utf-8"))
     return len(rows)

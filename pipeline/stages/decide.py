@@ -46,7 +46,7 @@ from pipeline.config import DecideConfig
 from pipeline.errors import ConfigError
 from pipeline.stages.evidence import (EVIDENCE, WordSimilarity, add_claim_info, agreement,
                                       pair_evidence, prepare_words)
-from pipeline.stages.quantities import _MONTHS, numeric_mismatch
+from pipeline.stages.quantities import MONTHS, numeric_mismatch
 from pipeline.types import Flag, Pair, Score
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ _FUTURE = re.compile(r"\b(will|would|shall|going to|plans? to|expects? to|next)\
 _PAST = re.compile(r"\b(was|were|had|did|\w+ed)\b", re.I)
 _TIME_SHIFT = re.compile(r"\b(later|now|no longer|previously|earlier|initially|revised|"
                          r"updated|since|subsequently|anymore|any more|until)\b", re.I)
-_DATE = re.compile(r"\b(" + "|".join(_MONTHS) + r")\b|\b(19|20)\d{2}\b|\b(mon|tues|wednes|"
+_DATE = re.compile(r"\b(" + "|".join(MONTHS) + r")\b|\b(19|20)\d{2}\b|\b(mon|tues|wednes|"
                    r"thurs|fri|satur|sun)day\b", re.I)
 
 

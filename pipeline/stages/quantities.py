@@ -34,8 +34,9 @@ _NOUN_SKIP = {"of", "and", "to", "in", "on", "a", "the", "over", "per", "from", 
               "could", "can", "may", "might", "should", "did", "do", "not", "so", "when"}
 _TIME_NOUNS = {"year", "years", "month", "months", "day", "days", "week", "weeks", "hour",
                "hours", "minute", "minutes", "am", "pm", "a.m", "p.m"}
-_MONTHS = ("january february march april may june july august september october november "
-           "december jan feb mar apr jun jul aug sep sept oct nov dec").split()
+# month names and their abbreviations, lower case
+MONTHS = ("january february march april may june july august september october november "
+          "december jan feb mar apr jun jul aug sep sept oct nov dec").split()
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def quantities(text: str) -> list[Quantity]:
             continue  # durations and times: too often framing, not the disputed figure
         if not cur and not pct and not scale and 1900 <= value <= 2100 and raw.isdigit():
             continue  # a year
-        if any(mo in before.split() for mo in _MONTHS):
+        if any(mo in before.split() for mo in MONTHS):
             continue  # a date
         out.append(Quantity(value, unit, m.group(0)))
     for m in _WORD_RE.finditer(text):
