@@ -175,3 +175,10 @@ def test_no_module_reads_another_modules_private_names():
                     and not node.attr.startswith("__") and aliases[node.value.id] != name):
                 found.append(f"{name}:{node.lineno} reads {aliases[node.value.id]}.{node.attr}")
     assert found == []
+
+
+def test_the_shared_base_imports_only_the_base():
+    base = {"pipeline", "pipeline.errors", "pipeline.types", "pipeline.threads", "pipeline.config",
+            "pipeline.onnx_cache"}
+    g = graph()
+    assert {m: sorted(g[m] - base) for m in sorted(base) if g[m] - base} == {}

@@ -43,13 +43,11 @@ from typing import Sequence
 
 import numpy as np
 
+from pipeline.config import BIAS_FEATURES, DEBIAS_METHODS
 from pipeline.errors import ConfigError
 
 # Column order of every probability array here (the training label ids).
 LABELS = ("entailment", "neutral", "contradiction")
-DEBIAS_METHODS = ("none", "poe", "reweight")
-BIAS_FEATURES = ("words", "cues")
-DEBIAS_SCOPES = ("all", "cues")
 BIAS_FILE = "bias_model.json"
 _TOKEN = r"(?u)\b\w+\b|n't"
 # the cue model must see the "n't" of "didn't": split it from its verb ("did", "n't"); the
