@@ -358,7 +358,8 @@ def format_diagnostics(diag: dict, reports: dict[str, dict]) -> str:
     u = diag.get("unrelated")
     if u and u.get("n"):
         lines += ["", f"unrelated-pair false-positive rate (cross-story claim pairs, n={u['n']}): "
-                      f"{u['false_positive_rate']:.3f} at P(c) >= {u['threshold']:.3f} ({u['directions']} of the two directions)"]
+                      f"{u['false_positive_rate']:.3f} at P(c) >= {u['threshold']:.3f} "
+                      f"({u['directions']} of the two directions)"]
         lines += [f"  {how:4s}: {u[how]['rate_at_threshold']:.3f} at the threshold, {u[how]['rate_at_0.5']:.3f} at 0.5"
                   for how in ("max", "mean", "min")]
     if diag.get("missing"):

@@ -35,7 +35,7 @@ import hashlib
 import logging
 import random
 import re
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 

@@ -39,7 +39,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -80,7 +80,7 @@ class HypothesisOnlyBias:
         return CountVectorizer(ngram_range=(1, 2), min_df=2, max_features=self.max_features,
                                token_pattern=_TOKEN, binary=True, lowercase=True)
 
-    def fit(self, hypotheses: Sequence[str], labels: Sequence[str]) -> "HypothesisOnlyBias":
+    def fit(self, hypotheses: Sequence[str], labels: Sequence[str]) -> HypothesisOnlyBias:
         from sklearn.linear_model import LogisticRegression
 
         vec = self._vectorizer()
@@ -139,7 +139,7 @@ class HypothesisOnlyBias:
         Path(path).write_text(json.dumps(payload), encoding="utf-8")
 
     @classmethod
-    def load(cls, path: Path) -> "HypothesisOnlyBias":
+    def load(cls, path: Path) -> HypothesisOnlyBias:
         obj = json.loads(Path(path).read_text(encoding="utf-8"))
         b = cls(features=obj.get("features", "words"))
         b.vocabulary = {k: int(v) for k, v in obj["vocabulary"].items()}

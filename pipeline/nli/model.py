@@ -20,7 +20,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -119,7 +119,7 @@ def onnx_paths(folder: Path) -> list[Path]:
     return [Path(folder) / ONNX_FILE, cached_onnx_path(folder)]
 
 
-def export_status(folder: Path) -> "onnx_cache.ExportStatus":
+def export_status(folder: Path) -> onnx_cache.ExportStatus:
     """The status of the first valid export of ``folder`` (see ``onnx_paths``); without one,
     that of the export beside the weights when there is a file there, else the cache's."""
     beside, cached = onnx_paths(folder)

@@ -25,7 +25,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from pipeline.config import RunConfig, to_dict
 from pipeline.errors import ContradictError, OutputError, ResumeError, RunInterrupted, printable

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import traceback
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from pipeline.run.store import text_hash
 from pipeline.types import Document, Skipped

@@ -30,7 +30,8 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
+from collections.abc import Iterable, Iterator
 
 from pipeline.config import RunConfig
 from pipeline.errors import ConfigError

@@ -13,7 +13,8 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Protocol, Sequence
+from typing import Protocol
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from pipeline.errors import ANSI_RE, ConfigError, OutputError
 from pipeline.run.atomic import atomically, replace, temp_path

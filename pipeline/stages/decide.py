@@ -27,7 +27,8 @@ NLI features can add to it (``LearnedDecider.nli_bound``): ``nli_margin`` for th
 from the NLI output alone (the largest part of a score they made on the training articles,
 plus a safety allowance; ``train-decider`` measures it), plus, computed exactly for the pair,
 the most that the NLI-times-evidence interactions and the rules that read the NLI score can
-add. Only pairs whose base logit plus that bound reaches the cut are sent to the NLI model. The others keep the base score (``Score`` is None for them) and
+add. Only pairs whose base logit plus that bound reaches the cut are sent to the NLI model.
+The others keep the base score (``Score`` is None for them) and
 are never flagged. ``eval docs`` and ``train-decider`` score every pair and report what the
 cascade would change (``cascade_check``).
 """
@@ -364,7 +365,7 @@ class LearnedDecider:
         }, indent=2), encoding="utf-8")
 
     @classmethod
-    def load(cls, path: Path) -> "LearnedDecider":
+    def load(cls, path: Path) -> LearnedDecider:
         if not path.is_file():
             raise ConfigError(
                 f"decide.method is 'learned' but {path} does not exist",

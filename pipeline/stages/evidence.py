@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -212,7 +212,8 @@ class WordSimilarity:
 EVIDENCE = [
     "ent_shared", "ent_jaccard", "lemma_jaccard", "lemma_overlap", "subj_match", "pred_match",
     "num_same_unit", "num_agree", "num_log_ratio", "time_same", "time_diff", "neg_one_side",
-    "neg_aligned", "neg_unaligned", "hedged", "opinion", "dispute", "dispute_x_sim", "dispute_target", "both_dispute", "hypothetical",
+    "neg_aligned", "neg_unaligned", "hedged", "opinion", "dispute", "dispute_x_sim", "dispute_target",
+    "both_dispute", "hypothetical",
 ]
 
 

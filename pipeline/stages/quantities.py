@@ -29,7 +29,7 @@ _WORD_RE = re.compile(
 _NOUN_SKIP = {"of", "and", "to", "in", "on", "a", "the", "over", "per", "from", "by", "for",
               "at", "with", "than", "more", "less", "or", "were", "was", "are", "is", "had",
               "have", "has", "will", "would", "across", "since", "into", "that", "who", "which",
-              "had", "been", "be", "as", "but", "after", "before", "this", "last", "each",
+              "been", "be", "as", "but", "after", "before", "this", "last", "each",
               "under", "up", "out", "including", "a.m", "p.m", "its", "their", "his", "her",
               "could", "can", "may", "might", "should", "did", "do", "not", "so", "when"}
 _TIME_NOUNS = {"year", "years", "month", "months", "day", "days", "week", "weeks", "hour",
