@@ -226,7 +226,7 @@ def claims(
     from pipeline.run.progress import count_total
     from pipeline.stages.ingest import iter_items
     from pipeline.pipeline import Pipeline
-    from pipeline.types import Document
+    from pipeline.types import Document, Skipped
     from pipeline.run.sinks import CLAIM_COLUMNS, claim_row, write_csv
 
     cfg = _run_cfg(config, overrides or [], None, None)
@@ -234,7 +234,7 @@ def claims(
 
     check_output_file([str(i) for i in inputs], out)  # an input is never replaced by the output
     pipe = Pipeline(cfg)
-    skipped = []
+    skipped: list[Skipped] = []
     bar = _progress("claims", "docs", quiet)
     total = count_total([str(i) for i in inputs])
     seen = {"docs": 0, "claims": 0}

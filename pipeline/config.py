@@ -376,7 +376,9 @@ class Range:
                     f"{')' if self.hi_open else ']'}")
         if self.lo is not None:
             return f"{'above' if self.lo_open else 'at least'} {num(self.lo)}"
-        return f"{'below' if self.hi_open else 'at most'} {num(self.hi)}"
+        if self.hi is not None:
+            return f"{'below' if self.hi_open else 'at most'} {num(self.hi)}"
+        return "any number"
 
 
 UNIT = Range(0, 1)
@@ -456,8 +458,8 @@ def validate(obj: Any) -> None:
 def _default(f: dataclasses.Field) -> Any:
     if f.default is not dataclasses.MISSING:
         return f.default
-    if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-        return f.default_factory()  # type: ignore[misc]
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
     return None
 
 

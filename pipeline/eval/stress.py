@@ -126,7 +126,8 @@ def cross_story_pairs(stories: dict[str, list[str]], n: int = 2000, seed: int = 
         attempts += 1
         sa, sb = rng.sample(ids, 2)
         pair = (rng.choice(stories[sa]), rng.choice(stories[sb]))
-        key = tuple(sorted(pair))
+        lo, hi = sorted(pair)
+        key = (lo, hi)
         if key in seen:
             continue
         seen.add(key)

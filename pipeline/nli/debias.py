@@ -124,6 +124,8 @@ class HypothesisOnlyBias:
     def top_words(self, label: str, k: int = 15) -> list[tuple[str, float]]:
         """The ``k`` features that push hardest towards ``label`` (against the mean of the
         other labels)."""
+        if self.coef is None:
+            raise ConfigError("the bias model is not fitted", fix="call fit() or load() first")
         c = LABELS.index(label)
         others = [i for i in range(3) if i != c]
         margin = self.coef[c] - self.coef[others].mean(axis=0)
@@ -133,6 +135,8 @@ class HypothesisOnlyBias:
 
     # -- storage ---------------------------------------------------------------------
     def save(self, path: Path) -> None:
+        if self.coef is None or self.intercept is None:
+            raise ConfigError("the bias model is not fitted", fix="call fit() before save()")
         payload = {"labels": list(LABELS), "features": self.features, "vocabulary": self.vocabulary,
                    "coef": np.round(self.coef, 5).tolist(),
                    "intercept": np.round(self.intercept, 5).tolist()}

@@ -204,7 +204,7 @@ def export(model_dir: str, quantize: bool = True, opset: int = 17, on_step=None,
         if quantize:
             # per-channel scales first (more accurate on the shipped model), per-tensor when
             # that fails the label check (it did on a tiny random test model)
-            check = None
+            check: dict | None = None
             per_channel = True
             for per_channel in (True, False):
                 try:
@@ -230,6 +230,7 @@ def export(model_dir: str, quantize: bool = True, opset: int = 17, on_step=None,
             done("quantize")  # (none: fp32)
             check = _verify(out, model, tok, names, quantize)
             done("verify")
+        assert check is not None  # the loop above breaks with a check or raises
         # a name of its own: two processes building one export in the shared cache never
         # rename each other's half-written file
         part = target.with_name(f"{target.name}.{os.getpid()}.part")

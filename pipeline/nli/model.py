@@ -21,6 +21,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -196,7 +197,7 @@ class NLIModel:
             local_files_only = os.environ.get("HF_HUB_OFFLINE", "1") != "0" and not Path(
                 self.name_or_path
             ).exists()
-        kw = dict(local_files_only=bool(local_files_only), trust_remote_code=False)
+        kw: dict[str, Any] = dict(local_files_only=bool(local_files_only), trust_remote_code=False)
         try:
             self.config = AutoConfig.from_pretrained(self.name_or_path, **kw)
             self.tokenizer = AutoTokenizer.from_pretrained(self.name_or_path, **kw)

@@ -8,8 +8,11 @@ temporary files (run/api.py) share these three.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def write_target(path: Path) -> Path:
@@ -30,7 +33,7 @@ def replace(tmp: Path, path: Path) -> None:
     os.replace(tmp, write_target(path))
 
 
-def atomically(path: Path, write: Callable[[Path], object]) -> object:
+def atomically(path: Path, write: Callable[[Path], T]) -> T:
     """``write(tmp)`` then rename tmp to ``path`` (through a link); tmp is removed on failure."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

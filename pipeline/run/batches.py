@@ -14,6 +14,7 @@ import logging
 import traceback
 from dataclasses import dataclass, field
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from pipeline.run.store import text_hash
 from pipeline.types import Document, Skipped
@@ -111,7 +112,7 @@ def process_batch(pipe, docs: list[Document], seq: int, parsed=None) -> dict:
             log.debug("document %s failed:\n%s", docs[0].id, traceback.format_exc())
             skipped.append(error_skip(docs[0], exc))
     rows: list[dict] = []
-    rec = {"batch": seq, "docs": [], "skipped": skipped, "claims": 0, "pairs": 0, "nli_pairs": 0,
+    rec: dict[str, Any] = {"batch": seq, "docs": [], "skipped": skipped, "claims": 0, "pairs": 0, "nli_pairs": 0,
            "nli_confirmed": 0, "flags": 0,
            "dropped": {}, "timings": {}}
     for ds, res in results:

@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from pipeline.errors import ANSI_RE, ConfigError, OutputError
@@ -121,6 +121,8 @@ class Sink(Protocol):
     suffix: str
     path: Path
 
+    def __init__(self, path: Path) -> None: ...
+
     def write(self, rows: Iterable[dict], manifest: dict) -> int: ...
 
 
@@ -199,7 +201,7 @@ class ParquetSink:
             batch: list[dict] = []
 
             def flush() -> None:
-                cols = {c: [r.get(c) for r in batch] for c in FLAG_COLUMNS}
+                cols: dict[str, list[Any]] = {c: [r.get(c) for r in batch] for c in FLAG_COLUMNS}
                 for c in INT_COLUMNS:
                     cols[c] = [int(v) for v in cols[c]]
                 for c in FLOAT_COLUMNS:
@@ -243,7 +245,7 @@ class HtmlSink:
         return write_report(self.path, rows, manifest, texts=self.texts, atomic=False)
 
 
-SINKS: dict[str, type] = {s.format: s for s in (CsvSink, JsonlSink, ParquetSink, HtmlSink)}
+SINKS: dict[str, type[Sink]] = {s.format: s for s in (CsvSink, JsonlSink, ParquetSink, HtmlSink)}
 
 
 def output_paths(out: str | Path, formats: Iterable[str]) -> dict[str, Path]:

@@ -228,14 +228,15 @@ class PartsStore:
             raise ResumeError(f"{self.state}: corrupt ({exc})", fix="run again with --fresh") from exc
         if state.get("fingerprint") != fingerprint:
             then = state.get("models") or {}
-            changed = [k for k in (models or {}) if then and then.get(k) != models[k]]
+            now = models or {}
+            changed = [k for k in now if then and then.get(k) != now[k]]
             if changed:
                 names = {"nli": "the NLI model's weights", "decider": "the decision model",
                          "embedder": "the sentence embedder's weights"}
                 raise ResumeError(
                     f"{' and '.join(names.get(k, k) for k in changed)} changed since the "
                     f"interrupted run in {self.folder} (sha256 "
-                    f"{', '.join(f'{str(then.get(k))[:12]} -> {models[k][:12]}' for k in changed)}); "
+                    f"{', '.join(f'{str(then.get(k))[:12]} -> {now[k][:12]}' for k in changed)}); "
                     f"resumed rows would mix two models' scores",
                     fix="start over with --fresh, or write to a new output with -o",
                 )

@@ -38,6 +38,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,7 +70,7 @@ _ANTONYMS = [
     ("shortage", "surplus"), ("enough", "shortage"), ("keep", "close"), ("full", "empty"),
     ("all", "none"), ("always", "never"), ("confirmed", "denied"), ("success", "failure"),
 ]
-_ANT = {}
+_ANT: dict[str, set[str]] = {}
 for _x, _y in _ANTONYMS:
     _ANT.setdefault(_x, set()).add(_y)
     _ANT.setdefault(_y, set()).add(_x)
@@ -116,7 +117,7 @@ class Rule:
     def __init__(self, cfg: DecideConfig):
         self.cfg = cfg
 
-    def applies(self, pair: Pair, score: Score, evidence: dict[str, float]) -> RuleHit | None:
+    def applies(self, pair: Pair, score: Score | None, evidence: dict[str, float]) -> RuleHit | None:
         raise NotImplementedError
 
 
@@ -258,7 +259,7 @@ def features(pair: Pair, score: Score | None, evidence: dict[str, float] | None 
     return f
 
 
-def feature_matrix(pairs: list[Pair], scores: list[Score | None], evidence: list[dict] | None = None,
+def feature_matrix(pairs: list[Pair], scores: Sequence[Score | None], evidence: list[dict] | None = None,
                    hits: list[list[RuleHit]] | None = None) -> np.ndarray:
     rows = []
     for i, (p, s) in enumerate(zip(pairs, scores)):
@@ -330,8 +331,10 @@ class LearnedDecider:
 
     def pure_nli_part(self, x: np.ndarray) -> np.ndarray:
         """What the pure NLI features add to each row's logit."""
-        cols = [self.features.index(f) for f in PURE_NLI_FEATURES]
-        return sum(self._term(self.features[c], x[:, c]) for c in cols)
+        out = np.zeros(len(x))
+        for c in (self.features.index(f) for f in PURE_NLI_FEATURES):
+            out = out + self._term(self.features[c], x[:, c])
+        return out
 
     def nli_bound(self, x: np.ndarray, rules_possible: dict[str, np.ndarray]) -> np.ndarray:
         """An upper bound, per row of unscored features ``x``, on what the NLI features can
@@ -463,7 +466,7 @@ class Decider:
         return [pair_evidence(p, words, align_similarity=self.cfg.negation_align_similarity)
                 for p in pairs]
 
-    def evidence(self, pairs: list[Pair], scores: list[Score | None],
+    def evidence(self, pairs: list[Pair], scores: Sequence[Score | None],
                  evs: list[dict] | None = None) -> tuple[list[dict], list[list[RuleHit]]]:
         """Same-event evidence (``evs`` when already computed) and rule hits for every pair."""
         if evs is None:
@@ -482,17 +485,18 @@ class Decider:
         """Which pairs the NLI model must score: all of them without the cascade; with it,
         those whose base logit plus the bound on what NLI can add (``LearnedDecider.nli_bound``)
         reaches the operating point."""
-        if not self.cascade or not pairs:
+        learned = self.learned
+        if not self.cascade or learned is None or not pairs:
             return np.ones(len(pairs), dtype=bool)
         evs, hits = self.evidence(pairs, [None] * len(pairs), evs)
         x = feature_matrix(pairs, [None] * len(pairs), evs, hits)
         # an NLI rule can fire only where it fires with the score most favourable to it
         possible = {r.name: np.array([bool(r.applies(p, FAVOURABLE, ev)) for p, ev in zip(pairs, evs)])
                     for r in self.rules if r.uses_nli}
-        bound = self.learned.nli_bound(x, possible)
-        return self.learned.logit(x) + bound >= self.learned.cut_logit(self.threshold)
+        bound = learned.nli_bound(x, possible)
+        return learned.logit(x) + bound >= learned.cut_logit(self.threshold)
 
-    def probabilities(self, pairs: list[Pair], scores: list[Score | None],
+    def probabilities(self, pairs: list[Pair], scores: Sequence[Score | None],
                       evs: list[dict] | None = None) -> tuple[np.ndarray, list[list[RuleHit]]]:
         """The score of every pair (learned: calibrated P(contradiction); else the combined
         NLI probability) and the rules that fired. A pair without an NLI score (None: the
@@ -503,10 +507,11 @@ class Decider:
         elif any(s is None for s in scores):
             raise ValueError("the plain-threshold decision needs an NLI score for every pair")
         else:
-            probs = np.array([combine_directions(s.p_contradiction, self.cfg.directions) for s in scores])
+            probs = np.array([combine_directions(s.p_contradiction, self.cfg.directions)
+                              for s in scores if s is not None])  # none is None here
         return probs * self.agreement_weights(pairs, scores), hits
 
-    def agreement_weights(self, pairs: list[Pair], scores: list[Score | None]) -> np.ndarray:
+    def agreement_weights(self, pairs: list[Pair], scores: Sequence[Score | None]) -> np.ndarray:
         """``decide.agreement_factor`` for the pairs whose claims agree (``evidence.agreement``),
         1 for the others: agreement is never flagged, however high P(contradiction) is."""
         cfg = self.cfg
@@ -514,7 +519,7 @@ class Decider:
             p, s, entailment=cfg.agree_entailment,
             similarity=cfg.agree_similarity) else 1.0 for p, s in zip(pairs, scores)], dtype=float)
 
-    def near_cut(self, pairs: list[Pair], scores: list[Score | None], evs: list[dict] | None,
+    def near_cut(self, pairs: list[Pair], scores: Sequence[Score | None], evs: list[dict] | None,
                  margin: float) -> np.ndarray:
         """Indices of the scored pairs whose score is at least the cut minus ``margin`` (the
         pairs the cascade left unscored are below the cut and are not looked at)."""
@@ -525,7 +530,7 @@ class Decider:
                                       None if evs is None else [evs[i] for i in idx])
         return idx[probs >= self.threshold - margin]
 
-    def decide(self, pairs: list[Pair], scores: list[Score | None],
+    def decide(self, pairs: list[Pair], scores: Sequence[Score | None],
                evs: list[dict] | None = None) -> list[Flag]:
         if not pairs:
             return []

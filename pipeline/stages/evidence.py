@@ -148,7 +148,7 @@ def info_from_doc(doc, ents: list[tuple[str, str]] | None = None) -> ClaimInfo:
     ``ents`` gives its (text, label) entities: ``Span.ents`` scans the whole Doc)."""
     if ents is None:
         ents = [(e.text, e.label_) for e in doc.ents]
-    ents = frozenset(_norm_ent(text) for text, label in ents if label not in _NUMERIC_ENTS)
+    names = frozenset(_norm_ent(text) for text, label in ents if label not in _NUMERIC_ENTS)
     lemmas = frozenset(_lemma(t) for t in doc if t.pos_ in _CONTENT_POS and not t.is_stop
                        and _lemma(t) not in _LIGHT and len(t.text) > 1 and t.is_alpha)
     lo, hi = getattr(doc, "start", 0), getattr(doc, "end", len(doc))
@@ -162,7 +162,7 @@ def info_from_doc(doc, ents: list[tuple[str, str]] | None = None) -> ClaimInfo:
                 subj.add(_lemma(c))
                 subj.update(_lemma(x) for x in c.children if x.dep_ in ("compound", "amod")
                             and x.pos_ in ("NOUN", "PROPN", "ADJ"))
-    return ClaimInfo(ents=ents, lemmas=lemmas, subj=frozenset(subj), preds=frozenset(preds),
+    return ClaimInfo(ents=names, lemmas=lemmas, subj=frozenset(subj), preds=frozenset(preds),
                      neg_heads=frozenset(_negated(doc)), times=_times(doc.text),
                      hedged=bool(_HEDGES.search(doc.text)), dispute=bool(_DISPUTE.search(doc.text)))
 

@@ -49,7 +49,7 @@ class Quantity:
 def _head_noun(words: str) -> str:
     """The counted noun after a figure: the first plural among the next words, else the
     first word ("310 unfilled nursing posts" -> "posts", "950 workers remain" -> "workers")."""
-    out = []
+    out: list[str] = []
     for w in words.lower().split():
         if w in _NOUN_SKIP or (w in _CURRENCY and out):
             break
