@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE=1
 export TOKENIZERS_PARALLELISM=false
 
 .DEFAULT_GOAL := help
-.PHONY: help install run report-screenshot test test-slow train train-soup eval eval-pairs eval-docs eval-real eval-attribution train-decider bench export-onnx clean
+.PHONY: help install run report-screenshot lint test test-slow train train-soup eval eval-pairs eval-docs eval-real eval-attribution train-decider bench export-onnx clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -38,6 +38,10 @@ run: .venv/.installed ## Run the pipeline on data/sample -> out/flagged.csv, out
 report-screenshot: .venv/.installed ## Screenshot of the HTML report in headless Chromium -> out/report.png
 	@[ -f out/flagged.html ] || $(MAKE) --no-print-directory run
 	$(PY) scripts/report_screenshot.py out/flagged.html out/report.png
+
+lint: .venv/.installed ## ruff (lint rules in pyproject.toml) and mypy on pipeline/; .ci/run runs it before the tests
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test: .venv/.installed ## Run the fast tests (no ../shared needed; the browser test skips without Chromium)
 	$(PY) -m pytest -q

@@ -11,7 +11,7 @@ import signal
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -90,11 +90,11 @@ def _progress(label: str, unit: str, quiet: bool):
     return Progress(label, unit, stream=sys.stderr, enabled=not quiet)
 
 
-def _run_cfg(config: Optional[Path], overrides: list[str], model: Optional[str],
-             threshold: Optional[float], backend: Optional[Backend] = None,
-             engine: Optional[Engine] = None, method: Optional[Method] = None,
-             cross: Optional[bool] = None, formats: Optional[str] = None,
-             top: Optional[int] = None):
+def _run_cfg(config: Path | None, overrides: list[str], model: str | None,
+             threshold: float | None, backend: Backend | None = None,
+             engine: Engine | None = None, method: Method | None = None,
+             cross: bool | None = None, formats: str | None = None,
+             top: int | None = None):
     from pipeline.config import default_run_config, load_run_config
 
     ov = list(overrides or [])
@@ -119,10 +119,10 @@ def _run_cfg(config: Optional[Path], overrides: list[str], model: Optional[str],
 
 
 DEFAULT_STORIES = [Path("data/labelled/dev.jsonl"), Path("data/labelled/test.jsonl")]
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML run config (default: configs/run.yaml when it exists in the current folder, else the built-in defaults).")]
-TextsOpt = Annotated[Optional[Path], typer.Option("--texts", help="Where the texts of real annotated articles lie (data/labelled/real/*.jsonl hold offsets only; default ../shared/data/news).")]
-SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Dotted override section.key=value, e.g. --set pair.k=8 (repeatable).")]
-ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="NLI model: a local folder or a hub id (default: the model in models/).")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML run config (default: configs/run.yaml when it exists in the current folder, else the built-in defaults).")]
+TextsOpt = Annotated[Path | None, typer.Option("--texts", help="Where the texts of real annotated articles lie (data/labelled/real/*.jsonl hold offsets only; default ../shared/data/news).")]
+SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Dotted override section.key=value, e.g. --set pair.k=8 (repeatable).")]
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="NLI model: a local folder or a hub id (default: the model in models/).")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="More detail on stderr: logs, per-stage timings per batch, model loaders' bars.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar on stderr.")]
 
@@ -133,16 +133,16 @@ def run(
     out: Annotated[Path, typer.Option("--out", "-o", help="Flagged-pairs CSV to write.")] = Path("out/flagged.csv"),
     config: ConfigOpt = None,
     model: ModelOpt = None,
-    threshold: Annotated[Optional[float], typer.Option(help="Cut on the score column: the decision model's operating point (decide.operating_point; default: the one chosen on dev) and the fallback threshold (decide.threshold).")] = None,
-    backend: Annotated[Optional[Backend], typer.Option(help="NLI backend (score.backend).")] = None,
-    method: Annotated[Optional[Method], typer.Option(help="Decision stage (decide.method).")] = None,
-    cross_document: Annotated[Optional[bool], typer.Option("--cross-document/--no-cross-document", help="Also pair claims across documents.")] = None,
-    engine: Annotated[Optional[Engine], typer.Option(help="local, or ray (Ray Data; RAY_ADDRESS picks the cluster).")] = None,
+    threshold: Annotated[float | None, typer.Option(help="Cut on the score column: the decision model's operating point (decide.operating_point; default: the one chosen on dev) and the fallback threshold (decide.threshold).")] = None,
+    backend: Annotated[Backend | None, typer.Option(help="NLI backend (score.backend).")] = None,
+    method: Annotated[Method | None, typer.Option(help="Decision stage (decide.method).")] = None,
+    cross_document: Annotated[bool | None, typer.Option("--cross-document/--no-cross-document", help="Also pair claims across documents.")] = None,
+    engine: Annotated[Engine | None, typer.Option(help="local, or ray (Ray Data; RAY_ADDRESS picks the cluster).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run with the same inputs and config.")] = False,
     fresh: Annotated[bool, typer.Option(help="Discard an interrupted run's parts and start over.")] = False,
-    manifest: Annotated[Optional[Path], typer.Option(help="Manifest path (default: <out stem>.manifest.json beside the CSV).")] = None,
-    formats: Annotated[Optional[str], typer.Option("--format", "-f", help="Output formats, comma-separated: csv,jsonl,parquet,html (default csv; output.formats). Each goes beside -o with its suffix: flagged.csv -> flagged.html.")] = None,
-    top: Annotated[Optional[int], typer.Option(help="Rows of the top-flags table to print (output.top, default 10).")] = None,
+    manifest: Annotated[Path | None, typer.Option(help="Manifest path (default: <out stem>.manifest.json beside the CSV).")] = None,
+    formats: Annotated[str | None, typer.Option("--format", "-f", help="Output formats, comma-separated: csv,jsonl,parquet,html (default csv; output.formats). Each goes beside -o with its suffix: flagged.csv -> flagged.html.")] = None,
+    top: Annotated[int | None, typer.Option(help="Rows of the top-flags table to print (output.top, default 10).")] = None,
     overrides: SetOpt = None,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
@@ -231,7 +231,7 @@ def claims(
     from pipeline.run.progress import count_total
     from pipeline.stages.ingest import iter_items
     from pipeline.pipeline import Pipeline
-    from pipeline.types import Document
+    from pipeline.types import Document, Skipped
     from pipeline.run.sinks import CLAIM_COLUMNS, claim_row, write_csv
 
     cfg = _run_cfg(config, overrides or [], None, None)
@@ -239,7 +239,7 @@ def claims(
 
     check_output_file([str(i) for i in inputs], out)  # an input is never replaced by the output
     pipe = Pipeline(cfg)
-    skipped = []
+    skipped: list[Skipped] = []
     bar = _progress("claims", "docs", quiet)
     total = count_total([str(i) for i in inputs])
     seen = {"docs": 0, "claims": 0}
@@ -297,10 +297,10 @@ def score(
 @app.command()
 def train(
     config: Annotated[Path, typer.Option("--config", "-c", help="Training YAML.")] = Path("configs/train.yaml"),
-    output: Annotated[Optional[str], typer.Option(help="Output folder (default: output_dir in the config).")] = None,
+    output: Annotated[str | None, typer.Option(help="Output folder (default: output_dir in the config).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace a non-empty output folder.")] = False,
     resume: Annotated[bool, typer.Option(help="Continue from the last checkpoint in <output>/checkpoints.")] = False,
-    overrides: Annotated[Optional[list[str]], typer.Option("--set", help="Dotted override section.key=value, e.g. --set train.epochs=1 (repeatable).")] = None,
+    overrides: Annotated[list[str] | None, typer.Option("--set", help="Dotted override section.key=value, e.g. --set train.epochs=1 (repeatable).")] = None,
 ) -> None:
     """Fine-tune a 3-label NLI cross-encoder (progress bar here, log in <output>/train.log)."""
     _logging(True)
@@ -319,7 +319,7 @@ def soup(
     config: Annotated[Path, typer.Option("--config", "-c", help="Training YAML whose dev files (and seed) give the dev sample.")] = Path("configs/train.yaml"),
     dev: Annotated[bool, typer.Option(help="Measure every run and the soup on the dev sample and refit the soup's calibration temperature on it (without it the soup has no calibration.json: temperature 1).")] = True,
     overwrite: Annotated[bool, typer.Option(help="Replace a non-empty output folder.")] = False,
-    overrides: Annotated[Optional[list[str]], typer.Option("--set", help="Dotted override, e.g. --set train.seed=13 (the dev sample's seed).")] = None,
+    overrides: Annotated[list[str] | None, typer.Option("--set", help="Dotted override, e.g. --set train.seed=13 (the dev sample's seed).")] = None,
 ) -> None:
     """Average the weights of runs fine-tuned from one base (a model soup), refit its
     temperature on dev and print every run's and the soup's dev accuracy on one sample."""
@@ -339,15 +339,15 @@ def soup(
 def eval_pairs_cmd(
     data: Annotated[list[str], typer.Option("--data", "-d", help="JSONL file, folder or glob (repeatable).")],
     model: ModelOpt = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Folder for report.json and PNG plots.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for report.json and PNG plots.")] = None,
     backend: Annotated[Backend, typer.Option(help="NLI backend.")] = Backend.torch,
     limit: Annotated[int, typer.Option(help="Only the first N rows of each file (0: all).")] = 0,
     batch_size: Annotated[int, typer.Option(help="Pairs per batch.")] = 64,
     diagnostics: Annotated[bool, typer.Option(help="Also the negation stress set and the unrelated-pair false-positive rate.")] = True,
     nli_root: Annotated[Path, typer.Option(help="NLI data folder for the stress set (dev/, test/cad_test.jsonl, extra/).")] = Path("../shared/data/nli"),
     stress_gold: Annotated[Path, typer.Option(help="Annotated articles whose hard non-contradictions join the stress set.")] = Path("data/labelled/dev.jsonl"),
-    stories: Annotated[Optional[list[Path]], typer.Option("--stories", help="JSONL of documents or annotated articles for cross-story pairs (repeatable; default data/labelled/*.jsonl).")] = None,
-    threshold: Annotated[Optional[float], typer.Option(help="Operating threshold on P(contradiction) (default: decide.threshold).")] = None,
+    stories: Annotated[list[Path] | None, typer.Option("--stories", help="JSONL of documents or annotated articles for cross-story pairs (repeatable; default data/labelled/*.jsonl).")] = None,
+    threshold: Annotated[float | None, typer.Option(help="Operating threshold on P(contradiction) (default: decide.threshold).")] = None,
     directions: Annotated[str, typer.Option(help="How the two directions combine: max, mean or min.")] = "mean",
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
@@ -391,7 +391,7 @@ def eval_docs_cmd(
     gold: Annotated[Path, typer.Option("--gold", "-g", help="Annotated articles (JSONL, see data/labelled/README.md).")],
     model: ModelOpt = None,
     config: ConfigOpt = None,
-    out: Annotated[Optional[Path], typer.Option(
+    out: Annotated[Path | None, typer.Option(
         "--out", help="Folder for docs_report.json, metrics.json, docs_pr.png (every threshold) "
                       "and candidates.jsonl.")] = None,
     misses: Annotated[int, typer.Option(help="Print the N worst misses.")] = 5,
@@ -430,8 +430,8 @@ def eval_docs_cmd(
 def eval_attribution_cmd(
     gold: Annotated[Path, typer.Option("--gold", "-g", help="Folder with text/*.txt and attributions/*.ann (brat, PolNeAR's layout).")],
     config: ConfigOpt = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Folder for metrics.json.")] = None,
-    limit: Annotated[Optional[int], typer.Option(help="Only the first N articles.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for metrics.json.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N articles.")] = None,
     overrides: SetOpt = None,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
@@ -459,12 +459,12 @@ def train_decider_cmd(
     gold: Annotated[Path, typer.Option("--gold", "-g", help="Annotated articles to train on (dev split).")] = Path("data/labelled/dev.jsonl"),
     model: ModelOpt = None,
     config: ConfigOpt = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="decider.json path (default: beside the model).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="decider.json path (default: beside the model).")] = None,
     unannotated_weight: Annotated[float, typer.Option(help="Weight of unannotated candidates as negatives (1.0: annotations are exhaustive).")] = 1.0,
     target_precision: Annotated[float, typer.Option(help="The operating point: highest recall at this precision (cross-validated by article).")] = 0.6,
     margin_only: Annotated[bool, typer.Option("--margin-only", help="Keep the existing decider.json and only measure its NLI cascade margin (nli_margin) on these articles.")] = False,
     texts: TextsOpt = None,
-    extra_gold: Annotated[Optional[Path], typer.Option("--extra-gold", help="More annotated articles added to every fit, never to a test fold (e.g. the written data/labelled/dev.jsonl beside the real set).")] = None,
+    extra_gold: Annotated[Path | None, typer.Option("--extra-gold", help="More annotated articles added to every fit, never to a test fold (e.g. the written data/labelled/dev.jsonl beside the real set).")] = None,
     extra_weight: Annotated[float, typer.Option(help="Weight of the --extra-gold candidates.")] = 1.0,
     overrides: SetOpt = None,
     verbose: VerboseOpt = False,
@@ -493,7 +493,7 @@ def train_decider_cmd(
 
 @app.command("export-onnx")
 def export_onnx(
-    model: Annotated[Optional[str], typer.Argument(help="Model folder (default: the model in models/).")] = None,
+    model: Annotated[str | None, typer.Argument(help="Model folder (default: the model in models/).")] = None,
     quantize: Annotated[bool, typer.Option(help="Dynamic int8 quantisation.")] = True,
     embedder: Annotated[bool, typer.Option("--embedder/--no-embedder", help="Also export the sentence embedder (topics.embedder) to the cache.")] = False,
     config: ConfigOpt = None,

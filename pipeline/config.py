@@ -23,6 +23,10 @@ import os
 import sys
 
 REPO_ROOT = Path(__file__).resolve().parent.parent  # the source tree (training, scripts)
+# choices that pipeline/nli/debias.py acts on (here, so that config imports nothing above it)
+DEBIAS_METHODS = ("none", "poe", "reweight")
+BIAS_FEATURES = ("words", "cues")  # words: every word and bigram | cues: negation/contrast words
+DEBIAS_SCOPES = ("all", "cues")
 DEFAULT_MODEL_NAME = "nli-minilm-l6"
 MODEL_ENV = "CONTRADICT_MODEL"
 
@@ -158,19 +162,6 @@ class PairConfig:
 
     def __post_init__(self) -> None:
         validate(self)
-        if not 0.0 <= self.gate_keep_similarity <= 1.0:
-            raise ConfigError("pair.gate_keep_similarity must be in [0, 1]", found=self.gate_keep_similarity)
-        if self.gate_min_shared < 1:
-            raise ConfigError("pair.gate_min_shared must be at least 1", found=self.gate_min_shared)
-        if self.k < 1:
-            raise ConfigError("pair.k must be at least 1", found=self.k)
-        if not 0.0 <= self.min_similarity <= 1.0:
-            raise ConfigError("pair.min_similarity must be in [0, 1]", found=self.min_similarity)
-        if self.cross_scope not in ("speaker", "topic", "speaker_or_topic"):
-            raise ConfigError(
-                "pair.cross_scope must be one of speaker, topic, speaker_or_topic",
-                found=self.cross_scope,
-            )
 
 
 @dataclass
@@ -245,16 +236,6 @@ class DecideConfig:
 
     def __post_init__(self) -> None:
         validate(self)
-        if self.method not in ("auto", "threshold", "learned"):
-            raise ConfigError("decide.method must be auto, threshold or learned", found=self.method)
-        if self.directions not in ("max", "mean", "min"):
-            raise ConfigError("decide.directions must be max, mean or min", found=self.directions)
-        for name in ("threshold", "numeric_min_similarity", "numeric_max_entailment",
-                     "numeric_tolerance", "denial_min_similarity", "denial_max_entailment",
-                     "negation_align_similarity"):
-            v = getattr(self, name)
-            if not 0.0 <= v <= 1.0:
-                raise ConfigError(f"decide.{name} must be in [0, 1]", found=v)
 
 
 OUTPUT_FORMATS = ("csv", "jsonl", "parquet", "html")  # the sinks in pipeline/run/sinks.py
@@ -272,7 +253,7 @@ class OutputConfig:
         if isinstance(self.formats, str):  # "csv,html" (as --format takes it)
             self.formats = [f for f in self.formats.split(",")]
         validate(self)
-        if not isinstance(self.formats, list) or not self.formats:
+        if not self.formats:  # validate() made it a list
             raise ConfigError("output.formats must be a non-empty list", found=self.formats,
                               fix="e.g. --format csv,html or output.formats: [csv, html]")
         self.formats = [str(f).strip().lower() for f in self.formats if str(f).strip()]
@@ -282,12 +263,6 @@ class OutputConfig:
                               expected=", ".join(OUTPUT_FORMATS), found=self.formats,
                               fix="pass --format with names from the expected list")
         self.formats = list(dict.fromkeys(self.formats))
-        if self.top < 0:
-            raise ConfigError("output.top must be 0 or more", found=self.top)
-
-
-
-OUTPUT_FORMATS = ("csv", "jsonl", "parquet", "html")  # the sinks in pipeline/run/sinks.py
 
 
 @dataclass
@@ -306,10 +281,6 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         validate(self)
-        if self.engine not in ("local", "ray"):
-            raise ConfigError("engine must be local or ray", found=self.engine)
-        if self.batch_docs < 1:
-            raise ConfigError("batch_docs must be at least 1", found=self.batch_docs)
         if self.engine == "ray" and self.pair.cross_document:
             raise ConfigError(
                 "cross-document pairing is not supported with engine=ray (it needs one claim "
@@ -369,43 +340,19 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         validate(self)
-        from pipeline.nli.debias import BIAS_FEATURES, DEBIAS_METHODS, DEBIAS_SCOPES
-
-        if self.debias not in DEBIAS_METHODS:
-            raise ConfigError("train.debias must be one of " + ", ".join(DEBIAS_METHODS),
-                              found=self.debias, fix="set train.debias: poe")
-        if self.bias_features not in BIAS_FEATURES:
-            raise ConfigError("train.bias_features must be one of " + ", ".join(BIAS_FEATURES),
-                              found=self.bias_features, fix="set train.bias_features: words")
-        if self.debias_scope not in DEBIAS_SCOPES:
-            raise ConfigError("train.debias_scope must be one of " + ", ".join(DEBIAS_SCOPES),
-                              found=self.debias_scope, fix="set train.debias_scope: all")
-        for name in ("unrelated_premise_share", "reverse_contradictions"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ConfigError(f"train.{name} must be in [0, 1]", found=getattr(self, name))
-        if self.unrelated_neutrals < 0 or self.knn_neutrals < 0 or self.negation_balanced < 0:
-            raise ConfigError("train.unrelated_neutrals, train.knn_neutrals and "
-                              "train.negation_balanced must be >= 0")
-        if not 0.0 <= self.knn_min_similarity < self.knn_max_similarity <= 1.0:
-            raise ConfigError("train.knn_min_similarity < train.knn_max_similarity, both in [0, 1]",
-                              found=(self.knn_min_similarity, self.knn_max_similarity))
-        if not self.debias_strength > 0:
-            raise ConfigError("train.debias_strength must be positive", found=self.debias_strength)
-        if self.epochs <= 0:
-            raise ConfigError("train.epochs must be positive", found=self.epochs)
-        if not 0.0 <= self.label_smoothing < 1.0:
-            raise ConfigError("train.label_smoothing must be in [0, 1)", found=self.label_smoothing)
-        if self.max_length < 8:
-            raise ConfigError("train.max_length must be at least 8", found=self.max_length)
-        for stem, w in self.file_weights.items():
-            if not w >= 0:  # 0 leaves a file out
-                raise ConfigError(f"train.file_weights[{stem}] must be >= 0", found=w)
+        # the one check that spans two keys (each is in [0, 1] by RANGES)
+        if not self.knn_min_similarity < self.knn_max_similarity:
+            raise ConfigError("train.knn_min_similarity must be below train.knn_max_similarity",
+                              found=(self.knn_min_similarity, self.knn_max_similarity),
+                              fix="e.g. --set knn_min_similarity=0.45 knn_max_similarity=0.8 "
+                                  "(the defaults)")
 
 
 # ------------------------------------------------------------------------ validation
-# Every field is checked against its type hint (int, finite float, bool, str, list[...],
-# dict[..., ...]) when a section is built, from YAML, --set or code; these tables add the
-# ranges and choices. A key missing here still gets its type checked.
+# The one validator: every field is checked against its type hint (int, finite float, bool,
+# str, list[...], dict[..., ...]) when a section is built, from YAML, --set or code; these
+# tables add the ranges and choices. A key missing here still gets its type checked. Only a
+# check that spans two keys stays in a section's __post_init__.
 @dataclass(frozen=True)
 class Range:
     lo: float | None = None
@@ -429,7 +376,9 @@ class Range:
                     f"{')' if self.hi_open else ']'}")
         if self.lo is not None:
             return f"{'above' if self.lo_open else 'at least'} {num(self.lo)}"
-        return f"{'below' if self.hi_open else 'at most'} {num(self.hi)}"
+        if self.hi is not None:
+            return f"{'below' if self.hi_open else 'at most'} {num(self.hi)}"
+        return "any number"
 
 
 UNIT = Range(0, 1)
@@ -443,11 +392,17 @@ RANGES: dict[str, Range] = {
     "segment.max_claim_words": AT_LEAST_1, "segment.window_chars": Range(1000, 1_000_000),
     "topics.batch_size": AT_LEAST_1, "topics.label_words": AT_LEAST_1,
     "segment.batch_size": AT_LEAST_1, "segment.n_process": AT_LEAST_1, "threads": NON_NEGATIVE,
-    "pair.k": AT_LEAST_1, "pair.dispute_k": AT_LEAST_1, "pair.min_similarity": UNIT, "pair.max_pairs_per_doc": NON_NEGATIVE,
+    "pair.k": AT_LEAST_1, "pair.dispute_k": AT_LEAST_1, "pair.min_similarity": UNIT,
+    "pair.max_pairs_per_doc": NON_NEGATIVE,
     "pair.cross_k": AT_LEAST_1, "pair.cross_min_similarity": UNIT,
     "score.batch_size": AT_LEAST_1, "score.max_length": Range(8, 8192),
     "score.token_budget": AT_LEAST_1,
-    "decide.threshold": UNIT, "decide.operating_point": Range(-1, 1), "decide.confirm_margin": UNIT, "decide.agreement_factor": UNIT, "decide.agree_entailment": UNIT, "decide.agree_similarity": UNIT, "decide.numeric_min_similarity": UNIT,
+    "decide.threshold": UNIT, "decide.operating_point": Range(-1, 1), "decide.confirm_margin": UNIT,
+    "decide.agreement_factor": UNIT, "decide.agree_entailment": UNIT, "decide.agree_similarity": UNIT,
+    "decide.numeric_min_similarity": UNIT,
+    "decide.numeric_max_entailment": UNIT, "decide.numeric_tolerance": UNIT,
+    "decide.denial_min_similarity": UNIT, "decide.denial_max_entailment": UNIT,
+    "decide.negation_align_similarity": UNIT,
     "output.top": NON_NEGATIVE, "batch_docs": AT_LEAST_1,
     "train.max_length": Range(8, 8192), "train.epochs": POSITIVE, "train.learning_rate": POSITIVE,
     "train.weight_decay": NON_NEGATIVE, "train.warmup_ratio": UNIT,
@@ -460,6 +415,7 @@ RANGES: dict[str, Range] = {
     "train.unrelated_neutrals": NON_NEGATIVE, "train.unrelated_premise_share": UNIT,
     "train.knn_neutrals": NON_NEGATIVE, "train.knn_min_similarity": UNIT,
     "train.knn_max_similarity": UNIT, "train.reverse_contradictions": UNIT,
+    "train.negation_balanced": NON_NEGATIVE, "train.debias_strength": POSITIVE,
     "train.bias_folds": Range(2), "pair.gate_keep_similarity": UNIT,
     "pair.gate_min_shared": AT_LEAST_1, "topics.cluster_distance": Range(0, 2, lo_open=True),
 }
@@ -469,7 +425,9 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "topics.backend": ("auto", "torch", "onnx"),
     "decide.method": ("auto", "threshold", "learned"),
     "decide.directions": ("max", "mean", "min"),
-    "train.debias": ("none", "poe", "reweight"),
+    "train.debias": DEBIAS_METHODS,
+    "train.bias_features": BIAS_FEATURES,
+    "train.debias_scope": DEBIAS_SCOPES,
     "engine": ("local", "ray"),
 }
 NON_EMPTY = {"ingest.id_field", "ingest.text_field", "ingest.extensions", "segment.spacy_model",
@@ -500,8 +458,8 @@ def validate(obj: Any) -> None:
 def _default(f: dataclasses.Field) -> Any:
     if f.default is not dataclasses.MISSING:
         return f.default
-    if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-        return f.default_factory()  # type: ignore[misc]
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
     return None
 
 

@@ -290,7 +290,7 @@ def describe_models(cfg: RunConfig) -> dict:
     sc, tc = cfg.score, cfg.topics
     path = sc.resolved_model()
     out: dict = {}
-    loaded = [m for (p, _), m in list(nli._CACHE.items()) if p == path and m.backend_setting == sc.backend]
+    loaded = [m for p, m in nli.loaded_models() if p == path and m.backend_setting == sc.backend]
     if loaded:
         out["nli"] = loaded[-1].describe()
     else:
@@ -303,7 +303,7 @@ def describe_models(cfg: RunConfig) -> dict:
                       "backend_reason": f"export {st.state} (not loaded in this process)",
                       "threads": resolve_threads(cfg.threads)}
     emb_path = minilm_path(tc.embedder)
-    emb = [e for k, e in list(topics._EMB.items()) if k[0] == emb_path and k[1] == tc.backend]
+    emb = [e for p, b, e in topics.loaded_embedders() if p == emb_path and b == tc.backend]
     if emb:
         out["embedder"] = emb[-1].describe()
     else:

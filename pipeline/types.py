@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 # The three NLI labels, in the column order of every probability array in this project
 # (NLIModel.predict, eval metrics). A model's own output order is looked up by name in its
@@ -35,7 +34,7 @@ class Skipped:
     """A document or line that could not be processed, and why."""
 
     file: str
-    line: Optional[int]
+    line: int | None
     reason: str
     doc_id: str = ""
 
@@ -80,7 +79,7 @@ class Claim:
     is_quote: bool = False
     role: str = ""  # "analyst" for analysts', economists' and commentators' opinions
     modality: str = "asserted"  # asserted | hedged | hypothetical | question
-    info: Optional["ClaimInfo"] = field(default=None, repr=False, compare=False)
+    info: ClaimInfo | None = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> str:

@@ -117,8 +117,8 @@ def parse_source(path: Path) -> dict:
     return {
         "header": header,
         "body": "\n".join(body_lines),
-        "claims": [l for l in claim_lines if l.strip() and not l.lstrip().startswith("#")],
-        "pairs": [l for l in pair_lines if l.strip() and not l.lstrip().startswith("#")],
+        "claims": [ln for ln in claim_lines if ln.strip() and not ln.lstrip().startswith("#")],
+        "pairs": [ln for ln in pair_lines if ln.strip() and not ln.lstrip().startswith("#")],
     }
 
 
@@ -127,7 +127,7 @@ def join_paragraphs(body: str) -> str:
     paras = [p for p in re.split(r"\n\s*\n", body.strip("\n")) if p.strip()]
     out = []
     for p in paras:
-        plines = [l.strip() for l in p.split("\n") if l.strip()]
+        plines = [ln.strip() for ln in p.split("\n") if ln.strip()]
         if plines[0] == "READ MORE":
             out.append("\n".join(plines))
         else:

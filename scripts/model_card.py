@@ -55,7 +55,9 @@ def comparison_table(models: dict[str, tuple[dict, dict]]) -> str:
     out = [head]
     for name, (rep, diag) in models.items():
         f = rep.get("files", {})
-        acc = lambda k: f"{f[k]['accuracy']:.1%}" if k in f else "-"  # noqa: E731
+        def acc(k: str, f: dict = f) -> str:
+            return f"{f[k]['accuracy']:.1%}" if k in f else "-"
+
         cf1 = f"{f['mnli_dev_mm_taxi']['per_class']['contradiction']['f1']:.3f}" if "mnli_dev_mm_taxi" in f else "-"
         gap = (f.get("mnli_dev_mm_taxi", {}).get("hypothesis_only") or {}).get("gap")
         st = diag.get("stress", {})

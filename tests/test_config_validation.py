@@ -83,6 +83,44 @@ def test_tables_name_real_keys_and_defaults_pass():
         assert k.removesuffix("[]") in keys, k
 
 
+@pytest.mark.parametrize("override, message", [
+    # checked in a section's __post_init__ before it was in the tables: each says its fix now
+    ("decide.numeric_tolerance=2", r"decide.numeric_tolerance must be in \[0, 1\]; found: 2.0"),
+    ("decide.denial_max_entailment=-0.1", r"decide.denial_max_entailment must be in \[0, 1\]"),
+    ("decide.negation_align_similarity=1.5", r"decide.negation_align_similarity must be in \[0, 1\]"),
+    ("pair.gate_min_shared=0", "pair.gate_min_shared must be at least 1"),
+    ("output.top=-1", "output.top must be at least 0"),
+])
+def test_section_checks_come_from_the_tables(override, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        load_run_config(None, [override])
+    assert "fix:" in str(info.value) and "(the default)" in str(info.value)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("bias_features=letters", "train.bias_features must be one of words, cues"),
+    ("debias_scope=some", "train.debias_scope must be one of all, cues"),
+    ("debias=magic", "train.debias must be one of none, poe, reweight"),
+    ("negation_balanced=-1", "train.negation_balanced must be at least 0"),
+    ("debias_strength=0", "train.debias_strength must be above 0"),
+])
+def test_train_checks_come_from_the_tables(override, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        load_train_config(None, [override])
+    assert "fix:" in str(info.value)
+
+
+def test_the_cross_key_checks_still_fire_with_a_fix():
+    with pytest.raises(ConfigError, match="knn_min_similarity must be below") as info:
+        load_train_config(None, ["knn_min_similarity=0.9", "knn_max_similarity=0.8"])
+    assert "fix:" in str(info.value)
+    with pytest.raises(ConfigError, match="cross-document pairing is not supported") as info:
+        load_run_config(None, ["engine=ray", "pair.cross_document=true"])
+    assert "fix:" in str(info.value)
+    with pytest.raises(ConfigError, match="output.formats must be a non-empty list"):
+        load_run_config(None, ["output.formats=[]"])
+
+
 @pytest.mark.parametrize("args, message", [
     (["--threshold", "nan"], "decide.threshold must be a finite number"),
     (["--set", "decide.threshold=abc"], "decide.threshold must be a number"),

@@ -265,7 +265,7 @@ def test_report_eval_docs_writes_metrics_curve_png_and_candidates(tmp_path):
     assert [p["threshold"] for p in d["curve"]] == list(SWEEP)
     assert "false positive" in m["conventions"]
     assert (tmp_path / "out" / "docs_pr.png").read_bytes()[:4] == b"\x89PNG"
-    rows = [json.loads(l) for l in (tmp_path / "out" / "candidates.jsonl").read_text().splitlines()]
+    rows = [json.loads(ln) for ln in (tmp_path / "out" / "candidates.jsonl").read_text().splitlines()]
     assert len(rows) == 5 and sum(r["flagged"] for r in rows) == 3
     assert rows[0]["gold_pairs"][0]["label"] == "contradiction" and rows[3]["gold_pairs"] == []
 

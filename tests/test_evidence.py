@@ -136,8 +136,10 @@ def test_threshold_path_uses_the_configured_direction(nlp):
     a, b = _claims(nlp, "Talks are ongoing at all levels.", "Talks have been suspended.")
     pair = Pair(a, b, "opposing_sides", 0.6)
     sc = Score((0.3, 0.7), (0.1, 0.1), (0.6, 0.2))
-    flagged = lambda how: Decider(DecideConfig(method="threshold", threshold=0.5, directions=how,
-                                               fallback_rules_flag=False)).decide([pair], [sc])
+    def flagged(how):
+        return Decider(DecideConfig(method="threshold", threshold=0.5, directions=how,
+                                    fallback_rules_flag=False)).decide([pair], [sc])
+
     assert len(flagged("max")) == 1 and flagged("max")[0].score == pytest.approx(0.7)
     assert len(flagged("mean")) == 1 and flagged("mean")[0].score == pytest.approx(0.5)
     assert flagged("min") == []

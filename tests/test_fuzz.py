@@ -127,7 +127,7 @@ def corpus_lines(n: int, seed: int = 11) -> list[str]:
         elif r < 0.10:
             lines.append(json.dumps({"id": f"d{i}", "text": "nul \x00 inside"}))
         elif r < 0.11:
-            lines.append('{"id": "s%d", "text": "lone \\ud800 surrogate"}' % i)
+            lines.append(f'{{"id": "s{i}", "text": "lone \\ud800 surrogate"}}')
         elif r < 0.12:
             lines.append(json.dumps({"id": "d0", "text": "a duplicate id, said the minister."}))
         else:

@@ -78,11 +78,14 @@ def test_splits_are_disjoint():
 def test_checker_catches_a_bad_span(checker, tmp_path):
     with open(FILES[0], encoding="utf-8") as fh:
         art = json.loads(fh.readline())
-    art["claims"][0]["start"] += 1
+    claim = art["claims"][0]
+    claim["start"] += 1
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps(art) + "\n", encoding="utf-8")
     errors, _ = checker.check_files([bad])
-    assert errors
+    # the error names the shifted span and the claim text it no longer matches
+    wanted = f"text[{claim['start']}:{claim['end']}]="
+    assert [e for e in errors if wanted in e and e.endswith(f"!= {claim['text']!r}")], errors
 
 
 def test_jsonl_matches_sources(tmp_path):

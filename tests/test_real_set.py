@@ -38,7 +38,8 @@ def test_built_files_match_the_annotations_and_the_split():
 def test_a_moved_span_is_refused(tmp_path):
     texts = tmp_path / "news"
     texts.mkdir()
-    (texts / "fnc1_train_bodies.jsonl").write_text(json.dumps({"id": "x1", "text": "Talks are over. Rain fell."}) + "\n")
+    (texts / "fnc1_train_bodies.jsonl").write_text(
+        json.dumps({"id": "x1", "text": "Talks are over. Rain fell."}) + "\n")
     line = {"id": "x1", "corpus": "fnc1", "exhaustive": True, "pairs": [],
             "claims": [{"id": "c1", "start": 0, "end": 14, "sha1": span_sha1("Talks are over")}]}
     gold = tmp_path / "g.jsonl"

@@ -159,7 +159,8 @@ def test_terminal_table_drops_ansi_escapes_and_bidi_controls():
     out = format_top([row])
     assert "Red claim" in out and "AB" in out
     bad = [c for c in out if c != "\n" and (ord(c) < 32 or 0x7f <= ord(c) <= 0x9f
-                                            or c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")]
+                                            or c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067"
+                                                    "\u2068\u2069\u200e\u200f\u061c")]
     assert not bad, [hex(ord(c)) for c in bad]
     assert out.count("\n") == 1  # header + one row, nothing breaks the line
 

@@ -101,11 +101,11 @@ def parse_ann(path: Path, text: str) -> list[GoldAttribution]:
         if not content:
             continue
         att = GoldAttribution(content=content[1])
-        if ref.get("Source"):
-            att.source = ref["Source"][1]
+        if source := ref.get("Source"):
+            att.source = source[1]
             att.source_text = " ".join(text[s:e] for s, e in att.source)
-        if ref.get("Cue"):
-            att.cue = ref["Cue"][1]
+        if cue := ref.get("Cue"):
+            att.cue = cue[1]
             att.cue_text = " ".join(text[s:e] for s, e in att.cue)
         out.append(att)
     return out
@@ -172,9 +172,9 @@ def _ratio(a: int, b: int) -> float | None:
 
 
 def score_article(art: GoldArticle, claims: list[Claim]) -> dict:
-    c = Counter()
-    kinds = Counter()
-    examples = []
+    c: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
+    examples: list[dict] = []
     covered: set[int] = set()
     for cl in claims:
         att = gold_of(cl, art.attributions)
@@ -225,7 +225,8 @@ def summarise(counts: Counter, kinds: Counter) -> dict:
 
 
 def evaluate(articles: list[GoldArticle], claims_by_doc: dict[str, list[Claim]]) -> dict:
-    total, kinds = Counter(), Counter()
+    total: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
     per_pub: dict[str, tuple[Counter, Counter]] = defaultdict(lambda: (Counter(), Counter()))
     examples = []
     for art in articles:

@@ -57,7 +57,7 @@ DEFAULT_TEXTS = Path(__file__).resolve().parents[2].parent / "shared" / "data" /
 class _Texts:
     """The original texts of real articles, read once per corpus."""
 
-    def __init__(self, root: Path | None):
+    def __init__(self, root: str | Path | None):
         self.root = Path(root) if root else DEFAULT_TEXTS
         self._jsonl: dict[str, dict[str, str]] = {}
 
@@ -270,7 +270,7 @@ class _Prepared:
 
     def article(self, flags: list) -> dict:
         ranked = sorted(flags, key=lambda f: -f.score)
-        empty = {"contra": [], "non_contra": [], "hard": []}
+        empty: dict[str, list] = {"contra": [], "non_contra": [], "hard": []}
         return {"flags": [self.hits.get(_pair_key(f.pair), empty) for f in ranked],
                 "gold_contra": self.gold_contra, "gold_hard": self.gold_hard,
                 "exhaustive": self.a.gold.exhaustive}
@@ -311,10 +311,8 @@ def doc_metrics(analysed: list[Analysed], decider: Decider,
         arts = [pa.article(dec.decide(pa.a.pairs, pa.a.scores)) for pa in prep]
         return {"threshold": t, **docs_point(arts)}
 
-    out = {"default": point(decider, t0), "curve": []}
-    for t in thresholds or ():
-        out["curve"].append(point(with_threshold(decider, t), t))
-    return out
+    curve = [point(with_threshold(decider, t), t) for t in thresholds or ()]
+    return {"default": point(decider, t0), "curve": curve}
 
 
 def evaluate(analysed: list[Analysed], decider: Decider, top_k: int = 10,
@@ -327,7 +325,8 @@ def evaluate(analysed: list[Analysed], decider: Decider, top_k: int = 10,
     threshold (``curve``). ``pair_precision`` is the older measure over annotated flags only.
     """
     claims_total = claims_found = spk_total = spk_ok = side_total = side_ok = 0
-    per_type = defaultdict(lambda: {"gold": 0, "candidate": 0, "flagged": 0, "top": 0})
+    per_type: defaultdict[str, dict[str, int]] = defaultdict(
+        lambda: {"gold": 0, "candidate": 0, "flagged": 0, "top": 0})
     tp = fp = unannotated = 0
     misses: list[dict] = []
     for a in analysed:
@@ -487,7 +486,7 @@ def _article_metrics(probs: np.ndarray, y: np.ndarray, lab: list, groups: np.nda
     prec = tp / max(1e-9, tp + fp) if tp + fp else 0.0
     rec = tp / max(1, gold)
     hard = (y == 0) & annotated
-    p_at = {3: [], 5: [], 10: []}
+    p_at: dict[int, list[float]] = {3: [], 5: [], 10: []}
     aps, flags = [], []
     for g in sorted(gold_total):
         m = groups == g
@@ -530,7 +529,7 @@ def decider_training_set(analysed: list[Analysed], decider: Decider):
     article index per candidate, gold contradictions per article."""
     xs, labels, groups = [], [], []
     gold_total: dict[int, int] = {}
-    pcs = []
+    pcs: list[tuple[float, float]] = []
     for gi, a in enumerate(analysed):
         gold_total[gi] = sum(1 for p in a.gold.pairs if p["label"] == "contradiction")
         if not a.pairs:
@@ -579,7 +578,7 @@ def one_standard_error_c(fold_losses: dict[float, list[float]]) -> float:
     carry over to articles unlike the training ones, instead of the one that fits these best.
     """
     means = {c: float(np.mean(v)) for c, v in fold_losses.items()}
-    best = min(means, key=means.get)
+    best = min(means, key=lambda c: means[c])
     v = np.asarray(fold_losses[best], dtype=float)
     se = float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0
     return min(c for c, m in means.items() if m <= means[best] + se)
@@ -720,7 +719,8 @@ def cascade_check(analysed: list[Analysed], decider: Decider) -> dict:
         flags += len(fl)
         lost += sum(1 for f in fl if not by_key[_pair_key(f.pair)])
     return {"pairs": pairs, "nli_pairs": needed, "nli_share": round(needed / pairs, 4) if pairs else None,
-            "flags": flags, "flags_lost": lost, "margin": decider.learned.nli_margin}
+            "flags": flags, "flags_lost": lost,
+            "margin": decider.learned.nli_margin if decider.learned is not None else None}
 
 
 def candidate_rows(analysed: list[Analysed], decider: Decider) -> list[dict]:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -70,12 +70,12 @@ def reliability_bins(
     for b in range(n_bins):
         mask = idx == b
         count = int(mask.sum())
+        conf: float | None = None  # an empty bin has no mean
+        acc: float | None = None
         if count:
-            conf = float(confidence[mask].mean())
-            acc = float(correct[mask].mean())
-            ece += count / n * abs(acc - conf)
-        else:
-            conf = acc = None
+            c_mean, a_mean = float(confidence[mask].mean()), float(correct[mask].mean())
+            ece += count / n * abs(a_mean - c_mean)
+            conf, acc = c_mean, a_mean
         bins.append(
             {"lo": _f(edges[b]), "hi": _f(edges[b + 1]), "confidence": conf,
              "accuracy": acc, "count": count}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -118,12 +119,15 @@ def hypothesis_only_gap(bias, rows, probs: np.ndarray) -> dict:
     pred = [nli.LABELS[i] for i in probs.argmax(1)]
     easy = [p == g for p, g, b in zip(pred, gold, bias_pred) if b == g]
     hard = [p == g for p, g, b in zip(pred, gold, bias_pred) if b != g]
-    acc = lambda xs: round(float(np.mean(xs)), 4) if xs else None  # noqa: E731
+    def acc(xs: list[bool]) -> float | None:
+        return round(float(np.mean(xs)), 4) if xs else None
+
+    easy_acc, hard_acc = acc(easy), acc(hard)
     out = {"bias_accuracy": acc([b == g for b, g in zip(bias_pred, gold)]),
-           "model_accuracy_easy": acc(easy), "model_accuracy_hard": acc(hard),
+           "model_accuracy_easy": easy_acc, "model_accuracy_hard": hard_acc,
            "n_easy": len(easy), "n_hard": len(hard)}
-    out["gap"] = (round(out["model_accuracy_easy"] - out["model_accuracy_hard"], 4)
-                  if easy and hard else None)
+    out["gap"] = (round(easy_acc - hard_acc, 4)
+                  if easy_acc is not None and hard_acc is not None else None)
     return out
 
 
@@ -158,7 +162,7 @@ def stress_report(nli_model, rows, threshold: float, positives=(), recall: float
     c = nli.LABELS.index("contradiction")
     arg = probs.argmax(1) == c
     thr = probs[:, c] >= threshold
-    out = {"n": len(rows), "false_contradiction_rate": round(float(arg.mean()), 4),
+    out: dict[str, Any] = {"n": len(rows), "false_contradiction_rate": round(float(arg.mean()), 4),
            "rate_at_threshold": round(float(thr.mean()), 4), "threshold": threshold,
            "per_source": {}}
     for src in sorted({r.source for r in rows}):
@@ -208,7 +212,7 @@ def unrelated_report(nli_model, pairs: list[tuple[str, str]], threshold: float,
         return {"n": 0}
     ab, ba = nli_model.predict_both(pairs)
     c = nli.LABELS.index("contradiction")
-    out = {"n": len(pairs), "threshold": threshold, "directions": directions}
+    out: dict[str, Any] = {"n": len(pairs), "threshold": threshold, "directions": directions}
     for how in ("max", "mean", "min"):
         p = combine_directions(ab[:, c], ba[:, c], how)
         out[how] = {"rate_at_threshold": round(float((p >= threshold).mean()), 4),
@@ -268,7 +272,8 @@ def eval_diagnostics(model: str, out_dir: Path | None, *, nli_root: Path | None,
     from pipeline.eval import stress
 
     nli_model = nli.get_model(model, backend=backend, batch_size=batch_size, max_length=max_length)
-    specs, missing = [], []
+    specs: list[str] = []
+    missing: list[str] = []
     if nli_root is not None:
         for rel in ("dev", "test/cad_test.jsonl"):
             (specs if (nli_root / rel).exists() else missing).append(str(nli_root / rel))
@@ -281,7 +286,7 @@ def eval_diagnostics(model: str, out_dir: Path | None, *, nli_root: Path | None,
         positives += stress.curriculum_negation(curriculum, contradictions=True)
     elif curriculum is not None:
         missing.append(str(curriculum))
-    result = {"model": str(model), "temperature": nli_model.temperature,
+    result: dict[str, Any] = {"model": str(model), "temperature": nli_model.temperature,
               "stress": stress_report(nli_model, rows, threshold, positives), "missing": missing}
     if labelled_dev is not None:
         result["labelled_pairs"] = directions_report(nli_model, labelled_dev, threshold)
@@ -358,7 +363,8 @@ def format_diagnostics(diag: dict, reports: dict[str, dict]) -> str:
     u = diag.get("unrelated")
     if u and u.get("n"):
         lines += ["", f"unrelated-pair false-positive rate (cross-story claim pairs, n={u['n']}): "
-                      f"{u['false_positive_rate']:.3f} at P(c) >= {u['threshold']:.3f} ({u['directions']} of the two directions)"]
+                      f"{u['false_positive_rate']:.3f} at P(c) >= {u['threshold']:.3f} "
+                      f"({u['directions']} of the two directions)"]
         lines += [f"  {how:4s}: {u[how]['rate_at_threshold']:.3f} at the threshold, {u[how]['rate_at_0.5']:.3f} at 0.5"
                   for how in ("max", "mean", "min")]
     if diag.get("missing"):

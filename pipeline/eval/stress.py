@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
 
 from pipeline.errors import DataError
 from pipeline.nli.data import NLIExample, expand_paths, iter_json_lines, read_jsonl
@@ -65,7 +65,7 @@ def labelled_pairs(path: Path, label: str, require_cue: bool = False,
     """Annotated pairs of one label from an articles JSONL file, as NLI examples (claim a as
     premise, ``source`` as given); ``non_contradiction`` becomes ``neutral``."""
     out: list[NLIExample] = []
-    for lineno, doc in _read_docs(path):
+    for _lineno, doc in _read_docs(path):
         claims = {c["id"]: c["text"] for c in doc.get("claims", [])}
         for p in doc.get("pairs", []):
             if p.get("label") != label or p.get("a") not in claims or p.get("b") not in claims:
@@ -126,7 +126,8 @@ def cross_story_pairs(stories: dict[str, list[str]], n: int = 2000, seed: int = 
         attempts += 1
         sa, sb = rng.sample(ids, 2)
         pair = (rng.choice(stories[sa]), rng.choice(stories[sb]))
-        key = tuple(sorted(pair))
+        lo, hi = sorted(pair)
+        key = (lo, hi)
         if key in seen:
             continue
         seen.add(key)

@@ -35,7 +35,7 @@ import hashlib
 import logging
 import random
 import re
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -152,10 +152,10 @@ def knn_neutrals(
             if band.size == 0:
                 continue
             j = int(band[np.argmax(s[band])])
-            key = (min(i, j), max(i, j))
-            if key in used or _jaccard(premises[i], premises[j]) > max_jaccard:
+            ij = (min(i, j), max(i, j))
+            if ij in used or _jaccard(premises[i], premises[j]) > max_jaccard:
                 continue
-            used.add(key)
+            used.add(ij)
             out.append(NLIExample(premises[i], premises[j], "neutral", "aug_knn"))
             if len(out) >= n:
                 return out

@@ -11,7 +11,7 @@ import glob
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
 
 from pipeline.errors import DataError
 from pipeline.types import LABELS

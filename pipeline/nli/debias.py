@@ -39,17 +39,15 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
+from pipeline.config import BIAS_FEATURES, DEBIAS_METHODS
 from pipeline.errors import ConfigError
 
 # Column order of every probability array here (the training label ids).
 LABELS = ("entailment", "neutral", "contradiction")
-DEBIAS_METHODS = ("none", "poe", "reweight")
-BIAS_FEATURES = ("words", "cues")
-DEBIAS_SCOPES = ("all", "cues")
 BIAS_FILE = "bias_model.json"
 _TOKEN = r"(?u)\b\w+\b|n't"
 # the cue model must see the "n't" of "didn't": split it from its verb ("did", "n't"); the
@@ -82,7 +80,7 @@ class HypothesisOnlyBias:
         return CountVectorizer(ngram_range=(1, 2), min_df=2, max_features=self.max_features,
                                token_pattern=_TOKEN, binary=True, lowercase=True)
 
-    def fit(self, hypotheses: Sequence[str], labels: Sequence[str]) -> "HypothesisOnlyBias":
+    def fit(self, hypotheses: Sequence[str], labels: Sequence[str]) -> HypothesisOnlyBias:
         from sklearn.linear_model import LogisticRegression
 
         vec = self._vectorizer()
@@ -126,6 +124,8 @@ class HypothesisOnlyBias:
     def top_words(self, label: str, k: int = 15) -> list[tuple[str, float]]:
         """The ``k`` features that push hardest towards ``label`` (against the mean of the
         other labels)."""
+        if self.coef is None:
+            raise ConfigError("the bias model is not fitted", fix="call fit() or load() first")
         c = LABELS.index(label)
         others = [i for i in range(3) if i != c]
         margin = self.coef[c] - self.coef[others].mean(axis=0)
@@ -135,13 +135,15 @@ class HypothesisOnlyBias:
 
     # -- storage ---------------------------------------------------------------------
     def save(self, path: Path) -> None:
+        if self.coef is None or self.intercept is None:
+            raise ConfigError("the bias model is not fitted", fix="call fit() before save()")
         payload = {"labels": list(LABELS), "features": self.features, "vocabulary": self.vocabulary,
                    "coef": np.round(self.coef, 5).tolist(),
                    "intercept": np.round(self.intercept, 5).tolist()}
         Path(path).write_text(json.dumps(payload), encoding="utf-8")
 
     @classmethod
-    def load(cls, path: Path) -> "HypothesisOnlyBias":
+    def load(cls, path: Path) -> HypothesisOnlyBias:
         obj = json.loads(Path(path).read_text(encoding="utf-8"))
         b = cls(features=obj.get("features", "words"))
         b.vocabulary = {k: int(v) for k, v in obj["vocabulary"].items()}

@@ -3,7 +3,7 @@
 ``export(model_dir)`` loads the Hugging Face model in float32, traces it with the
 TorchScript-based exporter (``torch.onnx.export(..., dynamo=False)``; robust for BERT, with
 dynamic batch and sequence axes), quantises the weights to int8 with ONNX Runtime's
-``quantize_dynamic`` and writes ``<model_dir>/model.int8.onnx`` (``nli.ONNX_FILE``), the file
+``quantize_dynamic`` and writes ``<model_dir>/model.int8.onnx`` (``onnx_cache.ONNX_FILE``), the file
 the onnx backend loads. With ``quantize=False`` the fp32 graph is written under the same
 name. The result is checked against torch on a few sample pairs before it is kept, and
 ``model.int8.onnx.json`` beside it records the sha256 of the weights it was exported from
@@ -30,7 +30,7 @@ import numpy as np
 
 from pipeline import onnx_cache
 from pipeline.errors import ModelError
-from pipeline.nli.model import ONNX_FILE
+from pipeline.onnx_cache import ONNX_FILE
 
 log = logging.getLogger(__name__)
 
@@ -96,35 +96,6 @@ def _export_fp32(model, tok, path: Path, opset: int) -> list[str]:
             dynamo=False,
         )
     return names
-
-
-def _quantize(src: Path, dst: Path, per_channel: bool = True, exclude: tuple[str, ...] = ()) -> None:
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    # the quantiser logs every tensor through the root logger at INFO; keep that quiet
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(max(level, logging.WARNING))
-    try:
-        _quantize_quiet(src, dst, quantize_dynamic, QuantType, per_channel, exclude)
-    finally:
-        root.setLevel(level)
-
-
-def _quantize_quiet(src: Path, dst: Path, quantize_dynamic, QuantType, per_channel: bool,
-                    exclude: tuple[str, ...] = ()) -> None:
-    try:
-        from onnxruntime.quantization.shape_inference import quant_pre_process
-
-        pre = src.with_name("model.pre.onnx")
-        quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
-        src = pre
-    except Exception as exc:  # optional step: quantise the raw graph instead
-        log.warning("quant_pre_process skipped (%s); quantising the raw graph", exc)
-    # MatMul only: quantising the embedding tables too flipped a clear label of the shipped
-    # model on the check pairs (max logit change 0.91)
-    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=per_channel,
-                     op_types_to_quantize=["MatMul"], nodes_to_exclude=list(exclude))
 
 
 def _verify(path: Path, model, tok, names: list[str], quantize: bool) -> dict:
@@ -233,11 +204,11 @@ def export(model_dir: str, quantize: bool = True, opset: int = 17, on_step=None,
         if quantize:
             # per-channel scales first (more accurate on the shipped model), per-tensor when
             # that fails the label check (it did on a tiny random test model)
-            check = None
+            check: dict | None = None
             per_channel = True
             for per_channel in (True, False):
                 try:
-                    _quantize(fp32, out, per_channel)
+                    onnx_cache.quantize(fp32, out, per_channel)
                 except Exception as exc:
                     raise ModelError(f"int8 quantisation failed: {type(exc).__name__}: {exc}",
                                      fix="export with --no-quantize") from exc
@@ -259,6 +230,7 @@ def export(model_dir: str, quantize: bool = True, opset: int = 17, on_step=None,
             done("quantize")  # (none: fp32)
             check = _verify(out, model, tok, names, quantize)
             done("verify")
+        assert check is not None  # the loop above breaks with a check or raises
         # a name of its own: two processes building one export in the shared cache never
         # rename each other's half-written file
         part = target.with_name(f"{target.name}.{os.getpid()}.part")

@@ -20,18 +20,19 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from pipeline import onnx_cache
 from pipeline.errors import ModelError
+from pipeline.onnx_cache import ONNX_FILE  # re-exported: callers name it from here too
 from pipeline.types import LABELS  # column order of every probability array
 from pipeline.threads import apply_torch_threads, ort_session_options, resolve_threads
 
 log = logging.getLogger(__name__)
 
-ONNX_FILE = "model.int8.onnx"
 
 
 def label_indices(id2label: dict) -> dict[str, int]:
@@ -119,7 +120,7 @@ def onnx_paths(folder: Path) -> list[Path]:
     return [Path(folder) / ONNX_FILE, cached_onnx_path(folder)]
 
 
-def export_status(folder: Path) -> "onnx_cache.ExportStatus":
+def export_status(folder: Path) -> onnx_cache.ExportStatus:
     """The status of the first valid export of ``folder`` (see ``onnx_paths``); without one,
     that of the export beside the weights when there is a file there, else the cache's."""
     beside, cached = onnx_paths(folder)
@@ -196,7 +197,7 @@ class NLIModel:
             local_files_only = os.environ.get("HF_HUB_OFFLINE", "1") != "0" and not Path(
                 self.name_or_path
             ).exists()
-        kw = dict(local_files_only=bool(local_files_only), trust_remote_code=False)
+        kw: dict[str, Any] = dict(local_files_only=bool(local_files_only), trust_remote_code=False)
         try:
             self.config = AutoConfig.from_pretrained(self.name_or_path, **kw)
             self.tokenizer = AutoTokenizer.from_pretrained(self.name_or_path, **kw)
@@ -384,3 +385,9 @@ def get_model(name_or_path: str, **kw) -> NLIModel:
         if key not in _CACHE:
             _CACHE[key] = NLIModel(name_or_path, **kw)
         return _CACHE[key]
+
+
+def loaded_models() -> list[tuple[str, NLIModel]]:
+    """``(name asked for, model)`` for each model ``get_model`` loaded in this process, oldest first."""
+    with _CACHE_LOCK:
+        return [(k[0], m) for k, m in _CACHE.items()]

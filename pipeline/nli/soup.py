@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -104,23 +104,23 @@ def average_models(folders: Sequence[str | Path], output: str | Path, *,
     """Write the uniform average of the models in ``folders`` to ``output``; see the module."""
     from safetensors.torch import load_file, save_file
 
-    folders = [Path(f) for f in folders]
+    runs = [Path(f) for f in folders]
     out = Path(output)
-    if len(folders) < 2:
+    if len(runs) < 2:
         raise ModelError("a soup needs at least two runs", fix="name two or more run folders")
-    for f in folders:
+    for f in runs:
         if not (f / WEIGHTS).is_file():
             raise ModelError(f"{f} has no {WEIGHTS}", fix="name folders written by `contradict train`")
-    if out.resolve() in {f.resolve() for f in folders}:
+    if out.resolve() in {f.resolve() for f in runs}:
         raise ModelError(f"the output {out} is one of the runs", fix="write the soup to a new folder")
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise ModelError(f"{out} is not empty", fix="pass --overwrite or another --output")
-    _check_compatible(folders)
-    state = average_state([load_file(str(f / WEIGHTS)) for f in folders])
+    _check_compatible(runs)
+    state = average_state([load_file(str(f / WEIGHTS)) for f in runs])
     out.mkdir(parents=True, exist_ok=True)
     for name in CARRIED:
-        if (folders[0] / name).is_file():
-            shutil.copyfile(folders[0] / name, out / name)
+        if (runs[0] / name).is_file():
+            shutil.copyfile(runs[0] / name, out / name)
     if (out / "train_config.json").is_file():  # the recipe, written where the soup is
         cfg = json.loads((out / "train_config.json").read_text(encoding="utf-8"))
         (out / "train_config.json").write_text(json.dumps({**cfg, "output_dir": str(out)}, indent=2),
@@ -128,13 +128,13 @@ def average_models(folders: Sequence[str | Path], output: str | Path, *,
     save_file(state, str(out / WEIGHTS), metadata={"format": "pt"})
     info: dict = {"method": "uniform weight average (model soup)",
                   "ingredients": [{"path": str(f), "sha256": sha256_file(f / WEIGHTS), "seed": _seed(f)}
-                                  for f in folders]}
-    first_summary = folders[0] / "train_summary.json"
+                                  for f in runs]}
+    first_summary = runs[0] / "train_summary.json"
     summary = json.loads(first_summary.read_text(encoding="utf-8")) if first_summary.is_file() else {}
     calibration = None
     if dev_rows:
         dev, calibration = dev_figures(out, dev_rows)
-        info["dev"] = {"soup": dev, **{str(f): dev_figures(f, dev_rows)[0] for f in folders}}
+        info["dev"] = {"soup": dev, **{str(f): dev_figures(f, dev_rows)[0] for f in runs}}
         info["calibration"] = calibration
         (out / CALIBRATION_FILE).write_text(json.dumps(calibration, indent=2), encoding="utf-8")
     summary = {**summary, "soup": info, "calibration": calibration, "best_checkpoint": None,

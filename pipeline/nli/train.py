@@ -127,7 +127,7 @@ def fit_bias(train_rows: list[NLIExample], dev_rows: list[NLIExample], cfg: Trai
     labs = [train_rows[i].label for i in orig]
     model = HypothesisOnlyBias(features=cfg.bias_features).fit(hyps, labs)
     model.save(out_dir / BIAS_FILE)
-    info = {"dev": bias_report(model, [r.hypothesis for r in dev_rows], [r.label for r in dev_rows]),
+    info: dict[str, Any] = {"dev": bias_report(model, [r.hypothesis for r in dev_rows], [r.label for r in dev_rows]),
             "fitted_on": len(orig), "features": cfg.bias_features}
     probs = None
     if cfg.debias != "none":
@@ -298,7 +298,7 @@ def train(
     )
 
     class DebiasTrainer(Trainer):
-        def compute_loss(self, model, inputs, return_outputs=False, **kw):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None, **kw):
             inputs = dict(inputs)
             inputs.pop("length", None)
             bias = inputs.pop("bias", None)
@@ -334,7 +334,7 @@ def train(
         log.info("temperature %.3f (dev NLL %.4f -> %.4f)", calibration["temperature"],
                  calibration["nll_before"], calibration["nll_after"])
 
-    best = trainer.model
+    best: Any = trainer.model  # a PreTrainedModel (transformers types it as optional)
     if cfg.fp16_weights:
         best = best.half()
     best.config.id2label = ID2LABEL

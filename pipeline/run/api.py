@@ -25,7 +25,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from pipeline.config import RunConfig, to_dict
 from pipeline.errors import ContradictError, OutputError, ResumeError, RunInterrupted, printable
@@ -129,7 +129,7 @@ class OutputPlan:
 
     def files(self) -> list[tuple[str, Path]]:
         """(what, path) for every file written, finals first, then temporary files and locks."""
-        from pipeline.run.sinks import temp_path
+        from pipeline.run.atomic import temp_path
 
         finals = [(f"the {fmt} output", p) for fmt, p in self.formats.items()]
         finals.append(("the manifest", self.manifest))
@@ -286,7 +286,7 @@ def check_output_file(inputs: list[str], out: str | Path) -> Path:
 
 
 def _tmp_of(p: Path) -> Path:
-    from pipeline.run.sinks import temp_path
+    from pipeline.run.atomic import temp_path
 
     return temp_path(p)
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import traceback
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from pipeline.run.store import text_hash
 from pipeline.types import Document, Skipped
@@ -89,7 +90,8 @@ def process_batch(pipe, docs: list[Document], seq: int, parsed=None) -> dict:
     ``parsed``: the batch's ``Pipeline.parse``, when it was done ahead.
 
     The record has ``docs`` (processed ids), ``skipped`` (documents that raised), counts of
-    claims/pairs/flags, ``below`` (the batch's best rows under the cut, ``Decider.decide_ranked``), ``dropped`` (work dropped by caps) and per-stage ``timings``.
+    claims/pairs/flags, ``below`` (the batch's best rows under the cut,
+    ``Decider.decide_ranked``), ``dropped`` (work dropped by caps) and per-stage ``timings``.
     """
     from pipeline.run.sinks import flag_row
 
@@ -111,9 +113,10 @@ def process_batch(pipe, docs: list[Document], seq: int, parsed=None) -> dict:
             log.debug("document %s failed:\n%s", docs[0].id, traceback.format_exc())
             skipped.append(error_skip(docs[0], exc))
     rows: list[dict] = []
-    rec = {"batch": seq, "docs": [], "skipped": skipped, "claims": 0, "pairs": 0, "nli_pairs": 0,
-           "nli_confirmed": 0, "flags": 0, "below": [], "cut": float(pipe.decider.threshold),
-           "dropped": {}, "timings": {}}
+    rec: dict[str, Any] = {"batch": seq, "docs": [], "skipped": skipped, "claims": 0, "pairs": 0,
+                           "nli_pairs": 0, "nli_confirmed": 0, "flags": 0, "below": [],
+                           "cut": float(pipe.decider.threshold),
+                           "dropped": {}, "timings": {}}
     for ds, res in results:
         rec["docs"].extend(d.id for d in ds)
         rec["claims"] += len(res.claims)

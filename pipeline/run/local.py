@@ -14,7 +14,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from pipeline.config import RunConfig
 from pipeline.run.batches import Batch, process_batch
@@ -38,17 +38,17 @@ class LocalEngine:
             self.pipe = Pipeline(self.cfg)
         return self.pipe.start_run(parts, committed_docs)
 
-    def map(self, batches: Iterable[Batch]) -> Iterator[tuple[Batch, dict]]:
+    def map(self, batches: Iterable[Batch]) -> Iterator[tuple[Batch, dict | None]]:
         if not self.cfg.segment.prefetch:
-            for b in batches:
-                yield b, self._one(b, None)
+            for batch in batches:
+                yield batch, self._one(batch, None)
             return
         with ThreadPoolExecutor(1, thread_name_prefix="contradict-parse") as pool:
             def ahead(b: Batch | None):
                 return pool.submit(self.pipe.parse, b.docs) if b is not None and b.docs else None
 
             it = iter(batches)
-            b = next(it, None)
+            b: Batch | None = next(it, None)
             fut = ahead(b)
             while b is not None:
                 nxt = next(it, None)

@@ -14,7 +14,8 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import IO, Iterable
+from typing import IO
+from collections.abc import Iterable
 
 from pipeline.errors import printable
 

@@ -30,7 +30,8 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
+from collections.abc import Iterable, Iterator
 
 from pipeline.config import RunConfig
 from pipeline.errors import ConfigError
@@ -223,7 +224,7 @@ class RayEngine:
                     [{f: getattr(d, f) for f in DOC_FIELDS} for d in b.docs], ensure_ascii=False)})
                 # the driver keeps ids and hashes, not the texts
                 by_seq[b.seq] = Batch(b.seq, [], b.hashes, b.skipped)
-            ds = ray.data.from_items(items, override_num_blocks=len(items))
+            ds: ray.data.Dataset = ray.data.from_items(items, override_num_blocks=len(items))
             del items
             ds = ds.map_batches(
                 PipelineActor,

@@ -21,9 +21,10 @@ import html
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from pipeline.config import IngestConfig
+from pipeline.run.atomic import atomically
 
 __all__ = ["build_report", "load_texts", "write_report"]
 
@@ -478,7 +479,7 @@ select a row to see its claim <mark class="c on-a">A</mark> and claim <mark clas
 <script>{_JS}</script>
 </body>
 </html>
-"""
+"""  # noqa: E501 (the page's HTML: a line a control)
 
 
 def write_report(path: str | Path, rows: Iterable[Mapping], manifest: Mapping | None = None,
@@ -499,14 +500,5 @@ def write_report(path: str | Path, rows: Iterable[Mapping], manifest: Mapping | 
     if not atomic:
         path.write_text(page, encoding="utf-8")
         return len(rows)
-    from pipeline.run.sinks import write_target
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = write_target(path).with_name(write_target(path).name + ".tmp")
-    try:
-        tmp.write_text(page, encoding="utf-8")
-        os.replace(tmp, write_target(path))
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    atomically(path, lambda tmp: tmp.write_text(page, encoding="utf-8"))
     return len(rows)

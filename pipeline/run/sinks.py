@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from pipeline.errors import ANSI_RE, ConfigError, OutputError
+from pipeline.run.atomic import atomically, replace, temp_path
 from pipeline.types import Claim, Flag
 
 FLAG_COLUMNS = [
@@ -58,26 +59,6 @@ def safe_cell(value: object) -> object:
     return value
 
 
-def temp_path(path: Path) -> Path:
-    """Where ``path`` is written before it is renamed into place: beside the file it names,
-    through a symbolic link (a link is written through, never replaced by a file)."""
-    return _tmp(write_target(path))
-
-
-def _tmp(path: Path) -> Path:
-    return path.with_name(path.name + ".tmp")
-
-
-def write_target(path: Path) -> Path:
-    """The file a write of ``path`` changes: the target of a symbolic link, else ``path``."""
-    path = Path(path)
-    return Path(os.path.realpath(path)) if path.is_symlink() else path
-
-
-def _replace(tmp: Path, path: Path) -> None:
-    os.replace(tmp, write_target(path))
-
-
 def flag_row(f: Flag) -> dict:
     a, b = f.pair.a, f.pair.b
     return {
@@ -112,23 +93,9 @@ def _csv_to(path: Path, columns: list[str], rows: Iterable[dict]) -> int:
     return n
 
 
-def _atomically(path: Path, write: Callable[[Path], object]) -> object:
-    """``write(tmp)`` then rename tmp to ``path`` (through a link); tmp is removed on failure."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path(path)
-    try:
-        result = write(tmp)
-        _replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return result
-
-
 def write_csv(path: Path, columns: list[str], rows: Iterable[dict]) -> int:
     """A CSV of ``rows`` (cells through ``safe_cell``), written atomically."""
-    return _atomically(path, lambda tmp: _csv_to(tmp, columns, rows))
+    return atomically(path, lambda tmp: _csv_to(tmp, columns, rows))
 
 
 def _json_text(data: dict) -> str:
@@ -136,7 +103,7 @@ def _json_text(data: dict) -> str:
 
 
 def write_json(path: Path, data: dict) -> None:
-    _atomically(path, lambda tmp: tmp.write_text(_json_text(data), encoding="utf-8"))
+    atomically(path, lambda tmp: tmp.write_text(_json_text(data), encoding="utf-8"))
 
 
 # --- sinks: one per output format --------------------------------------------------------------
@@ -153,6 +120,8 @@ class Sink(Protocol):
     format: str
     suffix: str
     path: Path
+
+    def __init__(self, path: Path) -> None: ...
 
     def write(self, rows: Iterable[dict], manifest: dict) -> int: ...
 
@@ -232,7 +201,7 @@ class ParquetSink:
             batch: list[dict] = []
 
             def flush() -> None:
-                cols = {c: [r.get(c) for r in batch] for c in FLAG_COLUMNS}
+                cols: dict[str, list[Any]] = {c: [r.get(c) for r in batch] for c in FLAG_COLUMNS}
                 for c in INT_COLUMNS:
                     cols[c] = [int(v) for v in cols[c]]
                 for c in FLOAT_COLUMNS:
@@ -276,7 +245,7 @@ class HtmlSink:
         return write_report(self.path, rows, manifest, texts=self.texts, atomic=False)
 
 
-SINKS: dict[str, type] = {s.format: s for s in (CsvSink, JsonlSink, ParquetSink, HtmlSink)}
+SINKS: dict[str, type[Sink]] = {s.format: s for s in (CsvSink, JsonlSink, ParquetSink, HtmlSink)}
 
 
 def output_paths(out: str | Path, formats: Iterable[str]) -> dict[str, Path]:
@@ -325,7 +294,7 @@ class Staged:
 
     def commit(self) -> None:
         for tmp, final in self.files:
-            _replace(tmp, final)
+            replace(tmp, final)
         self.files = []
 
     def discard(self) -> None:

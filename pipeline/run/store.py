@@ -27,7 +27,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 from pipeline import __version__
 from pipeline.errors import ResumeError, RunLockedError
@@ -68,7 +68,7 @@ class RunLock:
         self.path = Path(path) if path is not None else lock_path(out)
         self._fd: int | None = None
 
-    def acquire(self) -> "RunLock":
+    def acquire(self) -> RunLock:
         while True:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
@@ -124,7 +124,7 @@ class RunLock:
         os.close(self._fd)
         self._fd = None
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         return self.acquire()
 
     def __exit__(self, *exc) -> None:
@@ -138,7 +138,7 @@ class RunLocks:
         self.locks = [RunLock(Path(), path=p) for p in paths]
         self._held: list[RunLock] = []
 
-    def acquire(self) -> "RunLocks":
+    def acquire(self) -> RunLocks:
         try:
             for lk in self.locks:
                 self._held.append(lk.acquire())
@@ -151,7 +151,7 @@ class RunLocks:
         while self._held:
             self._held.pop().release()
 
-    def __enter__(self) -> "RunLocks":
+    def __enter__(self) -> RunLocks:
         return self.acquire()
 
     def __exit__(self, *exc) -> None:
@@ -228,14 +228,15 @@ class PartsStore:
             raise ResumeError(f"{self.state}: corrupt ({exc})", fix="run again with --fresh") from exc
         if state.get("fingerprint") != fingerprint:
             then = state.get("models") or {}
-            changed = [k for k in (models or {}) if then and then.get(k) != models[k]]
+            now = models or {}
+            changed = [k for k in now if then and then.get(k) != now[k]]
             if changed:
                 names = {"nli": "the NLI model's weights", "decider": "the decision model",
                          "embedder": "the sentence embedder's weights"}
                 raise ResumeError(
                     f"{' and '.join(names.get(k, k) for k in changed)} changed since the "
                     f"interrupted run in {self.folder} (sha256 "
-                    f"{', '.join(f'{str(then.get(k))[:12]} -> {models[k][:12]}' for k in changed)}); "
+                    f"{', '.join(f'{str(then.get(k))[:12]} -> {now[k][:12]}' for k in changed)}); "
                     f"resumed rows would mix two models' scores",
                     fix="start over with --fresh, or write to a new output with -o",
                 )

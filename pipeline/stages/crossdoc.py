@@ -154,7 +154,8 @@ class CrossIndex:
                         continue  # a pair inside the batch is found from its later claim
                     if not self._in_scope(c, other, float(s)):
                         continue
-                    key = tuple(sorted((c.key, other.key)))
+                    lo, hi = sorted((c.key, other.key))
+                    key = (lo, hi)
                     if key in seen:
                         continue
                     seen.add(key)

@@ -27,7 +27,8 @@ NLI features can add to it (``LearnedDecider.nli_bound``): ``nli_margin`` for th
 from the NLI output alone (the largest part of a score they made on the training articles,
 plus a safety allowance; ``train-decider`` measures it), plus, computed exactly for the pair,
 the most that the NLI-times-evidence interactions and the rules that read the NLI score can
-add. Only pairs whose base logit plus that bound reaches the cut are sent to the NLI model. The others keep the base score (``Score`` is None for them) and
+add. Only pairs whose base logit plus that bound reaches the cut are sent to the NLI model.
+The others keep the base score (``Score`` is None for them) and
 are never flagged. ``eval docs`` and ``train-decider`` score every pair and report what the
 cascade would change (``cascade_check``).
 """
@@ -38,6 +39,7 @@ import heapq
 import json
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,7 +49,7 @@ from pipeline.config import DecideConfig
 from pipeline.errors import ConfigError
 from pipeline.stages.evidence import (EVIDENCE, WordSimilarity, add_claim_info, agreement,
                                       pair_evidence, prepare_words)
-from pipeline.stages.quantities import _MONTHS, numeric_mismatch
+from pipeline.stages.quantities import MONTHS, numeric_mismatch
 from pipeline.types import Flag, Pair, Score
 
 log = logging.getLogger(__name__)
@@ -69,7 +71,7 @@ _ANTONYMS = [
     ("shortage", "surplus"), ("enough", "shortage"), ("keep", "close"), ("full", "empty"),
     ("all", "none"), ("always", "never"), ("confirmed", "denied"), ("success", "failure"),
 ]
-_ANT = {}
+_ANT: dict[str, set[str]] = {}
 for _x, _y in _ANTONYMS:
     _ANT.setdefault(_x, set()).add(_y)
     _ANT.setdefault(_y, set()).add(_x)
@@ -77,7 +79,7 @@ _FUTURE = re.compile(r"\b(will|would|shall|going to|plans? to|expects? to|next)\
 _PAST = re.compile(r"\b(was|were|had|did|\w+ed)\b", re.I)
 _TIME_SHIFT = re.compile(r"\b(later|now|no longer|previously|earlier|initially|revised|"
                          r"updated|since|subsequently|anymore|any more|until)\b", re.I)
-_DATE = re.compile(r"\b(" + "|".join(_MONTHS) + r")\b|\b(19|20)\d{2}\b|\b(mon|tues|wednes|"
+_DATE = re.compile(r"\b(" + "|".join(MONTHS) + r")\b|\b(19|20)\d{2}\b|\b(mon|tues|wednes|"
                    r"thurs|fri|satur|sun)day\b", re.I)
 
 
@@ -116,7 +118,7 @@ class Rule:
     def __init__(self, cfg: DecideConfig):
         self.cfg = cfg
 
-    def applies(self, pair: Pair, score: Score, evidence: dict[str, float]) -> RuleHit | None:
+    def applies(self, pair: Pair, score: Score | None, evidence: dict[str, float]) -> RuleHit | None:
         raise NotImplementedError
 
 
@@ -258,7 +260,7 @@ def features(pair: Pair, score: Score | None, evidence: dict[str, float] | None 
     return f
 
 
-def feature_matrix(pairs: list[Pair], scores: list[Score | None], evidence: list[dict] | None = None,
+def feature_matrix(pairs: list[Pair], scores: Sequence[Score | None], evidence: list[dict] | None = None,
                    hits: list[list[RuleHit]] | None = None) -> np.ndarray:
     rows = []
     for i, (p, s) in enumerate(zip(pairs, scores)):
@@ -330,8 +332,10 @@ class LearnedDecider:
 
     def pure_nli_part(self, x: np.ndarray) -> np.ndarray:
         """What the pure NLI features add to each row's logit."""
-        cols = [self.features.index(f) for f in PURE_NLI_FEATURES]
-        return sum(self._term(self.features[c], x[:, c]) for c in cols)
+        out = np.zeros(len(x))
+        for c in (self.features.index(f) for f in PURE_NLI_FEATURES):
+            out = out + self._term(self.features[c], x[:, c])
+        return out
 
     def nli_bound(self, x: np.ndarray, rules_possible: dict[str, np.ndarray]) -> np.ndarray:
         """An upper bound, per row of unscored features ``x``, on what the NLI features can
@@ -365,7 +369,7 @@ class LearnedDecider:
         }, indent=2), encoding="utf-8")
 
     @classmethod
-    def load(cls, path: Path) -> "LearnedDecider":
+    def load(cls, path: Path) -> LearnedDecider:
         if not path.is_file():
             raise ConfigError(
                 f"decide.method is 'learned' but {path} does not exist",
@@ -463,7 +467,7 @@ class Decider:
         return [pair_evidence(p, words, align_similarity=self.cfg.negation_align_similarity)
                 for p in pairs]
 
-    def evidence(self, pairs: list[Pair], scores: list[Score | None],
+    def evidence(self, pairs: list[Pair], scores: Sequence[Score | None],
                  evs: list[dict] | None = None) -> tuple[list[dict], list[list[RuleHit]]]:
         """Same-event evidence (``evs`` when already computed) and rule hits for every pair."""
         if evs is None:
@@ -482,17 +486,18 @@ class Decider:
         """Which pairs the NLI model must score: all of them without the cascade; with it,
         those whose base logit plus the bound on what NLI can add (``LearnedDecider.nli_bound``)
         reaches the operating point."""
-        if not self.cascade or not pairs:
+        learned = self.learned
+        if not self.cascade or learned is None or not pairs:
             return np.ones(len(pairs), dtype=bool)
         evs, hits = self.evidence(pairs, [None] * len(pairs), evs)
         x = feature_matrix(pairs, [None] * len(pairs), evs, hits)
         # an NLI rule can fire only where it fires with the score most favourable to it
         possible = {r.name: np.array([bool(r.applies(p, FAVOURABLE, ev)) for p, ev in zip(pairs, evs)])
                     for r in self.rules if r.uses_nli}
-        bound = self.learned.nli_bound(x, possible)
-        return self.learned.logit(x) + bound >= self.learned.cut_logit(self.threshold)
+        bound = learned.nli_bound(x, possible)
+        return learned.logit(x) + bound >= learned.cut_logit(self.threshold)
 
-    def probabilities(self, pairs: list[Pair], scores: list[Score | None],
+    def probabilities(self, pairs: list[Pair], scores: Sequence[Score | None],
                       evs: list[dict] | None = None) -> tuple[np.ndarray, list[list[RuleHit]]]:
         """The score of every pair (learned: calibrated P(contradiction); else the combined
         NLI probability) and the rules that fired. A pair without an NLI score (None: the
@@ -503,10 +508,11 @@ class Decider:
         elif any(s is None for s in scores):
             raise ValueError("the plain-threshold decision needs an NLI score for every pair")
         else:
-            probs = np.array([combine_directions(s.p_contradiction, self.cfg.directions) for s in scores])
+            probs = np.array([combine_directions(s.p_contradiction, self.cfg.directions)
+                              for s in scores if s is not None])  # none is None here
         return probs * self.agreement_weights(pairs, scores), hits
 
-    def agreement_weights(self, pairs: list[Pair], scores: list[Score | None]) -> np.ndarray:
+    def agreement_weights(self, pairs: list[Pair], scores: Sequence[Score | None]) -> np.ndarray:
         """``decide.agreement_factor`` for the pairs whose claims agree (``evidence.agreement``),
         1 for the others: agreement is never flagged, however high P(contradiction) is."""
         cfg = self.cfg
@@ -514,7 +520,7 @@ class Decider:
             p, s, entailment=cfg.agree_entailment,
             similarity=cfg.agree_similarity) else 1.0 for p, s in zip(pairs, scores)], dtype=float)
 
-    def near_cut(self, pairs: list[Pair], scores: list[Score | None], evs: list[dict] | None,
+    def near_cut(self, pairs: list[Pair], scores: Sequence[Score | None], evs: list[dict] | None,
                  margin: float) -> np.ndarray:
         """Indices of the scored pairs whose score is at least the cut minus ``margin`` (the
         pairs the cascade left unscored are below the cut and are not looked at)."""
@@ -525,13 +531,14 @@ class Decider:
                                       None if evs is None else [evs[i] for i in idx])
         return idx[probs >= self.threshold - margin]
 
-    def decide(self, pairs: list[Pair], scores: list[Score | None],
+    def decide(self, pairs: list[Pair], scores: Sequence[Score | None],
                evs: list[dict] | None = None) -> list[Flag]:
         """The flagged pairs: those whose score reaches the cut (``threshold``)."""
         return self.decide_ranked(pairs, scores, evs)[0]
 
-    def decide_ranked(self, pairs: list[Pair], scores: list[Score | None],
-                      evs: list[dict] | None = None, below: int = 0) -> tuple[list[Flag], list[Flag]]:
+    def decide_ranked(self, pairs: list[Pair], scores: Sequence[Score | None],
+                      evs: list[dict] | None = None,
+                      below: int = 0) -> tuple[list[Flag], list[Flag]]:
         """The flagged pairs, and the ``below`` best-scored pairs under the cut (reason
         ``below_cut``, highest score first; ties in pair order) from the same pass: what a run
         that flags nothing shows its reader instead of nothing."""

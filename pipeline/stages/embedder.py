@@ -175,8 +175,6 @@ def export_embedder(model_folder: str | Path, cache: str = "", opset: int = 17) 
         except Exception as exc:
             raise ModelError(f"torch.onnx.export failed for the embedder {folder}: "
                              f"{type(exc).__name__}: {exc}") from exc
-        from pipeline.nli.export import _quantize
-
         import onnx
 
         first_layer = tuple(n.name for n in onnx.load(str(fp32)).graph.node
@@ -195,7 +193,7 @@ def export_embedder(model_folder: str | Path, cache: str = "", opset: int = 17) 
                 onnx.save_model(onnx.load(str(fp32)), str(path))
             else:
                 try:
-                    _quantize(fp32, path, per_channel=per_channel, exclude=exclude)
+                    onnx_cache.quantize(fp32, path, per_channel=per_channel, exclude=exclude)
                 except Exception as exc:  # fp32 is still worth a try
                     log.warning("embedder %s quantisation failed: %s", variant, exc)
                     tries.append((variant, float("nan")))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -148,7 +148,7 @@ def info_from_doc(doc, ents: list[tuple[str, str]] | None = None) -> ClaimInfo:
     ``ents`` gives its (text, label) entities: ``Span.ents`` scans the whole Doc)."""
     if ents is None:
         ents = [(e.text, e.label_) for e in doc.ents]
-    ents = frozenset(_norm_ent(text) for text, label in ents if label not in _NUMERIC_ENTS)
+    names = frozenset(_norm_ent(text) for text, label in ents if label not in _NUMERIC_ENTS)
     lemmas = frozenset(_lemma(t) for t in doc if t.pos_ in _CONTENT_POS and not t.is_stop
                        and _lemma(t) not in _LIGHT and len(t.text) > 1 and t.is_alpha)
     lo, hi = getattr(doc, "start", 0), getattr(doc, "end", len(doc))
@@ -162,7 +162,7 @@ def info_from_doc(doc, ents: list[tuple[str, str]] | None = None) -> ClaimInfo:
                 subj.add(_lemma(c))
                 subj.update(_lemma(x) for x in c.children if x.dep_ in ("compound", "amod")
                             and x.pos_ in ("NOUN", "PROPN", "ADJ"))
-    return ClaimInfo(ents=ents, lemmas=lemmas, subj=frozenset(subj), preds=frozenset(preds),
+    return ClaimInfo(ents=names, lemmas=lemmas, subj=frozenset(subj), preds=frozenset(preds),
                      neg_heads=frozenset(_negated(doc)), times=_times(doc.text),
                      hedged=bool(_HEDGES.search(doc.text)), dispute=bool(_DISPUTE.search(doc.text)))
 
@@ -212,7 +212,8 @@ class WordSimilarity:
 EVIDENCE = [
     "ent_shared", "ent_jaccard", "lemma_jaccard", "lemma_overlap", "subj_match", "pred_match",
     "num_same_unit", "num_agree", "num_log_ratio", "time_same", "time_diff", "neg_one_side",
-    "neg_aligned", "neg_unaligned", "hedged", "opinion", "dispute", "dispute_x_sim", "dispute_target", "both_dispute", "hypothetical",
+    "neg_aligned", "neg_unaligned", "hedged", "opinion", "dispute", "dispute_x_sim", "dispute_target",
+    "both_dispute", "hypothetical",
 ]
 
 

@@ -13,13 +13,13 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Iterable, Iterator, Union
+from collections.abc import Iterable, Iterator
 
 from pipeline.config import IngestConfig
 from pipeline.errors import InputError
 from pipeline.types import Document, Skipped
 
-Item = Union[Document, Skipped]
+Item = Document | Skipped  # what a reader yields: a document, or a record it skipped
 
 
 def check_inputs(paths: Iterable[str | Path]) -> list[Path]:
@@ -276,7 +276,7 @@ def _csv_records(lines: _Lines, first: int, cap: int, reopen) -> Iterator[tuple[
             return
         size = [0]
 
-        def source(start: int = i):
+        def source(start: int = i, lines=lines, size=size):  # bound now (B023)
             k = start
             while True:
                 line = lines.get(k)

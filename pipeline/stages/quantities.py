@@ -29,13 +29,14 @@ _WORD_RE = re.compile(
 _NOUN_SKIP = {"of", "and", "to", "in", "on", "a", "the", "over", "per", "from", "by", "for",
               "at", "with", "than", "more", "less", "or", "were", "was", "are", "is", "had",
               "have", "has", "will", "would", "across", "since", "into", "that", "who", "which",
-              "had", "been", "be", "as", "but", "after", "before", "this", "last", "each",
+              "been", "be", "as", "but", "after", "before", "this", "last", "each",
               "under", "up", "out", "including", "a.m", "p.m", "its", "their", "his", "her",
               "could", "can", "may", "might", "should", "did", "do", "not", "so", "when"}
 _TIME_NOUNS = {"year", "years", "month", "months", "day", "days", "week", "weeks", "hour",
                "hours", "minute", "minutes", "am", "pm", "a.m", "p.m"}
-_MONTHS = ("january february march april may june july august september october november "
-           "december jan feb mar apr jun jul aug sep sept oct nov dec").split()
+# month names and their abbreviations, lower case
+MONTHS = ("january february march april may june july august september october november "
+          "december jan feb mar apr jun jul aug sep sept oct nov dec").split()
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class Quantity:
 def _head_noun(words: str) -> str:
     """The counted noun after a figure: the first plural among the next words, else the
     first word ("310 unfilled nursing posts" -> "posts", "950 workers remain" -> "workers")."""
-    out = []
+    out: list[str] = []
     for w in words.lower().split():
         if w in _NOUN_SKIP or (w in _CURRENCY and out):
             break
@@ -113,7 +114,7 @@ def quantities(text: str) -> list[Quantity]:
             continue  # durations and times: too often framing, not the disputed figure
         if not cur and not pct and not scale and 1900 <= value <= 2100 and raw.isdigit():
             continue  # a year
-        if any(mo in before.split() for mo in _MONTHS):
+        if any(mo in before.split() for mo in MONTHS):
             continue  # a date
         out.append(Quantity(value, unit, m.group(0)))
     for m in _WORD_RE.finditer(text):

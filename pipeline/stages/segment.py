@@ -556,8 +556,6 @@ class Segmenter:
         claims.extend(inner)
         if denial is not None and inner:
             np_toks, verb, subj = denial
-            s = doc[min(np_toks)].idx
-            last = doc[max(np_toks)]
             referred = inner[-1]
             # the denied proposition's own span (the reporting clause "a claim Y denied" is
             # its cue): a second claim on it, by the one who denies it

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
+from typing import Any
 
 import numpy as np
 
@@ -42,6 +43,12 @@ def get_embedder(name: str = "auto", *, backend: str = "auto", threads: int = 0,
             _EMB[key] = Embedder(path, backend=backend, threads=threads, build_onnx=build_onnx,
                                  cache=cache, batch_size=batch_size)
         return _EMB[key]
+
+
+def loaded_embedders() -> list[tuple[str, str, Any]]:
+    """``(path, backend setting, Embedder)`` for each embedder loaded in this process, oldest first."""
+    with _LOCK:
+        return [(k[0], k[1], e) for k, e in _EMB.items()]
 
 
 class Topics:
