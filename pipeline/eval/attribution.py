@@ -35,6 +35,7 @@ PRONOUNS = frozenset("i me my we us our you your he him his she her hers they th
 _STOP = frozenset("the a an of s mr mrs ms dr sen rep gov president former and or to for in on at "
                   "by with from as told said says".split()) | PRONOUNS
 _WORD = re.compile(r"[A-Za-z0-9]+")
+_ANN_ID = re.compile(r"[TE]\d+\t")
 
 
 def _words(text: str) -> set[str]:
@@ -82,8 +83,8 @@ def parse_ann(path: Path, text: str) -> list[GoldAttribution]:
     spans: dict[str, tuple[str, list[tuple[int, int]]]] = {}
     events = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip() or line[0] not in "TE":
-            continue
+        if not _ANN_ID.match(line):
+            continue  # blank, another kind of line, or the rest of a span text that held a line break
         parts = line.split("\t")
         try:
             if line[0] == "T":
