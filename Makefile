@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE=1
 export TOKENIZERS_PARALLELISM=false
 
 .DEFAULT_GOAL := help
-.PHONY: help install run report-screenshot lint test test-slow train train-soup eval eval-pairs eval-docs eval-real eval-attribution train-decider bench export-onnx clean
+.PHONY: help install run report-screenshot lint test test-slow train train-soup eval eval-pairs eval-docs eval-real eval-attribution train-attribution train-decider bench export-onnx clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -78,6 +78,10 @@ eval-real: .venv/.installed ## Measure the pipeline on the real annotated articl
 
 eval-attribution: .venv/.installed ## Claims and speakers against PolNeAR dev's gold attributions ($(NEWS)/polnear/dev)
 	$(BIN)/contradict eval attribution --gold $(NEWS)/polnear/dev --out $(EVAL_OUT)/attribution
+
+ATTR_MODEL ?= models/attribution-crf
+train-attribution: .venv/.installed ## Train the attribution tagger (CRF + gates) on $(NEWS)/polnear/train, cuts chosen on dev -> $(ATTR_MODEL)
+	nice $(PY) scripts/train_attribution.py --train $(NEWS)/polnear/train --dev $(NEWS)/polnear/dev --out $(ATTR_MODEL)
 
 eval: eval-pairs eval-docs ## Both evaluations
 

@@ -122,6 +122,14 @@ class SegmentConfig:
     # local engine: parse the next batch in a background thread while this one is embedded
     # and scored (spaCy's parse overlaps the ONNX models' work; scripts/bench.py --prefetch)
     prefetch: bool = True
+    # the learnt attribution tagger (pipeline/stages/attribution_tagger.py, a CRF trained on
+    # PolNeAR train; `make train-attribution`) for claims the rules leave without a speaker:
+    # "auto" the shipped models/attribution-crf when present, "none" the rules alone, or a
+    # folder / model.crfsuite file
+    attribution_model: str = "auto"
+    # a claim without a rule speaker takes the tagger's Source when the model's gate gives it
+    # at least this probability; 0: the cut stored with the model (chosen on PolNeAR dev)
+    attribution_cut: float = 0.0
 
     def __post_init__(self) -> None:
         validate(self)
@@ -392,6 +400,7 @@ RANGES: dict[str, Range] = {
     "segment.max_claim_words": AT_LEAST_1, "segment.window_chars": Range(1000, 1_000_000),
     "topics.batch_size": AT_LEAST_1, "topics.label_words": AT_LEAST_1,
     "segment.batch_size": AT_LEAST_1, "segment.n_process": AT_LEAST_1, "threads": NON_NEGATIVE,
+    "segment.attribution_cut": UNIT,
     "pair.k": AT_LEAST_1, "pair.dispute_k": AT_LEAST_1, "pair.min_similarity": UNIT,
     "pair.max_pairs_per_doc": NON_NEGATIVE,
     "pair.cross_k": AT_LEAST_1, "pair.cross_min_similarity": UNIT,

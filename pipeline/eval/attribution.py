@@ -14,6 +14,8 @@ at least half of the claim's characters (nested attributions: "X said Y claimed 
   possessives aside). Attributions whose Source is only a pronoun are left out of both (they need
   the gold coreference, which PolNeAR does not give);
 - spurious: claims given a speaker that lie inside no gold Content, over claims given a speaker;
+  by kind (``spurious_kinds``): overlapping no Content, or overlapping a smaller one of the
+  same or of another Source;
 - cue accuracy: the claim's cue is among the words of the gold Cue (claims with a cue);
 - error kinds of the claims whose speaker is wrong: ``none_given``, ``pronoun_unresolved``
   (the mention is a pronoun and the speaker stayed empty or is the pronoun), ``fragment`` (the
@@ -35,6 +37,7 @@ PRONOUNS = frozenset("i me my we us our you your he him his she her hers they th
 _STOP = frozenset("the a an of s mr mrs ms dr sen rep gov president former and or to for in on at "
                   "by with from as told said says".split()) | PRONOUNS
 _WORD = re.compile(r"[A-Za-z0-9]+")
+_ANN_ID = re.compile(r"[TE]\d+\t")
 
 
 def _words(text: str) -> set[str]:
@@ -82,8 +85,8 @@ def parse_ann(path: Path, text: str) -> list[GoldAttribution]:
     spans: dict[str, tuple[str, list[tuple[int, int]]]] = {}
     events = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip() or line[0] not in "TE":
-            continue
+        if not _ANN_ID.match(line):
+            continue  # blank, another kind of line, or the rest of a span text that held a line break
         parts = line.split("\t")
         try:
             if line[0] == "T":
@@ -167,6 +170,18 @@ def error_kind(claim: Claim) -> str:
     return "wrong_person"
 
 
+def _spurious_kind(claim: Claim, atts: list[GoldAttribution]) -> str:
+    """Why a claim with a speaker is in no gold Content: ``outside``, it overlaps none;
+    ``larger_same_source``, it overlaps a Content (less than half of the claim: "X endorsed
+    Clinton", Content "Clinton") whose Source shares a word with the speaker;
+    ``larger_other_source``, it overlaps one of another Source."""
+    over = [a for a in atts if a.overlap(claim.start, claim.end) > 0]
+    if not over:
+        return "outside"
+    pred = _words(claim.speaker) | _words(claim.mention)
+    return "larger_same_source" if any(_words(a.source_text) & pred for a in over) else "larger_other_source"
+
+
 def _ratio(a: int, b: int) -> float | None:
     return round(a / b, 4) if b else None
 
@@ -174,6 +189,7 @@ def _ratio(a: int, b: int) -> float | None:
 def score_article(art: GoldArticle, claims: list[Claim]) -> dict:
     c: Counter[str] = Counter()
     kinds: Counter[str] = Counter()
+    spur: Counter[str] = Counter()
     examples: list[dict] = []
     covered: set[int] = set()
     for cl in claims:
@@ -183,6 +199,7 @@ def score_article(art: GoldArticle, claims: list[Claim]) -> dict:
             c["with_speaker"] += 1
             if att is None:
                 c["spurious"] += 1
+                spur[_spurious_kind(cl, art.attributions)] += 1
         if att is None:
             continue
         covered.add(id(att))
@@ -205,6 +222,7 @@ def score_article(art: GoldArticle, claims: list[Claim]) -> dict:
                                  "mention": cl.mention, "gold_source": att.source_text, "kind": kind})
     c["gold_contents"] = len(art.attributions)
     c["gold_covered"] = len(covered)
+    c.update({f"spurious:{k}": v for k, v in spur.items()})
     return {"counts": c, "kinds": kinds, "examples": examples}
 
 
@@ -221,6 +239,8 @@ def summarise(counts: Counter, kinds: Counter) -> dict:
         "cue_accuracy": _ratio(counts["cue_ok"], counts["cue_scored"]),
         "claims_in_content": _ratio(counts["in_content"], counts["claims"]),
         "error_kinds": dict(kinds.most_common()),
+        "spurious_kinds": {k: counts[f"spurious:{k}"] for k in
+                           ("outside", "larger_same_source", "larger_other_source")},
     }
 
 
@@ -271,6 +291,7 @@ def format_attribution(report: dict) -> str:
              f"contents, {report['speaker_scored']} claims with a named gold source"]
     lines += [f"  {k:<24} {report[k]}" for k in keys]
     lines.append("  error kinds: " + ", ".join(f"{k} {v}" for k, v in report["error_kinds"].items()))
+    lines.append("  spurious kinds: " + ", ".join(f"{k} {v}" for k, v in report["spurious_kinds"].items()))
     lines.append(f"  {'publisher':<14} {'arts':>4} {'recall':>7} {'loose':>6} {'exact':>6} {'spur':>6}")
     for p, r in report["per_publisher"].items():
         lines.append(f"  {p:<14} {r['articles']:>4} {r['content_recall'] or 0:>7.3f} "

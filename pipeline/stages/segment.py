@@ -65,6 +65,7 @@ CLAIM_NOUNS = {"claim", "allegation", "accusation", "report", "suggestion", "ass
 SPLIT_CC = {"but", "yet", "while", "whereas"}
 SPLIT_MARK = {"although", "though", "while", "whereas"}
 QUOTE_CHARS = "\"“”"
+_REPORT_LEMMAS = frozenset(REPORT_VERBS)
 PRONOUNS = {"he", "she", "they", "it", "we", "i"}
 
 _NLP = {}
@@ -292,6 +293,17 @@ class Segmenter:
     def __init__(self, cfg: SegmentConfig | None = None):
         self.cfg = cfg or SegmentConfig()
         self._nlp = None
+        self._tagger = False  # not loaded yet (None: no model)
+        self.gate_log: list | None = None  # training: the tagger's candidates, unassigned
+
+    @property
+    def tagger(self):
+        """The learnt attribution tagger (``segment.attribution_model``), or None."""
+        if self._tagger is False:
+            from pipeline.stages.attribution_tagger import load_tagger
+
+            self._tagger = load_tagger(self.cfg.attribution_model, strict=True)
+        return self._tagger
 
     @property
     def nlp(self):
@@ -326,7 +338,8 @@ class Segmenter:
         datelines = _dateline_spans(norm.text)
         pending: list[Mention] = []
         para_speakers: list[tuple[tuple[int, int], Mention, str]] = _transcript_labels(doc, norm.text, headline_end)
-        for si, sent in enumerate(_sentences(doc)):
+        sents = list(_sentences(doc))
+        for si, sent in enumerate(sents):
             if sent.start_char < headline_end:
                 continue  # the headline is the publisher's, not a statement in the article
             if _is_subheading(norm.text, sent.start_char, sent.end_char):
@@ -377,6 +390,8 @@ class Segmenter:
                     if ps <= rc.start < pe:
                         rc.mention, rc.cue, rc.is_quote = m, cue, True
                         break
+        if self.tagger is not None:
+            self._learnt_speakers(doc, norm.text, out, sents, in_region)
         out.sort(key=lambda c: (c.start, c.end))
         kept: list[RawClaim] = []
         carry: list[Mention] = []
@@ -389,6 +404,84 @@ class Segmenter:
             c.prior_mentions, carry = carry, []
             kept.extend(self._split_long(c, norm.text))
         return kept
+
+    def _learnt_speakers(self, doc, text: str, claims: list[RawClaim], sents, in_region) -> None:
+        """Speakers from the learnt tagger for the claims the rules left without one: a claim
+        tagged as attributed content gets the tagged Source of its sentence ("Trump has
+        railed against the provisions"), else of the next or previous sentence of its
+        paragraph ("P. Q, another source said."), with the tagged Cue, when the model's gate
+        (``claim_features``) gives it ``segment.attribution_cut`` or more. A Source that is
+        a rule's mention in that sentence is taken as that mention. With ``gate_log`` set
+        (training) nothing is assigned: each candidate is appended there instead."""
+        from pipeline.stages.attribution_tagger import claim_features, keep_features, sentence_features, spans
+
+        tagger = self.tagger
+        tagged: dict[int, tuple[list[str], dict]] = {}
+
+        def tags(si: int):
+            if si not in tagged:
+                tagged[si] = tagger.tag_marginals(sentence_features(sents[si], in_region, _REPORT_LEMMAS))
+            return tagged[si]
+
+        cut = self.cfg.attribution_cut or (tagger.gate or {}).get("cut", 0.5)
+        by_sent: dict[int, list[Mention]] = {}
+        for rc in claims:
+            if rc.mention is not None:
+                by_sent.setdefault(rc.sent_index, []).append(rc.mention)
+        keep_cut = (tagger.gate or {}).get("keep_cut", 0.0) if tagger.gate and "keep" in tagger.gate else 0.0
+        for rc in claims:
+            if not 0 <= rc.sent_index < len(sents):
+                continue
+            sent = sents[rc.sent_index]
+            ids = [k for k, t in enumerate(sent) if rc.start <= t.idx < rc.end
+                   and not t.is_punct and not t.is_space]
+            if not ids:
+                continue
+            if rc.mention is not None:
+                if not keep_cut and self.gate_log is None:
+                    continue
+                lab, marg = tags(rc.sent_index)
+                feats = keep_features(ids, lab, marg, sent, rc)
+                if self.gate_log is not None:
+                    self.gate_log.append(("keep", rc, rc.mention, rc.cue, feats))
+                elif tagger.accept(feats, "keep") < keep_cut:
+                    # the tagger sees no attributed content here: the rule's speaker is
+                    # dropped from the claim, still introduced for the claims after it
+                    rc.prior_mentions = rc.prior_mentions + [rc.mention]
+                    rc.mention, rc.cue = None, ""
+                continue
+            lab, marg = tags(rc.sent_index)
+            if not any(lab[k].endswith("CON") for k in ids):
+                continue
+            found = None
+            for where, si in _neighbours(text, sents, rc.sent_index):
+                src = spans(tags(si)[0], "SRC")
+                if src:
+                    found = where, si, src
+                    break
+            if found is None:
+                continue
+            where, si, src = found
+            sent2 = sents[si]
+            slab, smarg = tags(si)
+            centre = (rc.start + rc.end) / 2
+            a, b = min(src, key=lambda ab: abs(sent2[ab[0]].idx - centre))
+            s, e = sent2[a].idx, sent2[b - 1].idx + len(sent2[b - 1].text)
+            rule = next((m for m in by_sent.get(si, ()) if m.start < e and s < m.end), None)
+            mention = rule or _span_mention(doc, s, e)
+            if mention is None:
+                continue
+            cues = spans(slab, "CUE")
+            cue_span = min(cues, key=lambda ab: abs(ab[0] - a)) if cues else None
+            cue = " ".join(t.text for t in sent2[cue_span[0]:cue_span[1]]).lower() if cue_span else ""
+            feats = claim_features(
+                ids, lab, marg, slab, smarg, (a, b), cue_span, where, quoted=rc.region >= 0,
+                pronoun=mention.pronoun != "", rule_mention=rule is not None,
+                para_start=sent.start == 0 or "\n\n" in doc_text(doc)[max(0, sent.start_char - 2):sent.start_char + 1])
+            if self.gate_log is not None:
+                self.gate_log.append(("add", rc, mention, cue, feats))
+            elif tagger.accept(feats) >= cut:
+                rc.mention, rc.cue = mention, cue
 
     def _windowed_claims(self, text: str) -> list[RawClaim]:
         """Claims of a long text, parsed one window at a time (spaCy refuses texts over
@@ -579,6 +672,17 @@ def _sentences(doc):
             span = doc[start:sent.end]
             if span.text.strip():
                 yield span
+
+
+def _neighbours(text: str, sents, si: int) -> list[tuple[str, int]]:
+    """Sentence ``si``, then the next and the previous one when in the same paragraph."""
+    out = [("same", si)]
+    for where, j in (("next", si + 1), ("prev", si - 1)):
+        if 0 <= j < len(sents):
+            lo, hi = sorted((sents[si], sents[j]), key=lambda sp: sp.start_char)
+            if "\n\n" not in text[lo.end_char - 1:hi.start_char + 1]:
+                out.append((where, j))
+    return out
 
 
 def _headline_end(text: str) -> int:
