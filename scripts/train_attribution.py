@@ -210,6 +210,10 @@ def main(argv=None) -> int:
     ap.add_argument("--iterations", type=int, default=200)
     ap.add_argument("--min-freq", type=int, default=2, help="drop attributes seen fewer times")
     ap.add_argument("--limit", type=int, default=None, help="train on the first N articles only")
+    ap.add_argument("--cut", type=float, default=None,
+                    help="ship this add cut instead of dev's pick (the grid is still scored)")
+    ap.add_argument("--keep-cut", type=float, default=None,
+                    help="ship this keep cut (0: the keep gate off) instead of dev's pick")
     args = ap.parse_args(argv)
     params = {"c1": args.c1, "c2": args.c2, "iterations": args.iterations, "min_freq": args.min_freq}
     cfg = RunConfig()
@@ -254,6 +258,10 @@ def main(argv=None) -> int:
     seg._tagger = tagger
     grid = [(c, k) for c in (0.4, 0.5, 0.6, 0.7, 0.8) for k in (0.0, 0.2, 0.4, 0.5, 0.6, 0.7)]
     (cut, keep_cut), rows = choose_cut(dev_arts, dv_norms, dv_docs, seg, grid)
+    if args.cut is not None:
+        cut = args.cut
+    if args.keep_cut is not None:
+        keep_cut = args.keep_cut
     gate["cut"], gate["keep_cut"] = cut, keep_cut
     (out / at.GATE_FILE).write_text(json.dumps(gate, indent=1) + "\n", encoding="utf-8")
     metrics = {"train": {"folder": str(args.train), "articles": len(train_arts), "sentences": len(train)},
