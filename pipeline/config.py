@@ -141,6 +141,9 @@ class TopicConfig:
     batch_size: int = 64
     label_words: int = 3
     cluster_distance: float = 0.75  # average-linkage cosine distance under which claims share a topic
+    # a document with more claims is clustered block by block (consecutive claims), so the
+    # clustering's n x n distances stay bounded (stages/topics.py)
+    block_claims: int = 2000
     backend: str = "auto"  # auto | torch | onnx (auto: onnx when its export is valid)
     build_onnx: bool = True  # build a missing/stale embedder export on first use
     onnx_cache: str = ""  # folder for the embedder export; "": $CONTRADICT_CACHE or ~/.cache/contradict
@@ -154,7 +157,10 @@ class PairConfig:
     k: int = 8  # nearest neighbours per claim
     dispute_k: int = 3  # claims of other speakers paired with each claim that reports or voices a dispute
     min_similarity: float = 0.15  # cosine, all-MiniLM-L6-v2 (one article: most claims are related)
-    max_pairs_per_doc: int = 400
+    max_pairs_per_doc: int = 400  # per block of block_claims claims in a longer document
+    # a document with more claims is paired block by block (each block with the next), so
+    # time and memory stay linear in its length (stages/pairing.py)
+    block_claims: int = 2000
     cross_document: bool = False  # also pair across documents (ANN index, faiss)
     cross_scope: str = "speaker_or_topic"  # speaker | topic | speaker_or_topic
     cross_k: int = 4
@@ -402,7 +408,8 @@ RANGES: dict[str, Range] = {
     "segment.batch_size": AT_LEAST_1, "segment.n_process": AT_LEAST_1, "threads": NON_NEGATIVE,
     "segment.attribution_cut": UNIT,
     "pair.k": AT_LEAST_1, "pair.dispute_k": AT_LEAST_1, "pair.min_similarity": UNIT,
-    "pair.max_pairs_per_doc": NON_NEGATIVE,
+    "pair.max_pairs_per_doc": NON_NEGATIVE, "pair.block_claims": Range(2),
+    "topics.block_claims": Range(2),
     "pair.cross_k": AT_LEAST_1, "pair.cross_min_similarity": UNIT,
     "score.batch_size": AT_LEAST_1, "score.max_length": Range(8, 8192),
     "score.token_budget": AT_LEAST_1,

@@ -74,6 +74,9 @@ class Pipeline:
         self._decider = None
         self._words_alone = None  # word similarities from one word per call (confirm pass)
         self.cross = self._new_cross(None) if self.cfg.pair.cross_document else None
+        # progress within a long document: called as on_window(doc_id, windows_done, windows)
+        # after each window is parsed and segmented (the run layer shows it)
+        self.on_window = None
 
     def _new_cross(self, folder):
         from pipeline.stages.crossdoc import CrossIndex
@@ -148,8 +151,11 @@ class Pipeline:
         norms, parsed = parsed.norms, parsed.parsed
         per_doc: list[list[Claim]] = []
         t = time.perf_counter()
+        hook = self.on_window
         for d, n, sp in zip(docs, norms, parsed):
-            raw = self.segmenter.raw_claims(n, sp)
+            raw = self.segmenter.raw_claims(
+                n, sp, on_window=None if hook is None else
+                (lambda k, total, _id=d.id, _hook=hook: _hook(_id, k, total)))
             per_doc.append(attribute(d.id, n, raw))
             res.docs.append(d.id)
         res.timings["segment_attribute"] += time.perf_counter() - t

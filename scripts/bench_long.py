@@ -1,6 +1,8 @@
 #!/usr/bin/env python
-"""Long-document benchmark: segment + attribute time against document length, and one
-1,000,000-character article end to end (issue 11: linear time, no spaCy E088 crash).
+"""Long-document benchmark: segment + attribute time against document length, and articles of
+1,000,000 and 3,000,000 characters end to end, each in its own process with its peak RSS
+(issue 11: linear time, no spaCy E088 crash; issue 29 item 9: time and memory linear in the
+length, a 3M-character article within 1.5 GB).
 
 The long articles are generated deterministically from the paragraphs of ``data/sample``
 and ``data/labelled/{dev,test}.jsonl``: paragraphs are drawn in order of the source
@@ -9,7 +11,8 @@ of distinct speakers grows with the length, as in a long report or a live blog) 
 result is cut at a paragraph boundary once it reaches the wanted size.
 
 Usage:
-    python scripts/bench_long.py                         # 50K..1M segment+attribute, 1M end to end
+    python scripts/bench_long.py                         # 50K..1M segment+attribute, 1M and 3M end to end
+    python scripts/bench_long.py --no-sizes --e2e-chars 300000,1000000,3000000
     python scripts/bench_long.py --sizes 50000,100000 --no-e2e
     python scripts/bench_long.py --profile 100000        # cProfile of one size, top 25 lines
 """
@@ -21,6 +24,8 @@ import json
 import os
 import random
 import re
+import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -110,7 +115,7 @@ def end_to_end(text: str, model: str, backend: str, workdir: Path) -> dict:
     """The whole local runner on a one-article .txt corpus (models loaded first, not timed)."""
     from pipeline.config import load_run_config
     from pipeline.pipeline import Pipeline
-    from pipeline.run.local import run
+    from pipeline.run import run
     from pipeline.types import Document
 
     ov = [f"score.backend={backend}", "score.device=cpu"]
@@ -140,7 +145,11 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="50000,100000,200000,400000,1000000",
                     help="document sizes in characters, comma-separated")
-    ap.add_argument("--e2e-chars", type=int, default=1_000_000, help="size of the end-to-end article")
+    ap.add_argument("--e2e-chars", default="1000000,3000000",
+                    help="sizes of the end-to-end articles (characters, comma-separated; each "
+                         "in its own process, with its peak RSS)")
+    ap.add_argument("--no-sizes", action="store_true", help="skip the segment+attribute sizes")
+    ap.add_argument("--child-e2e", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--no-e2e", action="store_true", help="skip the end-to-end run")
     ap.add_argument("--model", default="", help="NLI model folder (default: the shipped model)")
     ap.add_argument("--backend", default="torch", choices=("torch", "onnx"))
@@ -148,6 +157,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", type=int, default=0, help="cProfile segment+attribute at this size")
     ap.add_argument("--out", default="", help="also write the figures as JSON here")
     args = ap.parse_args(argv)
+
+    if args.child_e2e:  # one end-to-end run in this process: its figures as one JSON line
+        r = end_to_end(long_article(args.child_e2e), args.model, args.backend,
+                       Path(args.workdir) / str(args.child_e2e))
+        r["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        print(json.dumps(r))
+        return 0
 
     from pipeline.stages.segment import Segmenter
 
@@ -169,20 +185,35 @@ def main(argv: list[str] | None = None) -> int:
     result: dict = {"segment_attribute": []}
     print(f"{'chars':>9} {'claims':>7} {'speakers':>8} {'normalize':>9} {'parse+segment':>13} "
           f"{'attribute':>9} {'total':>7} {'cpu':>7}  (seconds; cpu: this process's CPU time)")
-    for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
+    for size in [] if args.no_sizes else [int(s) for s in args.sizes.split(",") if s.strip()]:
         r = segment_attribute(long_article(size), seg)
         result["segment_attribute"].append(r)
         print(f"{r['chars']:>9} {r['claims']:>7} {r['speakers']:>8} {r['normalize_s']:>9} "
               f"{r['parse_segment_s']:>13} {r['attribute_s']:>9} {r['total_s']:>7} {r['cpu_s']:>7}",
               flush=True)
     if not args.no_e2e:
-        r = end_to_end(long_article(args.e2e_chars), args.model, args.backend, Path(args.workdir))
-        result["end_to_end"] = r
-        ok = "PASS" if r["wall_s"] < 120 and r["documents"] == 1 else "FAIL"
-        print(f"\nend to end, one {r['chars']:,}-character article ({args.backend}): "
-              f"{r['wall_s']} s wall, {r['cpu_s']} s CPU (target < 120 s: {ok}); {r['claims']} claims, {r['pairs']} pairs, "
-              f"{r['flags']} flagged; models loaded beforehand in {r['model_load_s']} s")
-        print("stage timings (s): " + ", ".join(f"{k} {v}" for k, v in r["timings_s"].items()))
+        result["end_to_end"] = []
+        for size in [int(x) for x in args.e2e_chars.split(",") if x.strip()]:
+            proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child-e2e", str(size),
+                                   "--backend", args.backend, "--workdir", args.workdir]
+                                  + (["--model", args.model] if args.model else []),
+                                  capture_output=True, text=True, cwd=str(ROOT))
+            if proc.returncode != 0:
+                raise SystemExit(f"end to end, {size:,} characters, failed:\n{proc.stderr[-3000:]}")
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            result["end_to_end"].append(r)
+            ok = "PASS" if r["peak_rss_mb"] <= 1536 and r["documents"] == 1 else "FAIL"
+            print(f"\nend to end, one {r['chars']:,}-character article ({args.backend}): "
+                  f"{r['wall_s']} s wall, {r['cpu_s']} s CPU, peak RSS {r['peak_rss_mb']:.0f} MB "
+                  f"(target <= 1,536 MB: {ok}); {r['claims']} claims, {r['pairs']} pairs, "
+                  f"{r['flags']} flagged; models loaded beforehand in {r['model_load_s']} s", flush=True)
+            print("stage timings (s): " + ", ".join(f"{k} {v}" for k, v in r["timings_s"].items()))
+        runs = result["end_to_end"]
+        if len(runs) > 1:
+            a, b = runs[0], runs[-1]
+            print(f"\n{b['chars'] / a['chars']:.1f}x the characters: {b['wall_s'] / max(a['wall_s'], 1e-9):.2f}x "
+                  f"the wall time, {b['cpu_s'] / max(a['cpu_s'], 1e-9):.2f}x the CPU time, "
+                  f"{b['peak_rss_mb'] / a['peak_rss_mb']:.2f}x the peak RSS")
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(result, indent=2), encoding="utf-8")

@@ -175,3 +175,101 @@ def test_a_million_character_article_is_processed():
     assert len(claims) > 5000
     for c in claims:
         assert text[c.start:c.end].strip()
+
+
+# ---------------------------------------------------------------- issue 29 item 9: pairing,
+# topics and progress of a long document stay bounded per block / window
+def _claims_and_emb(n: int, dim: int = 16, seed: int = 0):
+    import numpy as np
+
+    from pipeline.types import Claim
+
+    rng = np.random.default_rng(seed)
+    claims = [Claim(id=f"c{i}", doc_id="long", text=f"claim number {i} about topic {i % 7}",
+                    start=i, end=i + 1, sent_index=i, speaker="", speaker_id="", side="")
+              for i in range(n)]
+    emb = rng.normal(size=(n, dim)).astype(np.float32)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    return claims, emb
+
+
+def test_a_document_within_one_block_is_paired_as_before():
+    from pipeline.config import PairConfig
+    from pipeline.stages.pairing import knn_pairs
+
+    claims, emb = _claims_and_emb(300)
+    cfg = PairConfig(k=4, min_similarity=0.0)
+    whole = knn_pairs(claims, emb, cfg)
+    again = knn_pairs(claims, emb, PairConfig(k=4, min_similarity=0.0, block_claims=300))
+    assert [(p.a.id, p.b.id, p.similarity) for p in whole] == \
+        [(p.a.id, p.b.id, p.similarity) for p in again]
+
+
+def test_a_long_document_is_paired_block_by_block_in_bounded_memory(monkeypatch):
+    from pipeline.config import PairConfig
+    from pipeline.stages import pairing
+
+    claims, emb = _claims_and_emb(1000)
+    widest = []
+    real = pairing._neighbours
+
+    def spy(cs, e, cfg):
+        widest.append(len(cs))
+        return real(cs, e, cfg)
+
+    monkeypatch.setattr(pairing, "_neighbours", spy)
+    stats: dict = {}
+    cfg = PairConfig(k=4, min_similarity=0.0, block_claims=100, max_pairs_per_doc=50)
+    pairs = pairing.knn_pairs(claims, emb, cfg, stats)
+    # never a similarity matrix over more than two blocks, one search per pair of blocks
+    assert max(widest) == 200 and len(widest) == 9
+    # the cap applies per block: 10 blocks of 100 claims keep up to 500 pairs, not 50
+    assert len(pairs) == 500 and stats["max_pairs_per_doc"] > 0
+    index = {c.id: i for i, c in enumerate(claims)}
+    gaps = [abs(index[p.a.id] - index[p.b.id]) for p in pairs]
+    assert max(gaps) < 200  # neighbours come from the claim's block or an adjacent one
+    assert min(index[p.a.id] for p in pairs) < 100 and max(index[p.b.id] for p in pairs) >= 900
+    keys = [(p.a.id, p.b.id) for p in pairs]
+    assert len(set(keys)) == len(keys)
+    assert all(p.similarity == pytest.approx(float(emb[index[p.a.id]] @ emb[index[p.b.id]]))
+               for p in pairs)
+
+
+def test_topics_of_a_long_document_are_clustered_block_by_block(monkeypatch):
+    from pipeline.config import TopicConfig
+    from pipeline.stages import topics
+
+    claims, emb = _claims_and_emb(250)
+    sizes = []
+    real = topics.cluster
+
+    def spy(e, distance=0.75):
+        sizes.append(len(e))
+        return real(e, distance)
+
+    monkeypatch.setattr(topics, "cluster", spy)
+    topics.Topics(TopicConfig(block_claims=100)).label(claims, emb)
+    assert sizes == [100, 100, 50]
+    assert all(c.topic for c in claims)
+
+
+def test_progress_within_a_long_document(tmp_path, tiny_model):
+    """The run reports each window of a long document as it is segmented, not only 0/1
+    until the document is done."""
+    from pipeline.config import load_run_config
+    from pipeline.run import run
+
+    text = "\n\n".join(["Minister Ana Reyes said on Monday that the bridge would open in May."]
+                       + [FILLER * 4] * 12) + "\n"
+    src = tmp_path / "long.txt"
+    src.write_text(text, encoding="utf-8")
+    cfg = load_run_config(None, ["segment.window_chars=2000", "score.backend=torch",
+                                 f"score.model={str(tiny_model)!r}", "decide.method=threshold"])
+    events = []
+    run([str(src)], tmp_path / "out" / "f.csv", cfg, on_progress=events.append)
+    windows = [e.window for e in events if e.window is not None]
+    assert len(windows) >= 4
+    assert [k for _, k, _ in windows] == list(range(1, len(windows) + 1))
+    assert {(doc, n) for doc, _, n in windows} == {("long.txt", len(windows))}
+    # the document is reported done only after its last window
+    assert events[-1].window is None and events[-1].done == 1

@@ -54,6 +54,8 @@ class RunProgress:
     batch_docs: int = 0  # documents in the batch just committed (0 at the start)
     batch_timings: dict[str, float] = field(default_factory=dict)
     engine: str = "local"
+    # progress within one long document (local engine): (doc id, windows done, windows)
+    window: tuple[str, int, int] | None = None
 
 
 @dataclass
@@ -481,6 +483,13 @@ def _process(inputs, plan: OutputPlan, cfg, engine, store: PartsStore, ledger: L
              done: dict[str, str], exclude: frozenset[str], *, resumed, keep_parts, on_progress,
              total, t0) -> RunSummary:
     seen_skips = {(s["file"], s.get("line"), s["reason"]) for s in ledger.skipped}
+    if hasattr(engine, "on_window"):  # progress within a long document (local engine)
+        engine.on_window = None if on_progress is None else (
+            lambda doc, k, n: on_progress(RunProgress(
+                done=ledger.done, total=total, documents=ledger.documents,
+                skipped=len(ledger.skipped), claims=ledger.claims, pairs=ledger.pairs,
+                flags=ledger.flags, elapsed=time.perf_counter() - t0,
+                resumed_from=ledger.resumed_documents, engine=engine.name, window=(doc, k, n))))
     ledger.recovered.extend(engine.open(store.folder, set(done)))
 
     if resumed:

