@@ -142,7 +142,7 @@ def run(
     fresh: Annotated[bool, typer.Option(help="Discard an interrupted run's parts and start over.")] = False,
     manifest: Annotated[Path | None, typer.Option(help="Manifest path (default: <out stem>.manifest.json beside the CSV).")] = None,
     formats: Annotated[str | None, typer.Option("--format", "-f", help="Output formats, comma-separated: csv,jsonl,parquet,html (default csv; output.formats). Each goes beside -o with its suffix: flagged.csv -> flagged.html.")] = None,
-    top: Annotated[int | None, typer.Option(help="Rows of the top-flags table to print (output.top, default 10).")] = None,
+    top: Annotated[int | None, typer.Option(help="Rows of the top-flags table to print (output.top, default 10); with no flag, the best candidates under the cut instead.")] = None,
     overrides: SetOpt = None,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
