@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 
 from pipeline.config import RunConfig, to_dict
 from pipeline.errors import ContradictError, OutputError, ResumeError, RunInterrupted, printable
+from pipeline.run.atomic import temp_path
 from pipeline.run.batches import make_batches
 from pipeline.run.ledger import Ledger, manifest_path
 from pipeline.run.store import PartsStore, RunLocks, lock_path, parts_path, text_hash
@@ -236,13 +237,7 @@ def check_outputs(inputs: list[str], out: Path | OutputPlan, manifest: Path | No
                               f"run replaces and deletes",
                               fix="move the input out of it, or write to another output with -o")
         for what, t, rt in real:
-            same = rt == rp
-            if not same and t.exists():
-                try:
-                    same = os.path.samefile(p, t)
-                except OSError:
-                    same = False
-            if same:
+            if _same_file(p, rp, t, rt):
                 raise OutputError(f"{what} {t} is one of the inputs; writing it would destroy it",
                                   fix="write the output somewhere else, e.g. -o out/flagged.csv")
     for path in {out.parent, manifest.parent}:
@@ -264,33 +259,34 @@ def check_outputs(inputs: list[str], out: Path | OutputPlan, manifest: Path | No
     return plan
 
 
+def _same_file(p: Path, rp: str, t: Path, rt: str) -> bool:
+    """Whether the input ``p`` and the output ``t`` (``rp``, ``rt``: their resolved paths) are
+    one file: the same resolved path, or the same inode (a hard link)."""
+    if rp == rt:
+        return True
+    if not t.exists():
+        return False
+    try:
+        return os.path.samefile(p, t)
+    except OSError:
+        return False
+
+
 def check_output_file(inputs: list[str], out: str | Path) -> Path:
     """The checks of ``check_outputs`` for a command that writes one file (``claims``): no
     input, folder, device or FIFO is replaced. Returns ``out`` as a Path."""
     out = Path(out)
     _named_file(out, "the output", "-o")
-    for what, t in [("the output", out), ("the output's temporary file", _tmp_of(out))]:
+    for what, t in [("the output", out), ("the output's temporary file", temp_path(out))]:
         if t.exists() and not t.is_file():
             kind = "a folder" if t.is_dir() else "a device, FIFO or socket"
             raise OutputError(f"{what} {t} is {kind}, not a regular file",
                               fix="name a regular file, e.g. -o out/claims.csv")
         for inp in inputs:
-            same = _real(t) == _real(Path(inp))
-            if not same and t.exists():
-                try:
-                    same = os.path.samefile(inp, t)
-                except OSError:
-                    same = False
-            if same:
+            if _same_file(Path(inp), _real(Path(inp)), t, _real(t)):
                 raise OutputError(f"{what} {t} is one of the inputs; writing it would destroy it",
                                   fix="write the output somewhere else, e.g. -o out/claims.csv")
     return out
-
-
-def _tmp_of(p: Path) -> Path:
-    from pipeline.run.atomic import temp_path
-
-    return temp_path(p)
 
 
 def make_folders(plan: OutputPlan) -> list[Path]:
@@ -483,13 +479,21 @@ def _process(inputs, plan: OutputPlan, cfg, engine, store: PartsStore, ledger: L
              done: dict[str, str], exclude: frozenset[str], *, resumed, keep_parts, on_progress,
              total, t0) -> RunSummary:
     seen_skips = {(s["file"], s.get("line"), s["reason"]) for s in ledger.skipped}
+
+    def report(batch_docs: int = 0, batch_timings: dict | None = None,
+               window: tuple[str, int, int] | None = None) -> None:
+        if on_progress is None:
+            return
+        on_progress(RunProgress(
+            done=ledger.done, total=total, documents=ledger.documents,
+            skipped=len(ledger.skipped), claims=ledger.claims, pairs=ledger.pairs,
+            flags=ledger.flags, elapsed=time.perf_counter() - t0,
+            resumed_from=ledger.resumed_documents, batch_docs=batch_docs,
+            batch_timings=batch_timings or {}, engine=engine.name, window=window))
+
     if hasattr(engine, "on_window"):  # progress within a long document (local engine)
         engine.on_window = None if on_progress is None else (
-            lambda doc, k, n: on_progress(RunProgress(
-                done=ledger.done, total=total, documents=ledger.documents,
-                skipped=len(ledger.skipped), claims=ledger.claims, pairs=ledger.pairs,
-                flags=ledger.flags, elapsed=time.perf_counter() - t0,
-                resumed_from=ledger.resumed_documents, engine=engine.name, window=(doc, k, n))))
+            lambda doc, k, n: report(window=(doc, k, n)))
     ledger.recovered.extend(engine.open(store.folder, set(done)))
 
     if resumed:
@@ -498,16 +502,6 @@ def _process(inputs, plan: OutputPlan, cfg, engine, store: PartsStore, ledger: L
         from pipeline.run.progress import count_total
 
         total = count_total(inputs, cfg.ingest, exclude=exclude)
-
-    def report(batch_docs: int = 0, batch_timings: dict | None = None) -> None:
-        if on_progress is None:
-            return
-        on_progress(RunProgress(
-            done=ledger.done, total=total, documents=ledger.documents,
-            skipped=len(ledger.skipped), claims=ledger.claims, pairs=ledger.pairs,
-            flags=ledger.flags, elapsed=time.perf_counter() - t0,
-            resumed_from=ledger.resumed_documents, batch_docs=batch_docs,
-            batch_timings=batch_timings or {}, engine=engine.name))
 
     report()
     batches = make_batches(iter_items(inputs, cfg.ingest, exclude=exclude), cfg.batch_docs, done,

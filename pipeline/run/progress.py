@@ -225,7 +225,7 @@ def format_summary(s) -> str:
         lines.append(f"skipped: {reasons}")
     per_doc = s.flags / s.documents if s.documents else 0.0
     lines.append(f"flags per document: {per_doc:.2f}")
-    if s.documents and not s.flags and s.pairs and not getattr(s, "below", None):
+    if s.documents and not s.flags and s.pairs and not s.below:
         # the cascade left every pair unscored (nothing came near the cut): say how to read on
         lines.append("no pair reached the cut; lower --threshold (the cut on the score column, "
                      "e.g. --threshold 0.1) to read further down the ranking")
