@@ -247,6 +247,10 @@ class DecideConfig:
     agreement_factor: float = 0.1
     agree_entailment: float = 0.5
     agree_similarity: float = 0.9
+    # a dispute the article itself states in one sentence ("X claimed P, a claim Y denied":
+    # stages/segment.py ties the two claims) is flagged with reason "dispute" and at least
+    # this score, whatever the models say; 0 leaves such pairs to the models alone
+    dispute_score: float = 0.9
 
     def __post_init__(self) -> None:
         validate(self)
@@ -415,6 +419,7 @@ RANGES: dict[str, Range] = {
     "score.token_budget": AT_LEAST_1,
     "decide.threshold": UNIT, "decide.operating_point": Range(-1, 1), "decide.confirm_margin": UNIT,
     "decide.agreement_factor": UNIT, "decide.agree_entailment": UNIT, "decide.agree_similarity": UNIT,
+    "decide.dispute_score": UNIT,
     "decide.numeric_min_similarity": UNIT,
     "decide.numeric_max_entailment": UNIT, "decide.numeric_tolerance": UNIT,
     "decide.denial_min_similarity": UNIT, "decide.denial_max_entailment": UNIT,

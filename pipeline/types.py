@@ -79,6 +79,12 @@ class Claim:
     is_quote: bool = False
     role: str = ""  # "analyst" for analysts', economists' and commentators' opinions
     modality: str = "asserted"  # asserted | hedged | hypothetical | question
+    # the id of the claim (same document) this one disputes where the article ties the two in
+    # one sentence ("P, a claim Y denied": P by X, and P denied by Y); "" otherwise
+    target: str = ""
+    # a tied denial's own clause in the text (", a claim Y denied" without its comma), raw
+    # offsets; None for every other claim
+    clause: tuple[int, int] | None = None
     info: ClaimInfo | None = field(default=None, repr=False, compare=False)
 
     @property

@@ -122,3 +122,57 @@ def test_a_retraction_pairs_two_claims_of_one_speaker(nlp):
                       "I do not know the golfer.", speakers=["olsen", "olsen", "olsen"])
     assert pair_evidence(Pair(a, b, "same_speaker", 0.2))["dispute"] == 1.0
     assert pair_evidence(Pair(a, c, "same_speaker", 0.2))["dispute"] == 0.0
+
+
+TIED = [
+    ("Defence minister Khawaja Dastgir claimed that Pakistan had suspended all military "
+     "cooperation with the United States, a claim the US State Department denied.",
+     "pakistan had suspended all military cooperation with the united states", "dastgir", "state department"),
+    ("Rep. Duncan Hunter said on Tuesday that at least 10 militants were caught crossing the "
+     "border, a claim the department said was false.",
+     "at least 10 militants were caught crossing the border", "hunter", "department"),
+    ("The mayor said the bridge would reopen in March, a claim rejected by the transport ministry.",
+     "the bridge would reopen in march", "mayor", "ministry"),
+    ("The company said it had paid all its taxes, which the tax office denied.",
+     "it had paid all its taxes", "company", "tax office"),
+    ("The union said 4,000 workers joined the strike, a figure the employers disputed.",
+     "4,000 workers joined the strike", "union", "employers"),
+]
+
+
+@pytest.mark.parametrize("sentence,content,asserter,denier", TIED)
+def test_a_dispute_stated_in_one_sentence_ties_two_claims(seg, sentence, content, asserter, denier):
+    """"X claimed P, a claim Y denied" (and its kin: "... Y said was false", "... rejected by
+    Y", "..., which Y denied", "a figure Y disputed"): P by X, and P denied by Y, the denial's
+    ``target`` the claim it disputes; the denying clause is in neither claim."""
+    cs = claims_of(seg, "Row\n\n" + sentence + "\n")
+    on_p = [c for c in cs if c.text.lower() == content]
+    assert len(on_p) == 2, [(c.text, c.speaker, c.stance) for c in cs]
+    said, denied = sorted(on_p, key=lambda c: c.stance)  # "asserts" < "denies"
+    assert said.stance == "asserts" and asserter in said.speaker.lower()
+    assert denied.stance == "denies" and denier in denied.speaker.lower()
+    assert denied.target == said.id and not said.target
+    assert (denied.start, denied.end) == (said.start, said.end)
+    # its own clause is kept beside its span: the words the protocol gives a denial
+    lo, hi = denied.clause
+    text = "Row\n\n" + sentence + "\n"
+    assert text[lo:hi].split()[-1].rstrip(".") in sentence.split(",")[-1] and text[lo - 2:lo] == ", "
+    assert said.clause is None
+
+
+def test_a_tied_dispute_is_paired_and_flagged_whatever_the_scores(seg, nlp):
+    """The two claims of one sentence are never paired by similarity; a tie always is, and the
+    decision flags it with reason "dispute" at ``decide.dispute_score`` even when the NLI
+    model sees no contradiction; with ``dispute_score`` 0 it is left to the scores."""
+    cs = claims_of(seg, "Row\n\n" + TIED[0][0] + " The talks will resume next week.\n")
+    add_claim_info(cs, nlp)
+    emb = np.eye(len(cs))  # nothing is near anything
+    pairs = knn_pairs(cs, emb, PairConfig(k=1, min_similarity=0.5))
+    tied = [p for p in pairs if p.a.target == p.b.id or p.b.target == p.a.id]
+    assert len(tied) == 1 and tied[0].dispute_rank == 1
+    low = _score(0.05, 0.3)
+    flags = Decider(DecideConfig(method="threshold")).decide(tied, [low])
+    assert len(flags) == 1 and "dispute" in flags[0].reason.split("+") and flags[0].score == pytest.approx(0.9)
+    assert not Decider(DecideConfig(method="threshold", dispute_score=0.0)).decide(tied, [low])
+    # the article says they disagree: never "agreement", however alike their words
+    assert not agreement(tied[0], _score(0.05, 0.9))

@@ -544,3 +544,14 @@ def test_an_organisation_only_told_or_cited_is_not_what_the_company_or_club_refe
     cs = claims_of(seg, "Ostra Motors told investors in an interview with CNN that prices would "
                         "rise. The company said sales fell 4 percent.\n")
     assert find(cs, "sales fell").speaker == "Ostra Motors"
+
+
+def test_a_portfolio_in_a_title_is_not_what_the_company_refers_to(seg):
+    """"Defence minister X": the NER's "Defence" qualifies an office; a later "the company" or
+    "the bank" with no organisation named is its own speaker, not "Defence"."""
+    cs = claims_of(seg, "Row\n\nDefence minister Khawaja Dastgir claimed that Pakistan had suspended all "
+                        "cooperation.\n\nThe company said it had paid all its taxes.\n\n"
+                        "The bank said its profits rose.\n")
+    assert find(cs, "paid all its taxes").speaker.lower() == "company"
+    assert find(cs, "profits rose").speaker.lower() == "bank"
+    assert find(cs, "suspended all cooperation").speaker == "Khawaja Dastgir"

@@ -140,10 +140,14 @@ def _overlap(a: tuple[int, int], b: tuple[int, int]) -> float:
 
 
 def match_claims(gold: dict[str, dict], pred: list[Claim], min_overlap: float = 0.5) -> dict[str, list[Claim]]:
-    """Gold claim id -> predicted claims overlapping it (best first)."""
+    """Gold claim id -> predicted claims overlapping it (best first). A tied denial ("P, a
+    claim Y denied": its span is P) also matches by its own clause, the span the protocol
+    gives a denial (data/labelled/real/PROTOCOL.md)."""
     out: dict[str, list[Claim]] = {}
     for gid, g in gold.items():
-        hits = [(_overlap((g["start"], g["end"]), (c.start, c.end)), c) for c in pred]
+        span = (g["start"], g["end"])
+        hits = [(max(_overlap(span, (c.start, c.end)), _overlap(span, c.clause) if c.clause else 0.0), c)
+                for c in pred]
         hits = [h for h in hits if h[0] >= min_overlap]
         hits.sort(key=lambda h: -h[0])
         out[gid] = [c for _, c in hits]

@@ -568,7 +568,11 @@ def attribute(doc_id: str, norm: Normalized, raw_claims: list[RawClaim]) -> list
         n = counters.get(rc.sent_index, 0)
         counters[rc.sent_index] = n + 1
         s, e = norm.raw_span(rc.start, rc.end)
-        out.append(Claim(
+        # "P, a claim Y denied": the claim on P just made, in this sentence
+        target = next((c.id for c in reversed(out) if c.sent_index == rc.sent_index
+                       and (c.start, c.end) == (s, e) and c.stance != "denies"), "") if rc.tied else ""
+        clause = norm.raw_span(*rc.clause) if rc.clause is not None else None
+        out.append(Claim(target=target, clause=clause,
             doc_id=doc_id, id=f"{rc.sent_index}.{n}", start=s, end=e, text=rc.text,
             sent_index=rc.sent_index, cue=rc.cue, stance=rc.stance, modality=rc.modality,
             mention=rc.mention.text if rc.mention else "", is_quote=rc.is_quote,

@@ -48,7 +48,7 @@ import numpy as np
 from pipeline.config import DecideConfig
 from pipeline.errors import ConfigError
 from pipeline.stages.evidence import (EVIDENCE, WordSimilarity, add_claim_info, agreement,
-                                      pair_evidence, prepare_words)
+                                      pair_evidence, prepare_words, reported_dispute)
 from pipeline.stages.quantities import MONTHS, numeric_mismatch
 from pipeline.types import Flag, Pair, Score
 
@@ -495,7 +495,8 @@ class Decider:
         possible = {r.name: np.array([bool(r.applies(p, FAVOURABLE, ev)) for p, ev in zip(pairs, evs)])
                     for r in self.rules if r.uses_nli}
         bound = learned.nli_bound(x, possible)
-        return learned.logit(x) + bound >= learned.cut_logit(self.threshold)
+        reported = np.array([self.cfg.dispute_score > 0 and reported_dispute(p) for p in pairs], dtype=bool)
+        return (learned.logit(x) + bound >= learned.cut_logit(self.threshold)) | reported
 
     def probabilities(self, pairs: list[Pair], scores: Sequence[Score | None],
                       evs: list[dict] | None = None) -> tuple[np.ndarray, list[list[RuleHit]]]:
@@ -567,6 +568,10 @@ class Decider:
                         if rule.flags_on_fallback:
                             reasons.append(h.name)
                             score = max(score, pair.similarity)
+            if self.cfg.dispute_score > 0 and reported_dispute(pair):
+                # the article states the dispute: flagged, and above what the models give
+                reasons.append("dispute")
+                score = max(score, self.cfg.dispute_score)
             if not reasons and below <= 0:
                 continue
             flag = Flag(pair=pair, score=min(1.0, score), p_contradiction=float(pc),

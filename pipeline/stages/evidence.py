@@ -240,6 +240,8 @@ def agreement(pair: Pair, score, *, entailment: float = 0.5, similarity: float =
     """The two claims say the same thing: both dispute (two denials of one account), they
     entail each other both ways, or they are near copies with the same polarity that the
     NLI model reads as entailment rather than contradiction (``score``: a ``Score`` or None)."""
+    if reported_dispute(pair):
+        return False  # the article says they disagree, however alike their words
     if disputes(pair.a) and disputes(pair.b):
         return True
     if score is None:
@@ -259,6 +261,14 @@ def retracts(c: Claim) -> bool:
 def disputes(c: Claim) -> bool:
     """The claim reports or voices a dispute: a denial (stance) or dispute wording."""
     return c.stance == "denies" or _info(c).dispute
+
+
+def reported_dispute(pair: Pair) -> bool:
+    """The article itself ties the two claims as a dispute in one sentence ("X claimed P, a
+    claim Y denied": ``Claim.target``): the surest contradiction a text states."""
+    a, b = pair.a, pair.b
+    return a.doc_id == b.doc_id and ((bool(a.target) and a.target == b.id)
+                                     or (bool(b.target) and b.target == a.id))
 
 
 def dispute_between(pair: Pair) -> bool:

@@ -1,8 +1,9 @@
 """Pair: candidate pairs of related claims by embedding nearest neighbours, with a relation.
 
 Within a document every claim is paired with its ``k`` nearest neighbours (cosine similarity
-at least ``min_similarity``), never with a claim of its own sentence; pairs are unordered and
-unique. The number of candidates grows linearly with the number of claims (at most
+at least ``min_similarity``), never with a claim of its own sentence (except the two claims a
+sentence ties as a dispute, "P, a claim Y denied": ``Claim.target``, always paired); pairs are
+unordered and unique. The number of candidates grows linearly with the number of claims (at most
 ``k`` per claim), never quadratically.
 
 A long document (more than ``pair.block_claims`` claims: a report, a book, a live blog) is
@@ -101,6 +102,15 @@ def _neighbours(claims: list[Claim], emb: np.ndarray, cfg: PairConfig
     # said in other words ("the allegations", "the report"); they are ranked for the decision
     ranks: dict[tuple[int, int], int] = {}
     central = emb @ emb.mean(axis=0)
+    # "P, a claim Y denied": the article ties the two claims of one sentence; always a pair,
+    # first among the denial's targets
+    index = {c.id: i for i, c in enumerate(claims)}
+    for i, c in enumerate(claims):
+        j = index.get(c.target, -1) if c.target else -1
+        if j >= 0 and j != i:
+            key = (min(i, j), max(i, j))
+            seen[key] = float(emb[i] @ emb[j])
+            ranks[key] = 1
     for i in range(n):
         if not disputes(claims[i]):
             continue

@@ -4,7 +4,8 @@ Patterns handled (each has a unit test):
 
 * reported speech: "X claimed that P" -> claim P, mention X, cue "claimed";
 * denials: "X denied that P" -> P with stance "denies"; "..., a claim the US State
-  Department denied" -> a separate denial claim of the claim it refers to;
+  Department denied" (or "... said was false", "... rejected by Y", "..., which Y denied")
+  -> a separate denial claim of the claim it refers to, tied to it (``RawClaim.tied``);
 * quotes with the attribution after or before them ("'...,' said a senior official");
   a quote that runs on over several sentences or paragraphs keeps its speaker;
 * "according to X" names X;
@@ -61,7 +62,11 @@ _TRANSCRIPT_LABEL = re.compile(r"[\"“]?((?:[A-Z][\w.'’-]*\s+){0,2}[A-Z][\w.'
 _DASH_NAME = re.compile(r"[\"”'’]*\s*[―—–]\s*((?:[A-Z][\w.'’-]*\s+){0,3}[A-Z][\w.'’-]*)")
 DENY_VERBS = {"deny", "reject", "dispute", "dismiss", "rebut", "refute", "contradict"}
 CLAIM_NOUNS = {"claim", "allegation", "accusation", "report", "suggestion", "assertion",
-               "charge", "statement", "account"}
+               "charge", "statement", "account", "figure", "rumour", "rumor", "version",
+               "characterization", "characterisation", "contention"}
+# what a report calls a claim it rejects (", a claim the ministry said was false")
+FALSITY = {"false", "untrue", "wrong", "baseless", "unfounded", "inaccurate", "incorrect",
+           "groundless", "bogus", "fabricated", "misleading", "nonsense", "lie", "fake"}
 SPLIT_CC = {"but", "yet", "while", "whereas"}
 SPLIT_MARK = {"although", "though", "while", "whereas"}
 QUOTE_CHARS = "\"“”"
@@ -179,6 +184,11 @@ class RawClaim:
     # speakers introduced since the previous claim by reports without content ("Horn
     # confirmed that."): attribution sees them first, so a following "she" is Horn
     prior_mentions: list[Mention] = field(default_factory=list)
+    # a denial the sentence ties to the claim of the same span just before it ("P, a claim Y
+    # denied"): attribution records that claim as its ``target``
+    tied: bool = False
+    # where the tying clause lies (", a claim Y denied" without its comma), for a tied denial
+    clause: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -510,6 +520,8 @@ class Segmenter:
                 c.start += ws
                 c.end += ws
                 c.sent_index += sent_base
+                if c.clause is not None:
+                    c.clause = (c.clause[0] + ws, c.clause[1] + ws)
                 if c.region >= 0:
                     c.region += region_base
                 if c.mention is not None and id(c.mention) not in moved:
@@ -623,6 +635,11 @@ class Segmenter:
         content, then trimming."""
         claims: list[RawClaim] = []
         content = set(content)
+        # the denial tied to the content first: ", a claim the ministry said was false" must
+        # not be read as a relative-clause report of its own
+        denial = _denial_np(doc, content)
+        if denial is not None:
+            content -= denial[0]
         for i in sorted(content):
             v = doc[i]
             if (v.dep_ == "relcl" and v.lemma_.lower() in REPORT_VERBS and i in content
@@ -642,11 +659,7 @@ class Segmenter:
                 rc = _make_claim(doc, si, inner, _mention(speaker), v.text.lower(), vstance, in_region)
                 if rc is not None:
                     claims.append(rc)
-        denial = _denial_np(doc, content)
         inner: list[RawClaim] = []
-        if denial is not None:
-            np_toks, verb, subj = denial
-            content -= np_toks
         for part in _split_content(doc, content):
             rc = _make_claim(doc, si, part, mention, cue, stance, in_region)
             if rc is not None:
@@ -655,11 +668,13 @@ class Segmenter:
         if denial is not None and inner:
             np_toks, verb, subj = denial
             referred = inner[-1]
+            words = sorted(i for i in np_toks if not doc[i].is_punct)
+            clause = (doc[words[0]].idx, doc[words[-1]].idx + len(doc[words[-1]].text)) if words else None
             # the denied proposition's own span (the reporting clause "a claim Y denied" is
             # its cue): a second claim on it, by the one who denies it
             claims.append(RawClaim(
                 start=referred.start, end=referred.end, text=referred.text, sent_index=si,
-                mention=_mention(subj), cue=verb.text.lower(), stance="denies",
+                mention=_mention(subj), cue=verb.text.lower(), stance="denies", tied=True, clause=clause,
             ))
         return claims
 
@@ -1014,15 +1029,42 @@ def _according_to(toks: set[int], doc):
     return None
 
 
+def _denier(rel):
+    """The one who denies in a clause tied to a claim noun, or None: the subject of a denial
+    verb ("the State Department denied"), its agent in the passive ("rejected by the
+    ministry"), or the subject of a report that calls it false ("the ministry said was
+    false", "officials called baseless")."""
+    lemma = rel.lemma_.lower()
+    if lemma in DENY_VERBS:
+        subj = next((c for c in rel.children if c.dep_ == "nsubj"
+                     and c.lower_ not in RELATIVE_PRONOUNS), None)
+        if subj is not None:
+            return subj
+        agent = next((c for c in rel.children if c.dep_ == "agent"), None)
+        return next((c for c in agent.children if c.dep_ == "pobj"), None) if agent is not None else None
+    if lemma in REPORT_VERBS or lemma == "call":
+        comp = [c for c in rel.children if c.dep_ in ("ccomp", "xcomp", "oprd", "acomp")]
+        words = [t for c in comp for t in c.subtree]
+        if (any(t.lemma_.lower() in FALSITY for t in words)
+                and not any(t.dep_ == "neg" for t in words)
+                and not any(c.dep_ == "neg" for c in rel.children)):
+            return next((c for c in rel.children if c.dep_ == "nsubj"
+                         and c.lower_ not in RELATIVE_PRONOUNS), None)
+    return None
+
+
 def _denial_np(doc, content: set[int]):
-    """", a claim the State Department denied": the noun phrase, its verb and its subject."""
+    """The clause that ties a content to the one who denies it, inside one sentence: ", a
+    claim the State Department denied", ", a claim rejected by the ministry", ", a claim the
+    ministry said was false", ", which the ministry denied". Returns its tokens (with the
+    comma before it), its verb and the denier, or None."""
     for i in sorted(content):
         t = doc[i]
-        if t.lemma_.lower() not in CLAIM_NOUNS:
-            continue
-        for rel in t.children:
-            if rel.dep_ in ("relcl", "acl") and rel.lemma_.lower() in DENY_VERBS:
-                subj = next((c for c in rel.children if c.dep_ == "nsubj"), None)
+        if t.lemma_.lower() in CLAIM_NOUNS:
+            for rel in t.children:
+                if rel.dep_ not in ("relcl", "acl"):
+                    continue
+                subj = _denier(rel)
                 if subj is None:
                     continue
                 ids = _subtree_ids(t)
@@ -1030,6 +1072,15 @@ def _denial_np(doc, content: set[int]):
                 if lo > 0 and doc[lo - 1].text == ",":
                     ids.add(lo - 1)
                 return ids & content | {i for i in ids if doc[i].text == ","}, rel, subj
+        elif (t.dep_ == "relcl" and t.lemma_.lower() in DENY_VERBS
+              and any(c.lower_ == "which" and c.dep_ in ("dobj", "nsubjpass") for c in t.children)):
+            # ", which the ministry denied": the relative clause denies all that comes before
+            subj = _denier(t)
+            ids = _subtree_ids(t)
+            lo = min(ids)
+            if subj is None or lo == 0 or doc[lo - 1].text != ",":
+                continue
+            return (ids | {lo - 1}) & content | {lo - 1}, t, subj
     return None
 
 
@@ -1274,6 +1325,23 @@ def _subject_like(tok) -> bool:
     return tok.dep_ in _SUBJ or (tok.dep_ in ("poss", "appos", "compound") and tok.head.dep_ in _SUBJ)
 
 
+# a government portfolio, which the NER often tags as an organisation when it only qualifies
+# an office ("Defence minister Khawaja Dastgir", "Interior secretary"): not a body that "the
+# company" or "the bank" could refer back to
+_PORTFOLIOS = frozenset({"defence", "defense", "interior", "foreign", "finance", "health", "education",
+                         "justice", "treasury", "commerce", "trade", "agriculture", "energy", "labour",
+                         "labor", "transport", "home", "environment", "information", "culture",
+                         "economy", "housing", "immigration"})
+_OFFICES = frozenset({"minister", "secretary", "spokesman", "spokeswoman", "spokesperson", "chief",
+                      "official", "officials", "adviser", "advisor", "undersecretary", "critic"})
+
+
+def _portfolio(ent) -> bool:
+    """"Defence" in "Defence minister Khawaja Dastgir": a portfolio qualifying an office."""
+    return (len(ent) == 1 and ent.root.lower_ in _PORTFOLIOS
+            and ent.root.dep_ in ("compound", "amod") and ent.root.head.lower_ in _OFFICES)
+
+
 def _in_dateline(ent) -> bool:
     """True for an entity inside a dateline ("KARVELO, March 3 (Wire) - ")."""
     text = doc_text(ent.doc)
@@ -1313,7 +1381,8 @@ class EntityIndex:
         # antecedents of "the company", "the club": not an agency in the dateline, nor an
         # organisation that was only told or interviewed ("told the BBC", "according to Reuters")
         orgs = [(e.end, _org_text(e)) for e in ents
-                if e.label_ == "ORG" and not _in_dateline(e) and not _addressed(e)]
+                if e.label_ == "ORG" and not _in_dateline(e) and not _addressed(e)
+                and not _portfolio(e)]
         self.org_ends = [end for end, _ in orgs]
         self.org_texts = [text for _, text in orgs]
         named = [(e.end, _org_text(e) if e.label_ == "ORG" else e.text, e.label_, _subject_like(e.root),
