@@ -176,3 +176,21 @@ def test_a_tied_dispute_is_paired_and_flagged_whatever_the_scores(seg, nlp):
     assert not Decider(DecideConfig(method="threshold", dispute_score=0.0)).decide(tied, [low])
     # the article says they disagree: never "agreement", however alike their words
     assert not agreement(tied[0], _score(0.05, 0.9))
+
+
+def test_an_anaphoric_denial_targets_first_the_account_just_before_it(nlp):
+    """"The ministry denied the allegations" most often answers the account told just before
+    it: that claim is its first target (rank 1), though another is more central."""
+    texts = ["The golfer was suspended for a month for doping.",
+             "The golfer was banned for doping, his coach said.",
+             "The club had paid the players late, the union said.",
+             "The club denied the allegations."]
+    cs = _claims(nlp, *texts, speakers=["olsen", "coach", "union", "club"])
+    emb = np.array([[0.9, 0.4, 0.1], [0.88, 0.45, 0.1], [0.1, 0.9, 0.4], [0.2, 0.1, 0.97]])
+    emb = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    pairs = knn_pairs(cs, emb, PairConfig(k=1, dispute_k=1, min_similarity=0.5))
+    ranked = {frozenset((p.a.id, p.b.id)): p.dispute_rank for p in pairs if p.dispute_rank}
+    assert ranked[frozenset(("2.0", "3.0"))] == 1
+    # then the most central account, one of the two on the golfer
+    assert sorted(r for k, r in ranked.items() if "3.0" in k) == [1, 2]
+    assert {k for k, r in ranked.items() if r == 2} <= {frozenset(("0.0", "3.0")), frozenset(("1.0", "3.0"))}

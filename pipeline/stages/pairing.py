@@ -114,8 +114,9 @@ def _neighbours(claims: list[Claim], emb: np.ndarray, cfg: PairConfig
     for i in range(n):
         if not disputes(claims[i]):
             continue
-        # "These claims are false": the words say little of what is disputed; the accounts of
-        # other speakers most central to the article (nearest its mean claim) are the targets
+        # "These claims are false": the words say little of what is disputed; the account of
+        # another speaker just before it, then those most central to the article (nearest its
+        # mean claim), are the targets
         anaphoric = anaphoric_dispute(claims[i])
         order = np.argsort(-(central if anaphoric else sims[i]), kind="stable")
         others = [j for j in order
@@ -123,6 +124,12 @@ def _neighbours(claims: list[Claim], emb: np.ndarray, cfg: PairConfig
                   and sent[i] != sent[int(j)] and not disputes(claims[int(j)])
                   and (not (claims[i].speaker_id and claims[i].speaker_id == claims[int(j)].speaker_id)
                        or retracts(claims[i]))]
+        if anaphoric:
+            # "Pakistan denied the allegations": most often the account just before it
+            before = [j for j in others if claims[int(j)].start < claims[i].start]
+            if before:
+                last = max(before, key=lambda j: claims[int(j)].start)
+                others = [last] + [j for j in others if j != last]
         for r, j in enumerate(others[:cfg.dispute_k * (2 if anaphoric else 1)], start=1):
             key = (min(i, int(j)), max(i, int(j)))
             seen[key] = float(sims[i, j])
