@@ -194,3 +194,14 @@ def test_an_anaphoric_denial_targets_first_the_account_just_before_it(nlp):
     # then the most central account, one of the two on the golfer
     assert sorted(r for k, r in ranked.items() if "3.0" in k) == [1, 2]
     assert {k for k, r in ranked.items() if r == 2} <= {frozenset(("0.0", "3.0")), frozenset(("1.0", "3.0"))}
+
+
+@pytest.mark.parametrize("text,says", [
+    ("Again, this is totally fake.", True), ("The story is nothing but a lie.", True),
+    ("Fortunately, none of this is true.", True), ("The whole thing was hogwash.", True),
+    ("Fake social media accounts share his work.", False), ("The problem is fake accounts.", False),
+    ("Police used a lie detector.", False),
+])
+def test_calling_an_account_fake_or_a_lie_is_dispute_wording(nlp, text, says):
+    (c,) = _claims(nlp, text)
+    assert disputes(c) is says

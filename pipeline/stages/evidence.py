@@ -49,7 +49,11 @@ _DISPUTE = re.compile(
     r"fabricat(?:e|ed|ion)|hoax(?:es)?|rubbish(?:ed)?|nonsense|misleading|inaccurate|"
     r"disagree(?:s|d)?|dispel(?:s|led)?|apologi[sz](?:e|es|ed)|misspoke|poor choice of words|"
     r"not true|no truth|no evidence|no basis|no plans? to|no such thing|at odds with|"
-    r"contrary to|shot down|shoots down|walked back|set the record straight)\b", re.I)
+    r"contrary to|shot down|shoots down|walked back|set the record straight|hogwash|"
+    # calling an account fake or a lie, or none of it true ("this is totally fake", "is
+    # nothing but a lie", "none of this is true")
+    r"(?:is|was|are|were|'s|’s)\s+(?:\w+\s+){0,3}(?:fake|lies?)(?![ \t]+[a-z])|"
+    r"none of (?:this|it|that|these|those|them) (?:is|was|are|were) true)\b", re.I)
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _RELATIVE_DAYS = ("yesterday", "today", "tomorrow", "tonight", "last week", "next week",
                   "last month", "next month", "last year", "next year", "earlier this week",
