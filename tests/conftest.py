@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import os
+import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -46,6 +48,33 @@ denied claim aid million billion dollars jobs factory open closed will close cut
 turnout percent vote election free fair rigged doses delivered arrived hospitals running out
 of and but with to in on that has have had been there man woman dog cat sleeps runs plays
 outside inside red blue big small happy sad""".split()
+
+
+WORD = re.compile(r"\w+")
+
+
+def _visible(s: str) -> str:
+    # what normalisation drops (control and format characters: NUL, ESC, bidi, zero-width)
+    return "".join(ch for ch in s if unicodedata.category(ch) not in ("Cc", "Cf") or ch in "\n\t")
+
+
+def rule_breaks(text: str, claim) -> str | None:
+    """Why ``claim`` (anything with ``start``, ``end`` and ``text``) breaks the span rule on
+    ``text`` (README, "Claims"), or None: the claim is ``text[start:end]`` with runs of white
+    space made one space, or, where an attribution was left out, the span's words in order
+    less the attribution's, starting and ending with the span's."""
+    span = " ".join(text[claim.start:claim.end].split())
+    if claim.text == span:
+        return None
+    sw, cw = WORD.findall(_visible(span)), WORD.findall(_visible(claim.text))
+    if not cw:
+        return f"no word: {claim.text!r}"
+    it = iter(sw)
+    if not all(w in it for w in cw):
+        return f"{claim.text!r} is not the words of {span!r} in order"
+    if sw[0] != cw[0] or sw[-1] != cw[-1]:
+        return f"{claim.text!r} does not start and end as its span {span!r}"
+    return None
 
 
 def build_tiny_model(folder: Path, id2label: dict[int, str] | None = None) -> Path:

@@ -178,11 +178,12 @@ def test_export_metadata_holds_the_weights_hash(tmp_path):
     meta = onnx_cache.read_meta(path)
     assert meta["weights_sha256"] == onnx_cache.sha256_file(folder / "model.safetensors")
     assert meta["quantization"].startswith("int8") and meta["check"]["n"] == 4
-    assert onnx_cache.export_status(path, folder).valid
+    assert onnx_cache.export_status(path, folder) == onnx_cache.ExportStatus("valid", path, "", meta)
 
 
 @needs_onnx
 def test_missing_export(tmp_path, monkeypatch):
+    from pipeline import onnx_cache
     from pipeline.errors import ModelError
     from pipeline.nli.model import ONNX_FILE, NLIModel, cached_onnx_path
 
@@ -200,7 +201,7 @@ def test_missing_export(tmp_path, monkeypatch):
     assert m.backend_setting == "auto" and m.backend_name == "onnx-int8"
     assert not (folder / ONNX_FILE).exists() and cached_onnx_path(folder).is_file()
     assert str(tmp_path / "cache" / "nli") in m.backend_reason
-    assert m.describe()["onnx"]["weights_sha256"]
+    assert m.describe()["onnx"]["weights_sha256"] == onnx_cache.sha256_file(folder / "model.safetensors")
     ref = NLIModel(str(folder), backend="torch", device="cpu").predict(PAIRS)
     assert np.abs(m.predict(PAIRS) - ref).max() < 0.1
 

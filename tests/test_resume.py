@@ -62,7 +62,8 @@ def test_kill_and_resume_equals_uninterrupted(tmp_path, overrides):
     corpus = _corpus(tmp_path / "corpus.jsonl")
     cfg = load_run_config(None, overrides)
     ref = run([str(corpus)], tmp_path / "ref" / "flagged.csv", cfg)
-    assert ref.documents == 12 and ref.flags > 0
+    # threshold 0 (no decider beside the tiny model): every pair is flagged
+    assert ref.documents == 12 and ref.flags == ref.pairs > 0
     assert [s["line"] for s in ref.skipped] == [13]
 
     out = tmp_path / "killed" / "flagged.csv"
