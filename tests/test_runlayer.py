@@ -14,20 +14,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import REPO, assert_same_flags, build_tiny_model, csv_rows, write_corpus
+from conftest import NEWS, REPO, assert_same_flags, build_tiny_model, csv_rows, write_corpus
 from pipeline.config import load_run_config
 from pipeline.errors import ModelError, OutputError, ResumeError, RunLockedError
 from pipeline.run import run
 from pipeline.run.store import RunLock
 
-SENTENCES = [
-    'Defence Minister Khurram Dastgir said all cooperation with the United States was suspended.',
-    '"Talks between the two sides are ongoing at all levels," said a senior US official.',
-    'Union leader Maria Lopez said 400 jobs would be cut at the plant.',
-    'Company spokesman David Chen said the plant would stay open and no jobs would be cut.',
-    'The electoral commission said turnout was 61 percent.',
-    'The opposition claimed that turnout was under 50 percent, a claim the commission denied.',
-]
+SENTENCES = [NEWS[i] for i in (0, 1, 3, 4, 5, 6)]
 
 
 def _corpus(path: Path, n: int = 6) -> Path:
@@ -57,8 +50,8 @@ def _stop_after(batches: int):
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
+def model(tiny_model):
+    return tiny_model  # the session's tiny model (conftest); a test that changes it copies it first
 
 
 @pytest.fixture(scope="module")
