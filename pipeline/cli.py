@@ -33,17 +33,20 @@ app.add_typer(eval_app, name="eval")
 
 
 class Backend(str, Enum):
+    """NLI backend choices for ``--backend`` (``score.backend``): auto, torch, onnx."""
     auto = "auto"
     torch = "torch"
     onnx = "onnx"
 
 
 class Engine(str, Enum):
+    """Execution engine choices for ``--engine`` (``engine``): local, ray."""
     local = "local"
     ray = "ray"
 
 
 class Method(str, Enum):
+    """Decision method choices for ``--method`` (``decide.method``): auto, threshold, learned."""
     auto = "auto"
     threshold = "threshold"
     learned = "learned"
@@ -204,6 +207,8 @@ def terminal_safe(s: object) -> str:
 
 
 def format_top(rows: list[dict], width: int = 60) -> str:
+    """The ``--top`` table: a header, then one line per row (score, reason, relation, each
+    side's claim with its speaker), every cell made terminal-safe and cut to fit ``width``."""
     def cut(s: str, n: int) -> str:
         s = terminal_safe(s)
         return s if len(s) <= n else s[: n - 1] + "…"
@@ -522,6 +527,8 @@ def export_onnx(
 
 
 def main() -> None:
+    """The ``contradict`` console entry point: runs the app; a ``ContradictError`` prints
+    ``error: ...`` on stderr and exits 1, Ctrl-C prints ``error: interrupted`` and exits 130."""
     try:
         app()
     except ContradictError as exc:

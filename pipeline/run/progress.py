@@ -118,6 +118,8 @@ class Progress:
 
     def line(self, done: int, total: int | None, counters: dict[str, int] | None = None,
              elapsed: float | None = None) -> str:
+        """The bar's text for ``done`` of ``total``: count and percentage, rate, counters,
+        elapsed time and ETA."""
         elapsed = time.perf_counter() - self.t0 if elapsed is None else elapsed
         if total is not None:
             total = max(total, done)
@@ -140,6 +142,8 @@ class Progress:
 
     def update(self, done: int, total: int | None = None, counters: dict[str, int] | None = None,
                *, elapsed: float | None = None, force: bool = False) -> None:
+        """Redraw the bar (a terminal: at most every ``min_interval`` unless ``force`` or done;
+        elsewhere one log line a call)."""
         if not self.enabled:
             return
         now = time.perf_counter()
@@ -169,6 +173,7 @@ class Progress:
         self._drawn = False
 
     def close(self) -> None:
+        """End the bar's line on a terminal."""
         if self.enabled and self.tty and self._drawn:
             self.stream.write("\n")
             self.stream.flush()
@@ -187,6 +192,8 @@ class RunProgressBar(Progress):
         self.verbose = verbose
 
     def update_run(self, p) -> None:
+        """Show a run's progress event ``p``: a window of a long document, the start (or resume),
+        or a committed batch with its counts."""
         if not self.enabled:
             return
         self.start_at = p.resumed_from

@@ -23,6 +23,7 @@ Item = Document | Skipped  # what a reader yields: a document, or a record it sk
 
 
 def check_inputs(paths: Iterable[str | Path]) -> list[Path]:
+    """``paths`` as Paths; one that does not exist is an ``InputError`` naming it and the fix."""
     out = []
     for p in paths:
         path = Path(p)
