@@ -349,6 +349,28 @@ def test_count_total_is_cheap_and_honest(tmp_path):
     assert count_total([tmp_path]) is None
 
 
+def test_reading_and_counting_go_by_one_reader_table(tmp_path, monkeypatch):
+    """ingest.READERS is the one suffix-to-reader table: a reader added there is both read
+    in a folder and counted by the progress total."""
+    from pipeline.run.progress import count_total
+    from pipeline.stages import ingest
+    from pipeline.types import Document
+
+    def tsv(path, _id, cfg):
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+            doc_id, text = line.split("\t")
+            yield Document(id=doc_id, text=text, origin=f"{path}:{i + 1}")
+
+    (tmp_path / "a.txt").write_text("Talks are ongoing.", encoding="utf-8")
+    (tmp_path / "b.tsv").write_text("t1\tIt rained.\nt2\tIt did not rain.\n", encoding="utf-8")
+    items = list(ingest.iter_items([tmp_path]))
+    assert [type(i).__name__ for i in items] == ["Skipped", "Document"]  # .tsv: unsupported
+    assert count_total([tmp_path]) == 2  # one text document each, the .tsv's too
+    monkeypatch.setitem(ingest.READERS, ".tsv", ingest.Reader(tsv, ingest.count_lines))
+    assert [i.id for i in ingest.iter_items([tmp_path])] == ["a.txt", "t1", "t2"]
+    assert count_total([tmp_path]) == 3
+
+
 def test_eval_pairs_reports_progress_and_the_cli_draws_it(tmp_path, model):
     from pipeline.cli import app
     from pipeline.eval.pairs import eval_pairs

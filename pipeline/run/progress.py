@@ -18,22 +18,10 @@ from typing import IO
 from collections.abc import Iterable
 
 from pipeline.errors import printable
+from pipeline.stages.ingest import reader_for
 
 
 # ------------------------------------------------------------------------ cheap totals
-def _count_lines(path: Path) -> int:
-    n = 0
-    last = b"\n"
-    with path.open("rb") as fh:
-        while True:
-            chunk = fh.read(1 << 20)
-            if not chunk:
-                break
-            n += chunk.count(b"\n")
-            last = chunk[-1:]
-    return n + (last != b"\n")
-
-
 def _files(folder: Path, exclude: frozenset[str]) -> list[Path]:
     out = []
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
@@ -64,10 +52,10 @@ def count_total(inputs: Iterable[str | Path], cfg=None, *, exclude: Iterable[str
             else:
                 files = [path]
             for f in files:
-                suffix = f.suffix.lower()
-                if suffix == ".csv":
+                count = reader_for(f).count(f)  # the table ingest reads the files by
+                if count is None:
                     return None
-                n += _count_lines(f) if suffix == ".jsonl" else 1
+                n += count
     except OSError:
         return None
     return n
