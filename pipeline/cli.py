@@ -9,12 +9,12 @@ import os
 import re
 import signal
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from pipeline.config import Backend, Engine, Method  # the choices config checks too
 from pipeline.errors import ContradictError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -30,26 +30,6 @@ app = typer.Typer(
 eval_app = typer.Typer(help="Measure a model on labelled pairs, or the pipeline on annotated articles.",
                        no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
-
-
-class Backend(str, Enum):
-    """NLI backend choices for ``--backend`` (``score.backend``): auto, torch, onnx."""
-    auto = "auto"
-    torch = "torch"
-    onnx = "onnx"
-
-
-class Engine(str, Enum):
-    """Execution engine choices for ``--engine`` (``engine``): local, ray."""
-    local = "local"
-    ray = "ray"
-
-
-class Method(str, Enum):
-    """Decision method choices for ``--method`` (``decide.method``): auto, threshold, learned."""
-    auto = "auto"
-    threshold = "threshold"
-    learned = "learned"
 
 
 def _err(msg: str) -> None:

@@ -12,6 +12,7 @@ import json
 import math
 import re
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
@@ -448,16 +449,43 @@ RANGES: dict[str, Range] = {
     "train.bias_folds": Range(2), "pair.gate_keep_similarity": UNIT,
     "pair.gate_min_shared": AT_LEAST_1, "topics.cluster_distance": Range(0, 2, lo_open=True),
 }
+# The choices the CLI offers as options too (``--backend``, ``--engine``, ``--method``): one
+# str enum each, their values the CHOICES below.
+class Backend(str, Enum):
+    """NLI and embedder backend choices (``score.backend``, ``topics.backend``, ``--backend``):
+    auto, torch, onnx."""
+    auto = "auto"
+    torch = "torch"
+    onnx = "onnx"
+
+
+class Engine(str, Enum):
+    """Execution engine choices (``engine``, ``--engine``): local, ray."""
+    local = "local"
+    ray = "ray"
+
+
+class Method(str, Enum):
+    """Decision method choices (``decide.method``, ``--method``): auto, threshold, learned."""
+    auto = "auto"
+    threshold = "threshold"
+    learned = "learned"
+
+
+def _values(choices: type[Enum]) -> tuple[str, ...]:
+    return tuple(m.value for m in choices)
+
+
 CHOICES: dict[str, tuple[str, ...]] = {
     "pair.cross_scope": ("speaker", "topic", "speaker_or_topic"),
-    "score.backend": ("auto", "torch", "onnx"),
-    "topics.backend": ("auto", "torch", "onnx"),
-    "decide.method": ("auto", "threshold", "learned"),
+    "score.backend": _values(Backend),
+    "topics.backend": _values(Backend),
+    "decide.method": _values(Method),
     "decide.directions": ("max", "mean", "min"),
     "train.debias": DEBIAS_METHODS,
     "train.bias_features": BIAS_FEATURES,
     "train.debias_scope": DEBIAS_SCOPES,
-    "engine": ("local", "ray"),
+    "engine": _values(Engine),
 }
 NON_EMPTY = {"ingest.id_field", "ingest.text_field", "ingest.extensions", "segment.spacy_model",
              "topics.embedder", "score.device", "train.base_model", "train.output_dir"}
