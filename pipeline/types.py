@@ -89,6 +89,7 @@ class Claim:
 
     @property
     def key(self) -> str:
+        """The claim's id unique across documents: ``<doc_id>#<id>``."""
         return f"{self.doc_id}#{self.id}"
 
 

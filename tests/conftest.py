@@ -1,9 +1,13 @@
-"""Shared fixtures: a tiny random BERT NLI model built in a temp folder, the shipped model."""
+"""Shared fixtures and helpers: the tiny random BERT NLI models (one builder), the shipped
+model, the sample run, a corpus writer and the claim-span rule."""
 
 from __future__ import annotations
 
 import csv
 import os
+import re
+import string
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -48,39 +52,131 @@ of and but with to in on that has have had been there man woman dog cat sleeps r
 outside inside red blue big small happy sad""".split()
 
 
-def build_tiny_model(folder: Path, id2label: dict[int, str] | None = None) -> Path:
-    """A random 2-layer BERT sequence classifier with a small WordPiece vocab."""
+WORD = re.compile(r"\w+")
+
+
+def _visible(s: str) -> str:
+    # what normalisation drops (control and format characters: NUL, ESC, bidi, zero-width)
+    return "".join(ch for ch in s if unicodedata.category(ch) not in ("Cc", "Cf") or ch in "\n\t")
+
+
+def rule_breaks(text: str, claim) -> str | None:
+    """Why ``claim`` (anything with ``start``, ``end`` and ``text``) breaks the span rule on
+    ``text`` (README, "Claims"), or None: the claim is ``text[start:end]`` with runs of white
+    space made one space, or, where an attribution was left out, the span's words in order
+    less the attribution's, starting and ending with the span's."""
+    span = " ".join(text[claim.start:claim.end].split())
+    if claim.text == span:
+        return None
+    sw, cw = WORD.findall(_visible(span)), WORD.findall(_visible(claim.text))
+    if not cw:
+        return f"no word: {claim.text!r}"
+    it = iter(sw)
+    if not all(w in it for w in cw):
+        return f"{claim.text!r} is not the words of {span!r} in order"
+    if sw[0] != cw[0] or sw[-1] != cw[-1]:
+        return f"{claim.text!r} does not start and end as its span {span!r}"
+    return None
+
+
+# the ONNX and Ray tests' vocabulary: their words, then every lowercase ASCII character alone
+# and as a word piece, so that any text tokenises without [UNK]
+SPELLING_WORDS = """the a an and or not no is are was were has had have will would said says told
+that it its he she they we of to in on at by for with from as this there talks ongoing all
+levels military cooperation suspended minister ministry official president government
+election turnout percent vote count rigged factory plant closing open jobs workers union
+vaccine doses rollout million billion aid years data rain rained did does yes man woman
+playing guitar stage reading book library""".split()
+
+
+def write_vocab(path: Path, spelling: bool = False) -> Path:
+    """A WordPiece vocab file: the special tokens, then ``WORDS`` and the digits and a few
+    punctuation marks, or (``spelling``) ``SPELLING_WORDS`` and every lowercase ASCII
+    character, whole and as ``##`` piece, which can spell any lowercase ASCII text."""
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    if spelling:
+        chars = list(string.ascii_lowercase + string.digits + string.punctuation)
+        vocab = list(dict.fromkeys(specials + SPELLING_WORDS + chars + ["##" + c for c in chars]))
+    else:
+        vocab = (specials + [".", ",", "$", "'", '"'] + sorted(set(WORDS))
+                 + [str(i) for i in range(10)])
+    path.write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    return path
+
+
+def build_tiny_model(folder: Path, id2label: dict[int, str] | None = None, *, spelling: bool = False,
+                     seed: int | None = None) -> Path:
+    """A random 2-layer BERT sequence classifier (hidden 32) saved in Hugging Face format in
+    ``folder``: the one tiny NLI model of the tests.
+
+    Default: the ``WORDS`` vocab, 128 positions, the default initialisation, seed 0 (the
+    ``tiny_model`` fixture). ``spelling=True`` (the ``spelling_model`` fixture; the ONNX and
+    Ray tests): a vocab that spells any lowercase text, 512 positions and large initial
+    weights (initializer_range 0.5) so that its outputs depend on the input and not just on
+    [CLS], seed 1."""
+    import torch
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
 
     id2label = id2label or {0: "entailment", 1: "neutral", 2: "contradiction"}
+    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ",", "$", "'", '"'] + sorted(set(WORDS))
-    vocab += [str(i) for i in range(10)]
-    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    tok = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
+    vocab = write_vocab(folder / "vocab.txt", spelling)
+    tok = BertTokenizerFast(vocab_file=str(vocab), do_lower_case=True)
+    extra = {"initializer_range": 0.5} if spelling else {}
     cfg = BertConfig(
-        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=128, num_labels=len(id2label),
-        id2label=id2label, label2id={v: k for k, v in id2label.items()},
+        vocab_size=len(vocab.read_text(encoding="utf-8").splitlines()), hidden_size=32,
+        num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        max_position_embeddings=512 if spelling else 128, num_labels=len(id2label),
+        id2label=id2label, label2id={v: k for k, v in id2label.items()}, **extra,
     )
-    import torch
-
-    torch.manual_seed(0)
+    torch.manual_seed((1 if spelling else 0) if seed is None else seed)
     model = BertForSequenceClassification(cfg)
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder
 
 
-def write_corpus(path: Path, sentences: list[str], n: int = 6) -> Path:
-    """A JSONL corpus of ``n`` documents, each three of ``sentences`` in turn (run-layer tests)."""
+# the run-layer tests' news sentences; each test takes the ones it needs (NEWS[:5], ...)
+NEWS = [
+    "Defence Minister Khurram Dastgir said all cooperation with the United States was suspended.",
+    '"Talks between the two sides are ongoing at all levels," said a senior US official.',
+    "The US embassy said it had received no notification of any suspension.",
+    "Union leader Maria Lopez said 400 jobs would be cut at the plant.",
+    "Company spokesman David Chen said the plant would stay open and no jobs would be cut.",
+    "The electoral commission said turnout was 61 percent.",
+    "The opposition claimed that turnout was under 50 percent, a claim the commission denied.",
+]
+
+
+def write_corpus(path: Path, sentences: list[str], n: int = 6, per_doc: int = 3,
+                 tail: str = "") -> Path:
+    """A JSONL corpus of ``n`` documents ``doc00``, ``doc01``, ..., document ``i`` the
+    ``per_doc`` sentences from ``sentences[i]`` on (wrapping round), then ``tail`` as written
+    (run-layer tests: a broken last line, say)."""
     import json
 
     with path.open("w", encoding="utf-8") as fh:
         for i in range(n):
-            text = " ".join(sentences[(i + k) % len(sentences)] for k in range(3))
+            text = " ".join(sentences[(i + k) % len(sentences)] for k in range(per_doc))
             fh.write(json.dumps({"id": f"doc{i:02d}", "text": text}) + "\n")
+        fh.write(tail)
     return path
+
+
+def wait_for_lines(proc, path: Path, n: int, timeout: float, poll: float = 0.1,
+                   what: str = "killed") -> None:
+    """Wait until ``path`` (a run's progress.jsonl) holds ``n`` lines, for at most ``timeout``
+    seconds; fail the test if ``proc`` (the run's process) ends first. On timeout it returns
+    and the caller's own checks fail."""
+    import time
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if path.exists() and path.read_text().count("\n") >= n:
+            return
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended before it could be {what}")
+        time.sleep(poll)
 
 
 def csv_rows(path: Path) -> list[dict]:
@@ -98,7 +194,16 @@ def seg():
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
+    """The session's tiny random NLI model (``build_tiny_model``); a test that changes it
+    copies it first."""
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
+
+
+@pytest.fixture(scope="session")
+def spelling_model(tmp_path_factory) -> Path:
+    """The tiny model whose vocab spells any text and whose outputs vary with the input
+    (``build_tiny_model(spelling=True)``): the ONNX tests compare backends on it."""
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-nli"), spelling=True)
 
 
 @pytest.fixture(scope="session")

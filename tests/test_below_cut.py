@@ -7,19 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import csv_rows, write_corpus
+from conftest import NEWS, csv_rows, write_corpus
 from pipeline.config import load_run_config
 from pipeline.run import run
 
 REPO = Path(__file__).resolve().parent.parent
 
-SENTENCES = [
-    "Defence Minister Khurram Dastgir said all cooperation with the United States was suspended.",
-    '"Talks between the two sides are ongoing at all levels," said a senior US official.',
-    "The US embassy said it had received no notification of any suspension.",
-    "Union leader Maria Lopez said 400 jobs would be cut at the plant.",
-    "Company spokesman David Chen said the plant would stay open and no jobs would be cut.",
-]
+SENTENCES = NEWS[:5]
 
 KEY = ("doc_a", "start_a", "end_a", "doc_b", "start_b", "end_b")
 

@@ -7,42 +7,19 @@ order, less the attribution's, starting and ending with the span's."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
-import unicodedata
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from conftest import WORD, rule_breaks
 from pipeline.stages.attribute import attribute
 from pipeline.stages.normalize import normalize
 from test_fuzz import QUOTES, news_like, seg as fuzz_seg
 from test_text_stages import claims_of, find
 
 REPO = Path(__file__).resolve().parent.parent
-WORD = re.compile(r"\w+")
-
-
-def _visible(s: str) -> str:
-    # what normalisation drops (control and format characters: NUL, ESC, bidi, zero-width)
-    return "".join(ch for ch in s if unicodedata.category(ch) not in ("Cc", "Cf") or ch in "\n\t")
-
-
-def rule_breaks(text: str, claim) -> str | None:
-    """Why ``claim`` breaks the span rule on ``text``, or None."""
-    span = " ".join(text[claim.start:claim.end].split())
-    if claim.text == span:
-        return None
-    sw, cw = WORD.findall(_visible(span)), WORD.findall(_visible(claim.text))
-    if not cw:
-        return f"no word: {claim.text!r}"
-    it = iter(sw)
-    if not all(w in it for w in cw):
-        return f"{claim.text!r} is not the words of {span!r} in order"
-    if sw[0] != cw[0] or sw[-1] != cw[-1]:
-        return f"{claim.text!r} does not start and end as its span {span!r}"
-    return None
 
 
 def test_case_glue_and_denied_span(seg):

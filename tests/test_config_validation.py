@@ -135,3 +135,14 @@ def test_cli_exits_1_with_the_message_not_a_traceback(tmp_path, args, message):
     assert p.returncode == 1, p.stderr
     assert message in p.stderr and "Traceback" not in p.stderr
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_the_cli_offers_the_choices_config_checks():
+    """--backend, --engine and --method take the str enums whose values config's CHOICES
+    hold: one list of choices each, not one in the CLI and another in config."""
+    from pipeline import cli, config
+
+    assert (cli.Backend, cli.Engine, cli.Method) == (config.Backend, config.Engine, config.Method)
+    for key, enum in (("score.backend", config.Backend), ("topics.backend", config.Backend),
+                      ("engine", config.Engine), ("decide.method", config.Method)):
+        assert config.CHOICES[key] == tuple(m.value for m in enum), key

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from conftest import build_tiny_model
 from pipeline.eval import metrics
 from pipeline.errors import DataError
 from pipeline.eval.pairs import eval_pairs
@@ -143,7 +144,10 @@ def test_missing_classes_do_not_crash(tmp_path):
     # C is predicted (wrongly) once, so it counts in the macro average with F1 0
     assert r2["macro_f1_labels"] == [C, E, N]
     paths = metrics.plot_report(r2, tmp_path, "no_contra")
-    assert all(p.stat().st_size > 0 for p in paths)
+    # the PR curve too, though C is never gold (it is drawn empty)
+    assert [p.name for p in paths] == ["no_contra_pr.png", "no_contra_confusion.png",
+                                       "no_contra_reliability.png"]
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths)
     table = metrics.format_table({"two_way": r, "no_contra": r2})
     assert "no_contra" in table and "two_way" in table
 
@@ -188,38 +192,19 @@ def test_format_table_aligned():
 
 # --- eval_pairs end to end with a tiny random BERT --------------------------------------
 
-WORDS = (
-    "the a man woman dog cat is are was not no sitting standing running eating sleeping "
-    "outside inside park house red blue big small happy sad child children two one street"
-).split()
-
-
 @pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
-    folder = tmp_path_factory.mktemp("tiny_bert")
-    vocab = folder / "vocab.txt"
-    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, "."]) + "\n")
-    tok = transformers.BertTokenizerFast(vocab_file=str(vocab))
-    id2label = {0: "neutral", 1: "contradiction", 2: "entailment"}
-    config = transformers.BertConfig(
-        vocab_size=len(WORDS) + 6, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=64, id2label=id2label,
-        label2id={v: k for k, v in id2label.items()},
-    )
-    torch.manual_seed(0)
-    model = transformers.BertForSequenceClassification(config)
-    model.save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return folder
+def relabelled_model(tmp_path_factory):
+    """The tiny model (conftest) with its labels in another order than the shipped model's,
+    as a model from elsewhere may have them."""
+    return build_tiny_model(tmp_path_factory.mktemp("tiny_bert"),
+                            {0: "neutral", 1: "contradiction", 2: "entailment"})
 
 
 def _write_jsonl(path, rows):
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 
 
-def test_eval_pairs_end_to_end(tiny_model, tmp_path):
+def test_eval_pairs_end_to_end(relabelled_model, tmp_path):
     rows = [
         {"premise": "a man is sitting in the park .", "hypothesis": "a man is standing .", "label": "contradiction"},
         {"premise": "the dog is running outside .", "hypothesis": "the dog is outside .", "label": "entailment"},
@@ -234,7 +219,7 @@ def test_eval_pairs_end_to_end(tiny_model, tmp_path):
     _write_jsonl(two_way, [r for r in rows if r["label"] in ("contradiction", "entailment")])
     out = tmp_path / "eval"
 
-    reports = eval_pairs(str(tiny_model), [str(data), str(two_way)], out, batch_size=4, max_length=32)
+    reports = eval_pairs(str(relabelled_model), [str(data), str(two_way)], out, batch_size=4, max_length=32)
     assert list(reports) == ["tiny_dev", "two_way"]
     r = reports["tiny_dev"]
     assert r["n"] == len(rows)
@@ -246,17 +231,17 @@ def test_eval_pairs_end_to_end(tiny_model, tmp_path):
     assert reports["two_way"]["per_class"]["neutral"]["support"] == 0
 
     report = json.loads((out / "report.json").read_text())
-    assert report["model"] == str(tiny_model)
+    assert report["model"] == str(relabelled_model)
     assert report["data"] == [str(data), str(two_way)]
     assert set(report["files"]) == {"tiny_dev", "two_way"}
     assert report["files"]["tiny_dev"]["n"] == len(rows)
     for stem in ("tiny_dev", "two_way"):
         for kind in ("pr", "confusion", "reliability"):
             png = out / f"{stem}_{kind}.png"
-            assert png.is_file() and png.stat().st_size > 0
+            assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
 
     # limit keeps the first N rows of each file; out_dir=None writes nothing
-    small = eval_pairs(str(tiny_model), [str(data)], None, batch_size=4, max_length=32, limit=2)
+    small = eval_pairs(str(relabelled_model), [str(data)], None, batch_size=4, max_length=32, limit=2)
     assert small["tiny_dev"]["n"] == 2
     assert metrics.format_table(reports).count("\n") == 3
 

@@ -3,25 +3,17 @@ probabilities through ``NLIModel(..., backend="onnx")``. No trained model, no ..
 
 from __future__ import annotations
 
-import string
 from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-# a marker, not a module-level skip: test_ray imports make_tiny_model from here without onnx
+from conftest import build_tiny_model, write_vocab
+
+# a marker, not a module-level skip: the other tests run without onnx
 needs_onnx = pytest.mark.skipif(find_spec("onnx") is None or find_spec("onnxruntime") is None,
                                 reason="onnx and onnxruntime are not installed")
-
-ID2LABEL = {0: "entailment", 1: "neutral", 2: "contradiction"}
-
-WORDS = """the a an and or not no is are was were has had have will would said says told
-that it its he she they we of to in on at by for with from as this there talks ongoing all
-levels military cooperation suspended minister ministry official president government
-election turnout percent vote count rigged factory plant closing open jobs workers union
-vaccine doses rollout million billion aid years data rain rained did does yes man woman
-playing guitar stage reading book library""".split()
 
 PAIRS = [
     ("The minister said talks were ongoing at all levels.",
@@ -34,48 +26,6 @@ PAIRS = [
 ]
 
 
-def write_vocab(path: Path) -> Path:
-    """A small WordPiece vocab that can spell any lowercase ASCII text."""
-    chars = list(string.ascii_lowercase + string.digits + string.punctuation)
-    toks = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS + chars + ["##" + c for c in chars]
-    seen, vocab = set(), []
-    for t in toks:
-        if t not in seen:
-            seen.add(t)
-            vocab.append(t)
-    path.write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    return path
-
-
-def make_tiny_model(folder: Path, seed: int = 1) -> Path:
-    """A random 2-layer BERT NLI classifier (hidden 32) saved in Hugging Face format."""
-    import torch
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    vocab = write_vocab(folder / "vocab.txt")
-    tok = BertTokenizerFast(vocab_file=str(vocab), do_lower_case=True)
-    cfg = BertConfig(
-        vocab_size=len(vocab.read_text(encoding="utf-8").splitlines()), hidden_size=32,
-        num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-        max_position_embeddings=512, num_labels=3, id2label=dict(ID2LABEL),
-        initializer_range=0.5,  # large weights: outputs depend on the input, not just [CLS]
-        label2id={v: k for k, v in ID2LABEL.items()},
-    )
-    torch.manual_seed(seed)
-    model = BertForSequenceClassification(cfg)
-    model.eval()
-    model.save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    return make_tiny_model(tmp_path_factory.mktemp("tiny-nli"))
-
-
 def _both(folder: Path):
     from pipeline.nli.model import NLIModel
 
@@ -85,13 +35,13 @@ def _both(folder: Path):
 
 
 @needs_onnx
-def test_export_int8_matches_torch(tiny_model):
+def test_export_int8_matches_torch(spelling_model):
     from pipeline.nli.model import ONNX_FILE
     from pipeline.nli.export import export
 
-    path = export(str(tiny_model), quantize=True)
-    assert path == tiny_model / ONNX_FILE and path.is_file()
-    ref, got = _both(tiny_model)
+    path = export(str(spelling_model), quantize=True)
+    assert path == spelling_model / ONNX_FILE and path.is_file()
+    ref, got = _both(spelling_model)
     assert got.shape == ref.shape == (len(PAIRS), 3)
     np.testing.assert_allclose(got.sum(axis=1), 1.0, atol=1e-5)
     assert np.abs(got - ref).max() < 0.1
@@ -102,25 +52,25 @@ def test_export_int8_matches_torch(tiny_model):
 
 
 @needs_onnx
-def test_export_fp32_allclose(tiny_model):
+def test_export_fp32_allclose(spelling_model):
     from pipeline.nli.export import export
 
-    export(str(tiny_model), quantize=False)
-    ref, got = _both(tiny_model)
+    export(str(spelling_model), quantize=False)
+    ref, got = _both(spelling_model)
     np.testing.assert_allclose(got, ref, atol=1e-4)
     assert (got.argmax(1) == ref.argmax(1)).all()
 
 
 @needs_onnx
-def test_int8_is_batch_dependent_and_one_pair_at_a_time_depends_on_the_pair_alone(tiny_model):
+def test_int8_is_batch_dependent_and_one_pair_at_a_time_depends_on_the_pair_alone(spelling_model):
     """The int8 export quantises activations per batch; batch_size=1 scores each pair alone,
     so its scores are the same whatever else is scored in the call (the pipeline's confirm
     pass relies on this)."""
     from pipeline.nli.model import NLIModel
     from pipeline.nli.export import export
 
-    export(str(tiny_model), quantize=True)
-    m = NLIModel(str(tiny_model), backend="onnx", batch_size=8)
+    export(str(spelling_model), quantize=True)
+    m = NLIModel(str(spelling_model), backend="onnx", batch_size=8)
     assert m.batch_dependent and m.backend_name == "onnx-int8"
     alone = np.vstack([m.predict([p], batch_size=1) for p in PAIRS])
     together = m.predict(PAIRS, batch_size=1)
@@ -128,19 +78,19 @@ def test_int8_is_batch_dependent_and_one_pair_at_a_time_depends_on_the_pair_alon
     ab, ba = m.predict_both(PAIRS[1:] + PAIRS[:1], batch_size=1)
     np.testing.assert_array_equal(ab[-1], alone[0])
     np.testing.assert_array_equal(ba[-1], m.predict([PAIRS[0][::-1]], batch_size=1)[0])
-    assert not NLIModel(str(tiny_model), backend="torch", device="cpu").batch_dependent
-    export(str(tiny_model), quantize=False)
-    assert not NLIModel(str(tiny_model), backend="onnx").batch_dependent
+    assert not NLIModel(str(spelling_model), backend="torch", device="cpu").batch_dependent
+    export(str(spelling_model), quantize=False)
+    assert not NLIModel(str(spelling_model), backend="onnx").batch_dependent
 
 
 @needs_onnx
-def test_onnx_batch_shapes(tiny_model):
+def test_onnx_batch_shapes(spelling_model):
     """Dynamic axes: one pair, and a batch of pairs of different lengths."""
     from pipeline.nli.model import NLIModel
     from pipeline.nli.export import export
 
-    export(str(tiny_model), quantize=False)
-    m = NLIModel(str(tiny_model), backend="onnx", batch_size=4)
+    export(str(spelling_model), quantize=False)
+    m = NLIModel(str(spelling_model), backend="onnx", batch_size=4)
     one = m.predict(PAIRS[:1])
     many = m.predict(PAIRS)
     np.testing.assert_allclose(one[0], many[0], atol=1e-5)
@@ -173,21 +123,22 @@ def test_export_metadata_holds_the_weights_hash(tmp_path):
     from pipeline import onnx_cache
     from pipeline.nli.export import export
 
-    folder = make_tiny_model(tmp_path / "m")
+    folder = build_tiny_model(tmp_path / "m", spelling=True)
     path = export(str(folder))
     meta = onnx_cache.read_meta(path)
     assert meta["weights_sha256"] == onnx_cache.sha256_file(folder / "model.safetensors")
     assert meta["quantization"].startswith("int8") and meta["check"]["n"] == 4
-    assert onnx_cache.export_status(path, folder).valid
+    assert onnx_cache.export_status(path, folder) == onnx_cache.ExportStatus("valid", path, "", meta)
 
 
 @needs_onnx
 def test_missing_export(tmp_path, monkeypatch):
+    from pipeline import onnx_cache
     from pipeline.errors import ModelError
     from pipeline.nli.model import ONNX_FILE, NLIModel, cached_onnx_path
 
     monkeypatch.setenv("CONTRADICT_CACHE", str(tmp_path / "cache"))
-    folder = make_tiny_model(tmp_path / "m")
+    folder = build_tiny_model(tmp_path / "m", spelling=True)
     assert not (folder / ONNX_FILE).exists()
     # no build: auto falls back to torch and says why; onnx is refused with the fix
     m = NLIModel(str(folder), backend="auto", device="cpu", build_onnx=False)
@@ -200,7 +151,7 @@ def test_missing_export(tmp_path, monkeypatch):
     assert m.backend_setting == "auto" and m.backend_name == "onnx-int8"
     assert not (folder / ONNX_FILE).exists() and cached_onnx_path(folder).is_file()
     assert str(tmp_path / "cache" / "nli") in m.backend_reason
-    assert m.describe()["onnx"]["weights_sha256"]
+    assert m.describe()["onnx"]["weights_sha256"] == onnx_cache.sha256_file(folder / "model.safetensors")
     ref = NLIModel(str(folder), backend="torch", device="cpu").predict(PAIRS)
     assert np.abs(m.predict(PAIRS) - ref).max() < 0.1
 
@@ -213,7 +164,7 @@ def test_stale_export_is_refused_or_rebuilt(tmp_path, monkeypatch):
     from pipeline.nli.model import ONNX_FILE, NLIModel, cached_onnx_path
 
     monkeypatch.setenv("CONTRADICT_CACHE", str(tmp_path / "cache"))
-    folder = make_tiny_model(tmp_path / "m")
+    folder = build_tiny_model(tmp_path / "m", spelling=True)
     export(str(folder))
     old = onnx_cache.read_meta(folder / ONNX_FILE)["weights_sha256"]
     _resave_weights(folder, seed=7)
@@ -243,7 +194,7 @@ def test_the_auto_backend_never_writes_into_the_model_folder(tmp_path, monkeypat
     from pipeline.nli.model import NLIModel, cached_onnx_path
 
     monkeypatch.setenv("CONTRADICT_CACHE", str(tmp_path / "cache"))
-    folder = make_tiny_model(tmp_path / "m")
+    folder = build_tiny_model(tmp_path / "m", spelling=True)
     before = sorted(p.name for p in folder.iterdir())
     os.chmod(folder, stat.S_IRUSR | stat.S_IXUSR)
     try:
@@ -264,22 +215,22 @@ def test_export_without_metadata_counts_as_missing(tmp_path):
     from pipeline.nli.export import export
     from pipeline.nli.model import ONNX_FILE
 
-    folder = make_tiny_model(tmp_path / "m")
+    folder = build_tiny_model(tmp_path / "m", spelling=True)
     export(str(folder))
     onnx_cache.meta_path(folder / ONNX_FILE).unlink()
     assert onnx_cache.export_status(folder / ONNX_FILE, folder).state == "missing"
 
 
-def test_probabilities_is_the_one_place_for_every_backend(tiny_model, monkeypatch):
+def test_probabilities_is_the_one_place_for_every_backend(spelling_model, monkeypatch):
     """A temperature put into NLIModel.probabilities reaches predict() on torch and onnx."""
     from pipeline.nli import model as nli
 
     backends = ["torch"] + (["onnx"] if find_spec("onnxruntime") and find_spec("onnx") else [])
-    plain = {b: nli.NLIModel(str(tiny_model), backend=b, device="cpu").predict(PAIRS) for b in backends}
+    plain = {b: nli.NLIModel(str(spelling_model), backend=b, device="cpu").predict(PAIRS) for b in backends}
     orig = nli.NLIModel.probabilities
     monkeypatch.setattr(nli.NLIModel, "probabilities", lambda self, lg: orig(self, lg / 100.0))
     for b in backends:
-        hot = nli.NLIModel(str(tiny_model), backend=b, device="cpu").predict(PAIRS)
+        hot = nli.NLIModel(str(spelling_model), backend=b, device="cpu").predict(PAIRS)
         assert np.abs(hot - 1 / 3).max() < 0.05 < np.abs(plain[b] - 1 / 3).max()
 
 
@@ -306,7 +257,7 @@ def make_tiny_sentence_model(folder: Path, seed: int = 3) -> Path:
 
     hf = Path(folder).with_name(Path(folder).name + "-hf")
     hf.mkdir(parents=True, exist_ok=True)
-    vocab = write_vocab(hf / "vocab.txt")
+    vocab = write_vocab(hf / "vocab.txt", spelling=True)
     BertTokenizerFast(vocab_file=str(vocab), do_lower_case=True).save_pretrained(hf)
     torch.manual_seed(seed)
     BertModel(BertConfig(vocab_size=len(vocab.read_text(encoding="utf-8").splitlines()),
@@ -394,7 +345,7 @@ def test_an_export_renames_a_file_of_its_own_into_the_shared_cache(tmp_path, mon
 
     from pipeline.nli.export import export
 
-    folder = make_tiny_model(tmp_path / "m")
+    folder = build_tiny_model(tmp_path / "m", spelling=True)
     real, renamed = os.replace, []
 
     def replace(src, dst):

@@ -8,35 +8,19 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from conftest import NEWS, wait_for_lines, write_corpus
 from pipeline.config import load_run_config
 from pipeline.errors import ResumeError
 from pipeline.run import run
 
 REPO = Path(__file__).resolve().parent.parent
 
-SENTENCES = [
-    'Defence Minister Khurram Dastgir said all cooperation with the United States was suspended.',
-    '"Talks between the two sides are ongoing at all levels," said a senior US official.',
-    'The US embassy said it had received no notification of any suspension.',
-    'Union leader Maria Lopez said 400 jobs would be cut at the plant.',
-    'Company spokesman David Chen said the plant would stay open and no jobs would be cut.',
-    'The electoral commission said turnout was 61 percent.',
-    'The opposition claimed that turnout was under 50 percent, a claim the commission denied.',
-]
-
-
 def _corpus(path: Path, n: int = 12) -> Path:
-    with path.open("w", encoding="utf-8") as fh:
-        for i in range(n):
-            text = " ".join(SENTENCES[(i + k) % len(SENTENCES)] for k in range(4))
-            fh.write(json.dumps({"id": f"doc{i:02d}", "text": text}) + "\n")
-        fh.write("{broken line\n")
-    return path
+    return write_corpus(path, NEWS, n, per_doc=4, tail="{broken line\n")
 
 
 def _rows(path: Path) -> list[tuple]:
@@ -62,7 +46,8 @@ def test_kill_and_resume_equals_uninterrupted(tmp_path, overrides):
     corpus = _corpus(tmp_path / "corpus.jsonl")
     cfg = load_run_config(None, overrides)
     ref = run([str(corpus)], tmp_path / "ref" / "flagged.csv", cfg)
-    assert ref.documents == 12 and ref.flags > 0
+    # threshold 0 (no decider beside the tiny model): every pair is flagged
+    assert ref.documents == 12 and ref.flags == ref.pairs > 0
     assert [s["line"] for s in ref.skipped] == [13]
 
     out = tmp_path / "killed" / "flagged.csv"
@@ -71,13 +56,7 @@ def test_kill_and_resume_equals_uninterrupted(tmp_path, overrides):
     proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(corpus), str(out), *overrides],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     progress = out.with_name(out.name + ".parts") / "progress.jsonl"
-    deadline = time.time() + 240
-    while time.time() < deadline:
-        if progress.exists() and progress.read_text().count("\n") >= 2:
-            break
-        if proc.poll() is not None:
-            pytest.fail("the run ended before it could be killed")
-        time.sleep(0.1)
+    wait_for_lines(proc, progress, 2, timeout=240)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not out.exists()

@@ -10,22 +10,16 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, assert_same_flags, csv_rows, write_corpus
+from conftest import NEWS, REPO, assert_same_flags, csv_rows, wait_for_lines, write_corpus
 from pipeline.config import load_run_config
 from pipeline.errors import OutputError, ResumeError, RunInterrupted
 from pipeline.run import run
 
-SENTENCES = [
-    'Defence Minister Khurram Dastgir said all cooperation with the United States was suspended.',
-    '"Talks between the two sides are ongoing at all levels," said a senior US official.',
-    'Union leader Maria Lopez said 400 jobs would be cut at the plant.',
-    'Company spokesman David Chen said the plant would stay open and no jobs would be cut.',
-]
+SENTENCES = [NEWS[i] for i in (0, 1, 3, 4)]
 
 
 def _corpus(path: Path, n: int = 6) -> Path:
@@ -53,7 +47,9 @@ def ref(tmp_path_factory, cfg):
     d = tmp_path_factory.mktemp("ref")
     corpus = _corpus(d / "corpus.jsonl")
     summary = run([str(corpus)], d / "flagged.csv", cfg)
-    assert summary.documents == 6 and summary.flags > 0
+    # threshold 0 (no decider beside the tiny model): every pair is flagged
+    assert summary.documents == 6 and summary.flags == summary.pairs > 0
+    assert len(csv_rows(summary.out_csv)) == summary.flags
     return corpus, summary
 
 
@@ -213,13 +209,7 @@ def test_sigterm_and_sigint_stop_cleanly_and_say_so(tmp_path, ref, model, sig, r
             str(model), "-q", *sum((["--set", o] for o in OVERRIDES), []), "--set", "batch_docs=1"]
     proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     progress = out.with_name("flagged.csv.parts") / "progress.jsonl"
-    deadline = time.time() + 240
-    while time.time() < deadline:
-        if progress.exists() and progress.read_text().count("\n") >= 1:
-            break
-        if proc.poll() is not None:
-            pytest.fail("the run ended before it could be stopped")
-        time.sleep(0.05)
+    wait_for_lines(proc, progress, 1, timeout=240, poll=0.05, what="stopped")
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
     if proc.returncode == 0 or "the run is complete" in err:  # a loaded machine: too late

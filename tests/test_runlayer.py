@@ -14,20 +14,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import REPO, assert_same_flags, build_tiny_model, csv_rows, write_corpus
+from conftest import NEWS, REPO, assert_same_flags, build_tiny_model, csv_rows, write_corpus
 from pipeline.config import load_run_config
 from pipeline.errors import ModelError, OutputError, ResumeError, RunLockedError
 from pipeline.run import run
 from pipeline.run.store import RunLock
 
-SENTENCES = [
-    'Defence Minister Khurram Dastgir said all cooperation with the United States was suspended.',
-    '"Talks between the two sides are ongoing at all levels," said a senior US official.',
-    'Union leader Maria Lopez said 400 jobs would be cut at the plant.',
-    'Company spokesman David Chen said the plant would stay open and no jobs would be cut.',
-    'The electoral commission said turnout was 61 percent.',
-    'The opposition claimed that turnout was under 50 percent, a claim the commission denied.',
-]
+SENTENCES = [NEWS[i] for i in (0, 1, 3, 4, 5, 6)]
 
 
 def _corpus(path: Path, n: int = 6) -> Path:
@@ -57,8 +50,8 @@ def _stop_after(batches: int):
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
+def model(tiny_model):
+    return tiny_model  # the session's tiny model (conftest); a test that changes it copies it first
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +67,9 @@ def ref(tmp_path_factory, cfg):
     d = tmp_path_factory.mktemp("ref")
     corpus = _corpus(d / "corpus.jsonl")
     summary = run([str(corpus)], d / "flagged.csv", cfg)
-    assert summary.documents == 6 and summary.flags > 0
+    # threshold 0 (no decider beside the tiny model): every pair is flagged
+    assert summary.documents == 6 and summary.flags == summary.pairs > 0
+    assert len(csv_rows(summary.out_csv)) == summary.flags
     return corpus, summary
 
 
@@ -169,7 +164,7 @@ def test_resume_without_parts_is_not_reported_as_resumed(tmp_path, cfg, ref):
 
 def test_parsing_ahead_changes_nothing_but_the_timings(tmp_path, cfg, ref):
     corpus, want = ref
-    assert cfg.segment.prefetch  # the default: ref parsed each next batch in the background
+    assert cfg.segment.prefetch is True  # the default: ref parsed each next batch in the background
     assert "parse_wait" in json.loads(want.manifest.read_text())["timings_s"]
     off = dataclasses.replace(cfg, segment=dataclasses.replace(cfg.segment, prefetch=False))
     got = run([str(corpus)], tmp_path / "flagged.csv", off)
@@ -202,7 +197,8 @@ def test_cross_document_resume_gives_identical_similarity(tmp_path, model):
                                  "pair.cross_document=true", "pair.cross_min_similarity=0.3"])
     corpus = _corpus(tmp_path / "corpus.jsonl")
     ref = run([str(corpus)], tmp_path / "ref" / "flagged.csv", cfg)
-    assert any(r["relation"] == "cross_document" for r in _rows(ref.out_csv))
+    # threshold 0: every cross-document candidate is flagged, so the comparison below covers them
+    assert sum(r["relation"] == "cross_document" for r in _rows(ref.out_csv)) == 30
     out = tmp_path / "out" / "flagged.csv"
     with pytest.raises(Stop):
         run([str(corpus)], out, cfg, on_progress=_stop_after(2))
@@ -211,10 +207,11 @@ def test_cross_document_resume_gives_identical_similarity(tmp_path, model):
     with (parts / "cross_claims.jsonl").open("a") as fh:
         fh.write('{"doc_id": "doc04", "id": "0.0", "sta')
     got = run([str(corpus)], out, cfg, resume=True)
-    assert got.resumed
+    assert got.resumed is True
     assert _key(_rows(out)) == _key(_rows(ref.out_csv))  # similarity to the last digit
     manifest = json.loads(got.manifest.read_text())
-    assert any("cross_claims.jsonl: dropped a torn last line" in r for r in manifest["recovered"])
+    torn = len('{"doc_id": "doc04", "id": "0.0", "sta')
+    assert manifest["recovered"] == [f"cross_claims.jsonl: dropped a torn last line ({torn} bytes)"]
 
 
 # ------------------------------------------------------------------ outputs, model
@@ -253,7 +250,8 @@ def test_dropped_pairs_are_counted(tmp_path, model):
     got = run([str(corpus)], tmp_path / "flagged.csv", cfg)
     manifest = json.loads(got.manifest.read_text())
     assert got.pairs == 6  # one per document
-    assert manifest["dropped"]["max_pairs_per_doc"] == got.dropped["max_pairs_per_doc"] > 0
+    # three claims from three sentences make three candidates a document: two dropped in each
+    assert manifest["dropped"]["max_pairs_per_doc"] == got.dropped["max_pairs_per_doc"] == 2 * 6
 
 
 def test_knn_pairs_reports_what_the_cap_drops():
@@ -349,6 +347,28 @@ def test_count_total_is_cheap_and_honest(tmp_path):
     assert count_total([tmp_path]) == 4
     (tmp_path / "c.csv").write_text("id,text\n")
     assert count_total([tmp_path]) is None
+
+
+def test_reading_and_counting_go_by_one_reader_table(tmp_path, monkeypatch):
+    """ingest.READERS is the one suffix-to-reader table: a reader added there is both read
+    in a folder and counted by the progress total."""
+    from pipeline.run.progress import count_total
+    from pipeline.stages import ingest
+    from pipeline.types import Document
+
+    def tsv(path, _id, cfg):
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+            doc_id, text = line.split("\t")
+            yield Document(id=doc_id, text=text, origin=f"{path}:{i + 1}")
+
+    (tmp_path / "a.txt").write_text("Talks are ongoing.", encoding="utf-8")
+    (tmp_path / "b.tsv").write_text("t1\tIt rained.\nt2\tIt did not rain.\n", encoding="utf-8")
+    items = list(ingest.iter_items([tmp_path]))
+    assert [type(i).__name__ for i in items] == ["Skipped", "Document"]  # .tsv: unsupported
+    assert count_total([tmp_path]) == 2  # one text document each, the .tsv's too
+    monkeypatch.setitem(ingest.READERS, ".tsv", ingest.Reader(tsv, ingest.count_lines))
+    assert [i.id for i in ingest.iter_items([tmp_path])] == ["a.txt", "t1", "t2"]
+    assert count_total([tmp_path]) == 3
 
 
 def test_eval_pairs_reports_progress_and_the_cli_draws_it(tmp_path, model):

@@ -64,10 +64,11 @@ def test_unwrap_drops_furniture_and_keeps_offsets():
 
 def test_claim_offsets_round_trip_through_unwrapping(seg):
     claims = claims_of(seg, WRAPPED)
-    assert claims
-    for c in claims:
-        span = WRAPPED[c.start:c.end]
-        assert " ".join(span.split()).strip('"“”') == c.text or c.stance == "denies", (span, c.text)
+    assert [c.text for c in claims] == [
+        "Pakistan has suspended all military and intelligence cooperation with the United States",
+        "Talks between the two sides are ongoing at all levels"]
+    for c in claims:  # the claim is its span with the line breaks made spaces (README, "Claims")
+        assert " ".join(WRAPPED[c.start:c.end].split()) == c.text
     c = find(claims, "suspended all military")
     assert "\n" in WRAPPED[c.start:c.end]  # the span crosses the original line break
 
@@ -144,8 +145,8 @@ def test_compound_but_splits_with_own_speakers(seg):
 
 def test_despite_clause_splits(seg):
     cs = claims_of(seg, "Despite reports that the alliance was collapsing, cooperation continues.")
-    assert find(cs, "alliance was collapsing")
-    assert find(cs, "cooperation continues")
+    assert [(c.text, c.speaker) for c in cs] == [("the alliance was collapsing", ""),
+                                                 ("cooperation continues", "")]
 
 
 def test_negated_reporting_verb_is_not_a_claim(seg):
@@ -213,7 +214,14 @@ def test_knn_pairs_never_within_a_sentence_and_bounded():
     emb[1] = emb[0]  # identical claims in one sentence must still not pair
     emb /= np.linalg.norm(emb, axis=1, keepdims=True)
     pairs = knn_pairs(claims, emb, PairConfig(k=3, min_similarity=0.0))
-    assert pairs
+    # each claim with its 3 most similar claims of other sentences, each pair once
+    sims = emb @ emb.T
+    want = set()
+    for i in range(40):
+        others = [j for j in range(40) if j // 2 != i // 2]
+        for j in sorted(others, key=lambda j: -sims[i, j])[:3]:
+            want.add((min(i, j), max(i, j)))
+    assert {(int(p.a.id.split(".")[1]), int(p.b.id.split(".")[1])) for p in pairs} == want
     assert all(p.a.sent_index != p.b.sent_index for p in pairs)
     assert len(pairs) <= 3 * len(claims)
     keys = {(p.a.id, p.b.id) for p in pairs}
@@ -302,7 +310,7 @@ def test_side_from_the_speakers_organisation_and_dateline_only_for_officials(seg
     raw2 = "ISLAMABAD (Wire) - Officials said the aid had stopped. Engineer Rosa Diaz said cracks had appeared."
     cs2 = claims_of(seg, raw2)
     assert find(cs2, "aid had stopped").side == "Pakistan"
-    assert find(cs2, "cracks had appeared").side != "Pakistan"  # a named person, not an official
+    assert find(cs2, "cracks had appeared").side == ""  # a named person, not an official
 
 
 def test_possessive_organisation_gives_the_side_without_a_dateline(seg):
@@ -368,8 +376,7 @@ def test_a_dateline_parsed_as_the_subject_hands_the_speaker_to_the_name_after_it
             "doses had been delivered to the country's regions.\n")
     _, claims = _raw_claims(text)
     c = [c for c in claims if "doses" in c.text][0]
-    assert c.mention is not None and "KASSARA" not in c.mention.text
-    assert "Farida Nasser" in c.mention.text
+    assert c.mention is not None and c.mention.text == "Health Minister Farida Nasser"
 
 
 def test_second_that_clause_and_statement_saying_keep_their_speaker(seg):

@@ -1,0 +1,2 @@
+"""Evaluation: NLI pair metrics, document-level contradiction metrics, attribution
+scoring and the stress set."""

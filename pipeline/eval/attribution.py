@@ -46,6 +46,8 @@ def _words(text: str) -> set[str]:
 
 @dataclass
 class GoldAttribution:
+    """One gold attribution of a PolNeAR article: the content spans, the source and cue
+    spans (character offsets into the article text, end exclusive) and their texts."""
     content: list[tuple[int, int]]
     source: list[tuple[int, int]] = field(default_factory=list)
     cue: list[tuple[int, int]] = field(default_factory=list)
@@ -54,19 +56,23 @@ class GoldAttribution:
 
     @property
     def content_len(self) -> int:
+        """The number of characters in the content spans."""
         return sum(e - s for s, e in self.content)
 
     def overlap(self, start: int, end: int) -> int:
+        """How many characters of [``start``, ``end``) fall inside the content spans."""
         return sum(max(0, min(e, end) - max(s, start)) for s, e in self.content)
 
     @property
     def pronoun_source(self) -> bool:
+        """Whether the source is pronouns alone ("he", "they"), which a speaker name cannot match."""
         toks = [w.lower() for w in _WORD.findall(self.source_text)]
         return bool(toks) and all(w in PRONOUNS for w in toks)
 
 
 @dataclass
 class GoldArticle:
+    """A PolNeAR article: its text as a Document, its publisher and its gold attributions."""
     doc: Document
     publisher: str
     attributions: list[GoldAttribution]
@@ -115,6 +121,8 @@ def parse_ann(path: Path, text: str) -> list[GoldAttribution]:
 
 
 def load_gold_dir(folder: str | Path, limit: int | None = None) -> list[GoldArticle]:
+    """The articles of a PolNeAR split folder (``text/*.txt`` with ``attributions/*.ann``),
+    at most ``limit``; a folder without that layout is a ``DataError`` naming the fix."""
     folder = Path(folder)
     tdir, adir = folder / "text", folder / "attributions"
     if not tdir.is_dir() or not adir.is_dir():
@@ -160,6 +168,8 @@ def _fragment(claim: Claim) -> bool:
 
 
 def error_kind(claim: Claim) -> str:
+    """Why a claim's speaker is wrong: ``fragment`` (the claim is not a whole statement),
+    ``pronoun_unresolved``, ``none_given`` or ``wrong_person``."""
     if _fragment(claim):
         return "fragment"
     if not claim.speaker:
@@ -187,6 +197,9 @@ def _ratio(a: int, b: int) -> float | None:
 
 
 def score_article(art: GoldArticle, claims: list[Claim]) -> dict:
+    """Score one article's claims against its gold attributions: the counts (claims,
+    speakers right loosely and exactly, spurious speakers, cues, content covered), the error
+    kinds and a few examples."""
     c: Counter[str] = Counter()
     kinds: Counter[str] = Counter()
     spur: Counter[str] = Counter()
@@ -227,6 +240,8 @@ def score_article(art: GoldArticle, claims: list[Claim]) -> dict:
 
 
 def summarise(counts: Counter, kinds: Counter) -> dict:
+    """The report's figures from summed ``counts`` and error ``kinds``: ratios (None where
+    nothing was scored) and the counts they come from."""
     return {
         "articles": counts["articles"],
         "claims": counts["claims"],
@@ -245,6 +260,8 @@ def summarise(counts: Counter, kinds: Counter) -> dict:
 
 
 def evaluate(articles: list[GoldArticle], claims_by_doc: dict[str, list[Claim]]) -> dict:
+    """Score the pipeline's claims (by document id) against every gold article: the summed
+    figures, per publisher, with the error and spurious-speaker kinds and examples."""
     total: Counter[str] = Counter()
     kinds: Counter[str] = Counter()
     per_pub: dict[str, tuple[Counter, Counter]] = defaultdict(lambda: (Counter(), Counter()))
@@ -285,6 +302,7 @@ def run_eval_attribution(gold_dir: str | Path, pipe, out_dir: Path | None = None
 
 
 def format_attribution(report: dict) -> str:
+    """The attribution report as the lines ``eval attribution`` prints."""
     keys = ("content_recall", "speaker_accuracy_loose", "speaker_accuracy_exact", "spurious_speakers",
             "cue_accuracy", "claims_in_content")
     lines = [f"{report['articles']} articles, {report['claims']} claims, {report['gold_contents']} gold "

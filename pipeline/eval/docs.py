@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class GoldDoc:
+    """An annotated article: its document, the gold claims (id -> offsets, text, speaker)
+    and the labelled pairs between them."""
     doc: Document
     claims: dict[str, dict]  # id -> {start, end, text, speaker}
     pairs: list[dict]  # {a, b, label, type}
@@ -174,6 +176,7 @@ def same_speaker(gold: str | None, pred: str) -> bool:
 
 @dataclass
 class Analysed:
+    """A gold article after the pipeline: its claims, candidate pairs and their NLI scores."""
     gold: GoldDoc
     claims: list[Claim]
     pairs: list[Pair]
@@ -827,6 +830,9 @@ def run_train_decider(gold_path: str | Path, cfg: RunConfig, out_path: Path | No
                       margin_only: bool = False, on_progress=None,
                       texts: str | Path | None = None, extra_gold: str | Path | None = None,
                       extra_weight: float = 1.0) -> LearnedDecider:
+    """``contradict train-decider``: run the pipeline (every pair scored) on the gold articles,
+    fit the decision model and write it to ``out_path`` (default: ``decider.json`` beside the NLI
+    model); with ``margin_only``, refit only the NLI cascade margin of the stored model."""
     gold = load_gold(gold_path, texts)
     pipe = Pipeline(full_scoring(cfg))
     analysed = analyse(pipe, gold, on_progress=on_progress)

@@ -1,0 +1,2 @@
+"""The NLI model: loading and scoring, training data, debiasing, calibration, ONNX export,
+fine-tuning and model soups."""

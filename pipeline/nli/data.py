@@ -30,6 +30,8 @@ REQUIRED = ("premise", "hypothesis", "label")
 
 @dataclass(frozen=True)
 class NLIExample:
+    """One labelled pair: premise, hypothesis, label (entailment, neutral, contradiction) and
+    the source it came from."""
     premise: str
     hypothesis: str
     label: str
@@ -70,6 +72,8 @@ def expand_paths(specs: Iterable[str], base: Path | None = None) -> list[Path]:
 
 
 def is_local_spec(spec: str, base: Path | None = None) -> bool:
+    """Whether ``spec`` names local data (an existing path, relative to ``base`` if given, a
+    glob or a .jsonl/.json name) rather than a hub dataset id."""
     p = Path(spec)
     if base is not None and not p.is_absolute():
         p = base / p

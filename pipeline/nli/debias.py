@@ -81,6 +81,7 @@ class HypothesisOnlyBias:
                                token_pattern=_TOKEN, binary=True, lowercase=True)
 
     def fit(self, hypotheses: Sequence[str], labels: Sequence[str]) -> HypothesisOnlyBias:
+        """Fit the bias classifier on ``hypotheses`` alone and their ``labels``; returns self."""
         from sklearn.linear_model import LogisticRegression
 
         vec = self._vectorizer()
@@ -135,6 +136,7 @@ class HypothesisOnlyBias:
 
     # -- storage ---------------------------------------------------------------------
     def save(self, path: Path) -> None:
+        """Write the fitted model as JSON to ``path``; an unfitted model is a ``ConfigError``."""
         if self.coef is None or self.intercept is None:
             raise ConfigError("the bias model is not fitted", fix="call fit() before save()")
         payload = {"labels": list(LABELS), "features": self.features, "vocabulary": self.vocabulary,
@@ -144,6 +146,7 @@ class HypothesisOnlyBias:
 
     @classmethod
     def load(cls, path: Path) -> HypothesisOnlyBias:
+        """A bias model read from the JSON ``save`` wrote."""
         obj = json.loads(Path(path).read_text(encoding="utf-8"))
         b = cls(features=obj.get("features", "words"))
         b.vocabulary = {k: int(v) for k, v in obj["vocabulary"].items()}

@@ -65,6 +65,8 @@ def _looks_like_a_path(name: str) -> bool:
 
 
 def resolve_model_path(name_or_path: str) -> str:
+    """``name_or_path`` as a model folder (must hold config.json) or, when it does not look
+    like a path, as a hub id; a missing folder is a ``ModelError`` naming the fix."""
     p = Path(name_or_path).expanduser()
     if p.exists():
         if not (p / "config.json").is_file():
@@ -132,6 +134,7 @@ def export_status(folder: Path) -> onnx_cache.ExportStatus:
 
 
 def default_device(device: str = "auto") -> str:
+    """``device``, or for ``auto`` ``cuda`` when torch sees a GPU, else ``cpu``."""
     if device != "auto":
         return device
     try:

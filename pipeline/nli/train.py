@@ -151,6 +151,8 @@ def fit_bias(train_rows: list[NLIExample], dev_rows: list[NLIExample], cfg: Trai
 
 
 def prepare_output(path: Path, overwrite: bool, resume: bool) -> None:
+    """Make the output folder; a non-empty one is refused unless ``overwrite`` (emptied
+    first) or ``resume`` (kept) is given."""
     if path.exists() and any(path.iterdir()) and not (overwrite or resume):
         raise ConfigError(
             f"output folder {path} is not empty",
@@ -178,6 +180,7 @@ def _tokenize(tokenizer, examples: list[NLIExample], max_length: int, bias=None)
 
 
 def compute_accuracy(eval_pred) -> dict[str, float]:
+    """The Trainer's dev metrics: accuracy and the contradiction class's F1."""
     logits, labels = eval_pred
     preds = np.asarray(logits).argmax(-1)
     labels = np.asarray(labels)

@@ -61,6 +61,8 @@ class RunProgress:
 
 @dataclass
 class RunSummary:
+    """What a run did: its output and manifest paths, the counts, the top and best-below-cut
+    rows, the cut, timings, what caps dropped and whether it resumed."""
     out_csv: Path
     manifest: Path
     documents: int = 0
@@ -327,6 +329,8 @@ def check_model(cfg: RunConfig) -> None:
 
 
 def make_engine(cfg: RunConfig, pipeline=None):
+    """The engine ``cfg.engine`` names: ``RayEngine`` for ray, else ``LocalEngine`` (using
+    ``pipeline`` when given)."""
     if cfg.engine == "ray":
         from pipeline.run.ray_data import RayEngine
 

@@ -26,6 +26,8 @@ SEQ_STRIDE = 1_000_000  # flag rows of batch starting at document n are numbered
 
 @dataclass
 class Batch:
+    """A batch of documents to process: its position in the input stream, the documents,
+    their text hashes and the ingest skips read before it."""
     seq: int  # ordinal of the batch's first document in the input stream (stable on resume)
     docs: list[Document]
     hashes: dict[str, str]
@@ -33,6 +35,7 @@ class Batch:
 
 
 def skip_record(s: Skipped) -> dict:
+    """An ingest skip as the manifest records it (file, line, reason, doc_id)."""
     return {"file": s.file, "line": s.line, "reason": s.reason, "doc_id": s.doc_id}
 
 
@@ -79,6 +82,8 @@ def _origin(doc: Document) -> tuple[str, int | None]:
 
 
 def error_skip(doc: Document, exc: BaseException) -> dict:
+    """The skip record of a document whose processing raised ``exc``: its file and line, and
+    ``error: <type>: <message>`` (one line, at most 300 characters of message)."""
     file, line = _origin(doc)
     msg = " ".join(str(exc).split())[:300]
     return {"file": file, "line": line, "reason": f"error: {type(exc).__name__}: {msg}",

@@ -52,6 +52,8 @@ def skip_kind(reason: str) -> str:
 
 @dataclass
 class Ledger:
+    """The run's running totals, committed batch by batch: documents, skips, counts,
+    dropped work, timings and recovery notes; ``manifest`` turns them into the manifest."""
     processed: list[str] = field(default_factory=list)  # document ids, in commit order
     skipped: list[dict] = field(default_factory=list)
     claims: int = 0
@@ -71,6 +73,7 @@ class Ledger:
 
     @property
     def documents(self) -> int:
+        """The number of documents processed."""
         return len(self.processed)
 
     @property
@@ -99,10 +102,14 @@ class Ledger:
         self.batches += 1
 
     def top_skip_reasons(self, n: int = 3) -> list[tuple[str, int]]:
+        """The ``n`` commonest kinds of skip, with their counts."""
         return Counter(skip_kind(s["reason"]) for s in self.skipped).most_common(n)
 
     def manifest(self, cfg: RunConfig, *, inputs: list[str], outputs: dict[str, str],
                  n_rows: int, resumed: bool, engine: str) -> dict:
+        """The run's manifest: tool, version, inputs, outputs, engine, documents, skips,
+        counts (``n_rows`` flags), drops, models, decision, config, resume and recovery notes,
+        timings."""
         return {
             "tool": "contradict", "version": __version__,
             "inputs": inputs, "output": outputs.get("csv", ""), "outputs": outputs,

@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 
 class LocalEngine:
+    """The in-process engine: one Pipeline, the batches one after another, each next batch
+    parsed ahead in a background thread when ``segment.prefetch``."""
     name = "local"
 
     def __init__(self, cfg: RunConfig, pipeline=None):
@@ -41,6 +43,8 @@ class LocalEngine:
         return self.pipe.start_run(parts, committed_docs)
 
     def map(self, batches: Iterable[Batch]) -> Iterator[tuple[Batch, dict | None]]:
+        """Process ``batches`` in order, yielding each with its result (None for a batch of only
+        skips); a parse ahead that raises is done again in the main thread."""
         if not self.cfg.segment.prefetch:
             for batch in batches:
                 yield batch, self._one(batch, None)
@@ -73,4 +77,5 @@ class LocalEngine:
         return result
 
     def close(self) -> None:
+        """Nothing to release (the models stay loaded for the process)."""
         pass

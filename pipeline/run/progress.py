@@ -18,22 +18,10 @@ from typing import IO
 from collections.abc import Iterable
 
 from pipeline.errors import printable
+from pipeline.stages.ingest import reader_for
 
 
 # ------------------------------------------------------------------------ cheap totals
-def _count_lines(path: Path) -> int:
-    n = 0
-    last = b"\n"
-    with path.open("rb") as fh:
-        while True:
-            chunk = fh.read(1 << 20)
-            if not chunk:
-                break
-            n += chunk.count(b"\n")
-            last = chunk[-1:]
-    return n + (last != b"\n")
-
-
 def _files(folder: Path, exclude: frozenset[str]) -> list[Path]:
     out = []
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
@@ -64,10 +52,10 @@ def count_total(inputs: Iterable[str | Path], cfg=None, *, exclude: Iterable[str
             else:
                 files = [path]
             for f in files:
-                suffix = f.suffix.lower()
-                if suffix == ".csv":
+                count = reader_for(f).count(f)  # the table ingest reads the files by
+                if count is None:
                     return None
-                n += _count_lines(f) if suffix == ".jsonl" else 1
+                n += count
     except OSError:
         return None
     return n
@@ -118,6 +106,8 @@ class Progress:
 
     def line(self, done: int, total: int | None, counters: dict[str, int] | None = None,
              elapsed: float | None = None) -> str:
+        """The bar's text for ``done`` of ``total``: count and percentage, rate, counters,
+        elapsed time and ETA."""
         elapsed = time.perf_counter() - self.t0 if elapsed is None else elapsed
         if total is not None:
             total = max(total, done)
@@ -140,6 +130,8 @@ class Progress:
 
     def update(self, done: int, total: int | None = None, counters: dict[str, int] | None = None,
                *, elapsed: float | None = None, force: bool = False) -> None:
+        """Redraw the bar (a terminal: at most every ``min_interval`` unless ``force`` or done;
+        elsewhere one log line a call)."""
         if not self.enabled:
             return
         now = time.perf_counter()
@@ -169,6 +161,7 @@ class Progress:
         self._drawn = False
 
     def close(self) -> None:
+        """End the bar's line on a terminal."""
         if self.enabled and self.tty and self._drawn:
             self.stream.write("\n")
             self.stream.flush()
@@ -187,6 +180,8 @@ class RunProgressBar(Progress):
         self.verbose = verbose
 
     def update_run(self, p) -> None:
+        """Show a run's progress event ``p``: a window of a long document, the start (or resume),
+        or a committed batch with its counts."""
         if not self.enabled:
             return
         self.start_at = p.resumed_from

@@ -102,6 +102,8 @@ class PipelineActor:
         self.pipeline.decider  # noqa: B018
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
+        """Process a Ray Data batch (rows of JSON-encoded document batches); returns each
+        batch's sequence number and JSON result."""
         from pipeline.run.batches import process_batch
 
         seqs, results = [], []
@@ -181,6 +183,7 @@ class RayEngine:
         self.ray_init_s = 0.0
 
     def open(self, parts: Path, committed_docs: set[str]) -> list[str]:
+        """Nothing to reload: cross-document pairing is not run on Ray (the config refuses it)."""
         return []
 
     def _start(self) -> None:
@@ -205,6 +208,8 @@ class RayEngine:
             yield chunk
 
     def map(self, batches: Iterable[Batch]) -> Iterator[tuple[Batch, dict | None]]:
+        """Send ``batches`` to the actor pool a chunk at a time; yield each with its result as it
+        completes (None for a batch of only skips)."""
         import ray.data
         from ray.data import ActorPoolStrategy
 
@@ -240,6 +245,7 @@ class RayEngine:
                 raise RuntimeError(f"Ray returned no result for batches {sorted(by_seq)}")
 
     def close(self) -> None:
+        """Shut down the Ray instance this engine started (a cluster connection only disconnects)."""
         if self._started:
             import ray
 

@@ -60,6 +60,8 @@ def safe_cell(value: object) -> object:
 
 
 def flag_row(f: Flag) -> dict:
+    """A flag as an output row: the FLAG_COLUMNS values, floats rounded to 6 decimals and
+    ``details`` as JSON (empty when there are none)."""
     a, b = f.pair.a, f.pair.b
     return {
         "doc_a": a.doc_id, "doc_b": b.doc_id, "start_a": a.start, "end_a": a.end,
@@ -75,6 +77,7 @@ def flag_row(f: Flag) -> dict:
 
 
 def claim_row(c: Claim) -> dict:
+    """A claim as a row of ``contradict claims``' CSV."""
     return {
         "doc": c.doc_id, "claim_id": c.id, "start": c.start, "end": c.end, "claim": c.text,
         "speaker": c.speaker, "speaker_id": c.speaker_id, "side": c.side, "mention": c.mention,
@@ -103,6 +106,7 @@ def _json_text(data: dict) -> str:
 
 
 def write_json(path: Path, data: dict) -> None:
+    """Write ``data`` as JSON to ``path`` atomically (a temporary file renamed into place)."""
     atomically(path, lambda tmp: tmp.write_text(_json_text(data), encoding="utf-8"))
 
 
@@ -123,7 +127,10 @@ class Sink(Protocol):
 
     def __init__(self, path: Path) -> None: ...
 
-    def write(self, rows: Iterable[dict], manifest: dict) -> int: ...
+    def write(self, rows: Iterable[dict], manifest: dict) -> int:
+        """Write ``rows`` (and, where the format holds it, ``manifest``); returns how many rows
+        were written."""
+        ...
 
 
 class CsvSink:
@@ -135,6 +142,7 @@ class CsvSink:
         self.path = Path(path)
 
     def write(self, rows: Iterable[dict], manifest: dict) -> int:
+        """Write ``rows`` as CSV (cells through ``safe_cell``); returns the count."""
         return _csv_to(self.path, FLAG_COLUMNS, rows)
 
 
@@ -153,6 +161,7 @@ class JsonlSink:
         self.path = Path(path)
 
     def write(self, rows: Iterable[dict], manifest: dict) -> int:
+        """Write ``rows`` as JSON lines (``details`` as an object); returns the count."""
         n = 0
         with self.path.open("w", encoding="utf-8", newline="\n") as fh:
             for row in rows:
@@ -180,6 +189,7 @@ class ParquetSink:
 
     @staticmethod
     def schema():
+        """The Parquet schema: integer offsets, float scores, every other column a string."""
         import pyarrow as pa
 
         def typ(c: str):
@@ -188,6 +198,8 @@ class ParquetSink:
         return pa.schema([pa.field(c, typ(c)) for c in FLAG_COLUMNS])
 
     def write(self, rows: Iterable[dict], manifest: dict) -> int:
+        """Write ``rows`` as Parquet, ``batch_rows`` rows a write, the manifest in the schema's
+        metadata; returns the count."""
         try:
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -240,6 +252,7 @@ class HtmlSink:
         self.texts = texts
 
     def write(self, rows: Iterable[dict], manifest: dict) -> int:
+        """Write the HTML report of ``rows`` (with the article texts); returns the count."""
         from pipeline.run.report import write_report
 
         return write_report(self.path, rows, manifest, texts=self.texts, atomic=False)
@@ -293,11 +306,13 @@ class Staged:
         tmp.write_text(_json_text(data), encoding="utf-8")
 
     def commit(self) -> None:
+        """Rename every staged file into place, in the order added."""
         for tmp, final in self.files:
             replace(tmp, final)
         self.files = []
 
     def discard(self) -> None:
+        """Remove every staged temporary file."""
         for tmp, _ in self.files:
             try:
                 tmp.unlink(missing_ok=True)

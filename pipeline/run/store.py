@@ -39,10 +39,12 @@ def text_hash(text: str) -> str:
 
 
 def lock_path(out: Path) -> Path:
+    """The lock file of output ``out``: ``<out>.lock``."""
     return out.with_name(out.name + ".lock")
 
 
 def parts_path(out: Path) -> Path:
+    """The folder of a run's committed parts for output ``out``: ``<out>.parts``."""
     return out.with_name(out.name + ".parts")
 
 
@@ -69,6 +71,7 @@ class RunLock:
         self._fd: int | None = None
 
     def acquire(self) -> RunLock:
+        """Take the lock, or raise ``RunLockedError`` describing the run that holds it; returns self."""
         while True:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
@@ -114,6 +117,7 @@ class RunLock:
         return f"pid {pid} on {host}, started {info.get('started', '?')}{alive}"
 
     def release(self) -> None:
+        """Remove the lock file and release the lock (nothing if it is not held)."""
         if self._fd is None:
             return
         try:
@@ -139,6 +143,7 @@ class RunLocks:
         self._held: list[RunLock] = []
 
     def acquire(self) -> RunLocks:
+        """Take every lock, or none (those taken are released) and re-raise; returns self."""
         try:
             for lk in self.locks:
                 self._held.append(lk.acquire())
@@ -148,6 +153,7 @@ class RunLocks:
         return self
 
     def release(self) -> None:
+        """Release the locks taken, last first."""
         while self._held:
             self._held.pop().release()
 
@@ -178,9 +184,11 @@ class PartsStore:
 
     # lifecycle ---------------------------------------------------------------------
     def exists(self) -> bool:
+        """Whether the parts folder exists."""
         return self.folder.exists()
 
     def read_state(self) -> dict | None:
+        """The parsed state.json, or None when it is missing or unreadable."""
         try:
             return json.loads(self.state.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError, UnicodeDecodeError):
@@ -197,6 +205,8 @@ class PartsStore:
 
     def start(self, fingerprint: str, inputs: list[str], engine: str,
               models: dict[str, str] | None = None) -> None:
+        """Start a fresh parts folder (an old one is removed): the state with the config's
+        ``fingerprint``, inputs, engine and models, and empty flags and progress files."""
         if self.folder.exists():
             shutil.rmtree(self.folder)
         self.folder.mkdir(parents=True)
@@ -207,11 +217,13 @@ class PartsStore:
         self.progress.touch()
 
     def mark_finished(self) -> None:
+        """Record in the state that the run finished."""
         st = self.read_state() or {}
         st["finished"] = time.time()
         _write_json(self.state, st)
 
     def remove(self) -> None:
+        """Delete the parts folder."""
         shutil.rmtree(self.folder, ignore_errors=True)
 
     # resume ------------------------------------------------------------------------

@@ -1,0 +1,2 @@
+"""The pipeline's stages: ingest, normalise, segment and attribute, topics, pairing,
+evidence, scoring and the decision."""

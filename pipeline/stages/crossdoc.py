@@ -36,6 +36,9 @@ def speaker_key(name: str) -> str:
 
 
 class CrossIndex:
+    """The cross-document claim index (faiss HNSW, inner product on normalised embeddings):
+    claims are added document by document and paired with the earlier documents' claims in
+    scope; persisted beside the run's parts so a resumed run reloads it."""
     def __init__(self, cfg: PairConfig, folder: Path | None = None, dim: int = 384):
         import faiss
 

@@ -12,8 +12,9 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Iterable, Iterator
 
 from pipeline.config import IngestConfig
 from pipeline.errors import InputError
@@ -23,6 +24,7 @@ Item = Document | Skipped  # what a reader yields: a document, or a record it sk
 
 
 def check_inputs(paths: Iterable[str | Path]) -> list[Path]:
+    """``paths`` as Paths; one that does not exist is an ``InputError`` naming it and the fix."""
     out = []
     for p in paths:
         path = Path(p)
@@ -462,14 +464,47 @@ def _csv_docs(path: Path, cfg: IngestConfig) -> Iterator[Item]:
             h.close()
 
 
-def _file_items(path: Path, doc_id: str, cfg: IngestConfig) -> Iterator[Item]:
-    suffix = path.suffix.lower()
-    if suffix == ".jsonl":
-        yield from _jsonl_docs(path, cfg)
-    elif suffix == ".csv":
-        yield from _csv_docs(path, cfg)
-    else:
-        yield _text_doc(path, doc_id, cfg)
+def count_lines(path: Path) -> int:
+    """The number of lines in the file at ``path`` (a last line without a newline counts),
+    read in 1 MiB chunks."""
+    n = 0
+    last = b"\n"
+    with path.open("rb") as fh:
+        while True:
+            chunk = fh.read(1 << 20)
+            if not chunk:
+                break
+            n += chunk.count(b"\n")
+            last = chunk[-1:]
+    return n + (last != b"\n")
+
+
+@dataclass(frozen=True)
+class Reader:
+    """How one kind of input file is read, and how its documents are counted without
+    reading them (for progress totals)."""
+
+    read: Callable[[Path, str, IngestConfig], Iterator[Item]]  # (path, file's doc id, cfg)
+    count: Callable[[Path], int | None]  # None: not countable cheaply
+
+
+def _one_text_doc(path: Path, doc_id: str, cfg: IngestConfig) -> Iterator[Item]:
+    yield _text_doc(path, doc_id, cfg)
+
+
+# The readers of record files by (lowercased) suffix: a JSONL file holds one document a line;
+# a CSV file's records may span lines, so it is not counted. Every other file is one text
+# document (in a folder, only ``ingest.extensions`` are read besides these).
+READERS: dict[str, Reader] = {
+    ".jsonl": Reader(lambda path, _id, cfg: _jsonl_docs(path, cfg), count_lines),
+    ".csv": Reader(lambda path, _id, cfg: _csv_docs(path, cfg), lambda _path: None),
+}
+TEXT_READER = Reader(_one_text_doc, lambda _path: 1)
+
+
+def reader_for(path: Path) -> Reader:
+    """The reader of the file at ``path``: by its suffix in ``READERS``, else ``TEXT_READER``."""
+    return READERS.get(path.suffix.lower(), TEXT_READER)
 
 
 # Folders that hold tools' data, never articles: skipped whole, with their file count.
@@ -535,11 +570,11 @@ def _walk(root: Path, exts: set[str], exclude: frozenset[str] = frozenset()
                 skip(f, f"broken symbolic link to {os.readlink(f)}")
             elif not f.is_file():
                 skip(f, "not a regular file (a socket, pipe or device)")
-            elif suffix in exts or suffix in (".jsonl", ".csv"):
+            elif suffix in exts or suffix in READERS:
                 entries.append((f, f.relative_to(root).as_posix()))
             else:
                 skip(f, f"unsupported file type {f.suffix or '(none)'}; "
-                        f"expected {', '.join(sorted(exts))}, .jsonl or .csv")
+                        f"expected {', '.join(sorted(exts))}, {' or '.join(READERS)}")
     entries.sort(key=lambda e: e[0])
     skipped.sort(key=lambda e: e[0])
     return entries, [s for _, s in skipped]
@@ -571,7 +606,7 @@ def iter_items(paths: Iterable[str | Path], cfg: IngestConfig | None = None, *,
         else:
             entries = [(path, path.name)]
         for f, doc_id in entries:
-            for item in _file_items(f, doc_id, cfg):
+            for item in reader_for(f).read(f, doc_id, cfg):
                 if isinstance(item, Document):
                     if item.id in seen:
                         yield Skipped(item.origin, None, f"duplicate document id {item.id!r}", item.id)

@@ -32,6 +32,8 @@ _TERMINAL = re.compile(r"""[.!?:;"'”’)\]]\s*$""")
 
 @dataclass(frozen=True)
 class Normalized:
+    """A text after normalisation: the raw text, the normalised text, for each normalised
+    character its raw offset, and the raw spans of the furniture lines dropped."""
     raw: str
     text: str
     offsets: tuple[int, ...]  # offsets[i] = raw index of text[i]

@@ -41,6 +41,8 @@ MONTHS = ("january february march april may june july august september october n
 
 @dataclass(frozen=True)
 class Quantity:
+    """A figure in a claim: its value (scaled: "$33bn" is 33e9), its unit (``usd``,
+    ``percent`` or the counted noun) and the text it was read from."""
     value: float
     unit: str  # "usd", "percent", or a counted noun ("workers")
     text: str

@@ -55,12 +55,16 @@ def loaded_embedders() -> list[tuple[str, str, Any]]:
 
 
 class Topics:
+    """Topic labels: claims embedded with the sentence embedder, clustered by average linkage
+    per document (block by block past ``block_claims``), each cluster named by its most
+    distinctive content words (frequent in the cluster, rarer in the rest of the document)."""
     def __init__(self, cfg: TopicConfig | None = None, threads: int = 0):
         self.cfg = cfg or TopicConfig()
         self.threads = threads
 
     @property
     def embedder(self):
+        """The sentence embedder ``cfg`` names (one per process and setting, shared)."""
         c = self.cfg
         return get_embedder(c.embedder, backend=c.backend, threads=self.threads,
                             build_onnx=c.build_onnx, cache=c.onnx_cache, batch_size=c.batch_size)
@@ -95,6 +99,8 @@ class Topics:
 
 
 def content_words(text: str) -> list[str]:
+    """The lowercased words of ``text`` (letters, apostrophes, hyphens) longer than two
+    characters, less stopwords."""
     words = re.findall(r"[A-Za-z][A-Za-z'-]+", text.lower())
     return [w.strip("'") for w in words if w not in STOPWORDS and len(w) > 2]
 
