@@ -44,7 +44,10 @@ FIGURE_NOUNS = {"figure", "number", "toll", "cost", "loss", "losses", "count", "
                 "tally", "amount", "rate", "share", "size"}
 # verbs that introduce what follows a colon ("Caddell continued:", "She asked:")
 COLON_VERBS = {"continue", "ask", "recall", "shout", "exclaim", "quip", "joke", "remark",
-               "observe", "elaborate", "begin", "go", "conclude", "answer", "put", "write"}
+               "observe", "elaborate", "begin", "go", "conclude", "answer", "put", "write",
+               "echo", "protest", "retaliate", "wonder", "muse", "chime", "scoff", "gush", "yell",
+               "scream", "chant", "recount", "read", "plead", "demand", "offer", "sum", "laugh",
+               "sigh", "interject", "interrupt", "fire", "shoot"}
 # verbs of a speech act whose subject is the speaker of the claim that reports it ("Schiff
 # called on the administration to ...", "Cruz called Trump a liar", "X accused Y of ...")
 SPEECH_ACT_VERBS = {"call", "urge", "demand", "accuse", "criticize", "criticise", "slam", "blast",
@@ -384,6 +387,13 @@ class Segmenter:
         for i in range(len(regions) - 1, 0, -1):
             if regions[i][2] and i in attributions and i - 1 not in attributions:
                 attributions[i - 1] = attributions[i]
+        # a paragraph that is a quote and nothing else, attributed nowhere, right after a
+        # paragraph whose last quote has a speaker: that speaker goes on ('"...," Tatum said.'
+        # then '"Iowa happened. ..."'); news copy names a new speaker where one starts
+        for i in range(1, len(regions)):
+            if i not in attributions and i - 1 in attributions and _quote_paragraph_after(
+                    norm.text, regions, i):
+                attributions[i] = attributions[i - 1]
         for rc in out:
             if rc.mention is None and rc.region >= 0 and rc.region in attributions:
                 rc.mention, rc.cue = attributions[rc.region]
@@ -586,8 +596,12 @@ class Segmenter:
                     attr_regions.append((("next", last.idx + len(last.text)), mention, cue))
                 attr_regions.append((None, mention, cue))  # the speaker is still introduced
                 return [(None, attr_regions)]
-            return [(c, attr_regions) for c in self._finish(doc, si, content, mention, cue,
-                                                            stance, in_region)]
+            made = self._finish(doc, si, content, mention, cue, stance, in_region)
+            if not made:
+                # nothing kept of the content ("Can we?", he asked): the quotes the verb
+                # attributes still have their speaker, who is still introduced
+                return [(None, attr_regions + [(None, mention, cue)])]
+            return [(c, attr_regions) for c in made]
         fig = _figure_statement(root, toks)
         if fig is not None:
             # the subject stays in the claim: "have put the amount at 1.3bn" says nothing alone
@@ -690,6 +704,30 @@ def _neighbours(text: str, sents, si: int) -> list[tuple[str, int]]:
     return out
 
 
+def _quote_paragraph_after(text: str, regions, i: int) -> bool:
+    """Quote region ``i`` opens a paragraph made of quotes alone (its quote regions and the
+    marks and spaces around them), and quote region ``i - 1`` lies in the paragraph before."""
+    qs = regions[i][0]
+    ps = text.rfind("\n", 0, qs) + 1
+    if text[ps:qs].strip(" \t\"“”'‘"):
+        return False
+    pe = text.find("\n", qs)
+    pe = len(text) if pe < 0 else pe
+    rest, pos = [], ps
+    for s, e, _ in regions[i:]:
+        if s >= pe:
+            break
+        rest.append(text[pos:s])
+        pos = e
+    rest.append(text[pos:pe])
+    if any(piece.strip(" \t\"“”'‘’.,!?…") for piece in rest):
+        return False
+    j = ps
+    while j > 0 and text[j - 1] in "\n \t":
+        j -= 1
+    return regions[i - 1][1] > text.rfind("\n", 0, j)
+
+
 def _headline_end(text: str) -> int:
     """End of a leading headline paragraph (no final punctuation, at most 20 words), or 0."""
     first = text.split("\n\n", 1)[0]
@@ -765,7 +803,7 @@ def _reporting_verb(root, toks: set[int], in_region):
     for v in cands:
         if (
             (v.lemma_.lower() in REPORT_VERBS
-             or v.lemma_.lower() in COLON_VERBS and _ends_with_colon(v.doc, toks))
+             or v.lemma_.lower() in COLON_VERBS and (_ends_with_colon(v.doc, toks) or _attributes_quote(v, toks, in_region)))
             and v.i in toks
             and in_region[v.idx] < 0
             and (_has_own_subject(v) or (v is root or v.dep_ in ("acl", "xcomp"))
@@ -786,6 +824,18 @@ def _reporting_verb(root, toks: set[int], in_region):
                 and not any(c.dep_ == "ccomp" for c in t.children)):
             return t
     return None
+
+
+def _attributes_quote(v, toks: set[int], in_region) -> bool:
+    """'"Can we win?" Mr. Manafort asked', '"...," Clinton continued': a verb of speaking
+    that takes no clause elsewhere (ask, continue, recall) attributes the quote of its unit
+    when it stands outside it with a subject of its own and nothing but the quote as object."""
+    doc = v.doc
+    if not _has_own_subject(v) or not any(in_region[doc[i].idx] >= 0 for i in toks):
+        return False
+    comp = [c for c in v.children if c.dep_ in ("ccomp", "parataxis", "dobj", "xcomp")]
+    return all(in_region[c.idx] >= 0 for c in comp) and not any(
+        c.dep_ in ("dative", "dobj") and in_region[c.idx] < 0 for c in v.children)
 
 
 def _object_statement(rv, toks: set[int], content: set[int], in_region) -> bool:
@@ -1125,6 +1175,14 @@ def _is_subheading(text: str, start: int, end: int) -> bool:
     return len(words) <= 12 and not re.search(r"[.!?;:,\"”’')]$", para) and not para.startswith(("\"", "“"))
 
 
+def _marks_whole(mark, toks: list[int]) -> bool:
+    """``mark`` ("whether", "if") opens the clause the tokens are: "(asked) whether P" is an
+    open question; "If P, Q" is a conditional statement whose if-clause is only a part."""
+    clause = mark.head if mark.dep_ == "mark" else mark
+    ids = set(toks)
+    return clause.i not in ids or clause.head.i not in ids or clause.head == clause
+
+
 def _runs(toks: list[int]) -> list[tuple[int, int]]:
     """Sorted token indices as (first, last) of each run of consecutive ones."""
     runs: list[tuple[int, int]] = []
@@ -1152,8 +1210,8 @@ def _make_claim(doc, si, ids: set[int], mention, cue, stance, in_region) -> RawC
     toks = [i for a, b in _runs(toks)
             if not all(doc[j].is_punct or doc[j].is_space for j in range(a, b + 1))
             for i in range(a, b + 1)]
-    if not toks or doc[toks[0]].lower_ in ("whether", "if"):
-        return None  # an open question, not a statement
+    if not toks or doc[toks[0]].lower_ in ("whether", "if") and _marks_whole(doc[toks[0]], toks):
+        return None  # an open question ("asked whether P"), not a statement
     # "The proposal" (of "Egypt rejected the proposal"), "Johnson acknowledged": dropped by
     # _keep, which hands the speaker on to the next claim
     fragment = _fragment(doc, toks)
@@ -1226,7 +1284,10 @@ def _fragment(doc, toks: list[int]) -> bool:
     words = [doc[i] for i in toks if not doc[i].is_punct]
     verbs = [t for t in words if t.pos_ in ("VERB", "AUX")]
     if verbs:
-        return len(words) <= 3 and all(v.lemma_.lower() in REPORT_VERBS for v in verbs)
+        # '"Can we?" Marta Kowalski asked.': after a quote, a verb of speaking reports too
+        after_quote = toks[0] > 0 and doc[toks[0] - 1].text in QUOTE_CHARS + "'’"
+        return len(words) <= 3 and all(v.lemma_.lower() in REPORT_VERBS or (
+            after_quote and v.lemma_.lower() in COLON_VERBS) for v in verbs)
     # no verb: a fragment when carved out of a longer sentence, not a sentence of its own
     # ("Macaulay Culkin RIP...", a headline-like line, is kept)
     sent_words = [t for t in doc[toks[0]].sent if not t.is_punct and not t.is_space]
