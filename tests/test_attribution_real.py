@@ -140,3 +140,14 @@ def test_quote_paragraph_goes_on_with_the_previous_speaker(seg):
     assert find(cs, "counted every ballot").speaker == "Alma Ruiz"
     assert find(cs, "explain the gap").speaker == "Alma Ruiz"
     assert not find(cs, "has not answered").speaker
+
+
+def test_a_poll_states_what_it_shows_or_holds(seg):
+    cs = claims_of(seg, "Mayoral race\n\nThe latest state poll gave the mayor a six-point lead over her rival.\n\n"
+                        "In the same survey, most voters named housing as their top worry.\n\n"
+                        "The mayor has not held a rally since May.\n")
+    assert "poll" in find(cs, "six-point lead").speaker.lower()
+    c = find(cs, "named housing")
+    assert "survey" in c.speaker.lower() and c.cue == "in"
+    assert not c.text.lower().startswith("in the same survey")
+    assert not find(cs, "held a rally").speaker

@@ -490,7 +490,8 @@ class Segmenter:
             feats = claim_features(
                 ids, lab, marg, slab, smarg, (a, b), cue_span, where, quoted=rc.region >= 0,
                 pronoun=mention.pronoun != "", rule_mention=rule is not None,
-                para_start=sent.start == 0 or "\n\n" in doc_text(doc)[max(0, sent.start_char - 2):sent.start_char + 1])
+                para_start=sent.start == 0 or "\n\n" in doc_text(doc)[max(0, sent.start_char - 2):sent.start_char + 1],
+                sent=sent, src_sent=sent2)
             if self.gate_log is not None:
                 self.gate_log.append(("add", rc, mention, cue, feats))
             elif tagger.accept(feats) >= cut:
@@ -619,12 +620,19 @@ class Segmenter:
             stance = "denies" if verb.lemma_.lower() in DENY_VERBS else "asserts"
             return [(c, []) for c in self._finish(doc, si, toks, _mention(subj), verb.text.lower(),
                                                   stance, in_region)]
+        src = _document_statement(root, toks, in_region)
+        if src is not None:
+            return [(c, []) for c in self._finish(doc, si, toks, _mention(src), root.text.lower(),
+                                                  "asserts", in_region)]
         acc = _according_to(toks, doc)
+        acc_cue = "according to"
+        if acc is None and (acc := _in_source(root, toks, in_region)) is not None:
+            acc_cue = "in"
         if acc is not None:
             phrase, pobj = acc
             mention = _mention(pobj)
             content = toks - phrase
-            return [(c, []) for c in self._finish(doc, si, content, mention, "according to",
+            return [(c, []) for c in self._finish(doc, si, content, mention, acc_cue,
                                                   "asserts", in_region)]
         act = _speech_act_subject(root, toks, in_region)
         if act is not None:
@@ -1045,6 +1053,44 @@ def _institutional_statement(root, toks: set[int], in_region):
     return None
 
 
+# what a document or a poll does when it states something ("the poll gave Clinton a lead",
+# "Wednesday's poll has Clinton leading", "footage captured him leaving")
+DOCUMENT_VERBS = {"give", "have", "suggest", "indicate", "reveal", "capture", "depict", "document",
+                  "detail", "describe", "cite", "confirm", "find", "show", "put"}
+# "In the latest poll, 71 percent approved": the poll states it
+POLL_NOUNS = {"poll", "survey", "study", "analysis", "tally", "count", "census", "report"}
+
+
+def _document_statement(root, toks: set[int], in_region):
+    """The subject of "The latest poll showed Trump leading", "The CBS poll gave Clinton a
+    lead" (a source document among SOURCE_NOUNS, outside quotes), or None."""
+    if root.lemma_.lower() not in DOCUMENT_VERBS or root.pos_ not in ("VERB", "AUX") or in_region[root.idx] >= 0:
+        return None
+    subj = next((c for c in root.children if c.dep_ == "nsubj" and c.i in toks), None)
+    if subj is None or subj.pos_ != "NOUN" or subj.lemma_.lower() not in SOURCE_NOUNS:
+        return None
+    return subj
+
+
+def _in_source(root, toks: set[int], in_region):
+    """"In the new Post-ABC poll, the mogul wins 1 in 3 voters": (the phrase's tokens, with a
+    comma after it, and the poll), or None."""
+    if in_region[root.idx] >= 0:
+        return None
+    for prep in root.children:
+        if prep.dep_ != "prep" or prep.lower_ != "in" or prep.i not in toks:
+            continue
+        pobj = next((c for c in prep.children if c.dep_ == "pobj"), None)
+        if pobj is None or pobj.lemma_.lower() not in POLL_NOUNS or pobj.pos_ != "NOUN":
+            continue
+        phrase = _subtree_ids(prep)
+        nxt = max(phrase) + 1
+        if nxt < len(root.doc) and root.doc[nxt].text == ",":
+            phrase.add(nxt)
+        return phrase & toks, pobj
+    return None
+
+
 def _according_to(toks: set[int], doc):
     for i in sorted(toks):
         t = doc[i]
@@ -1426,7 +1472,8 @@ RELATIVE_PRONOUNS = {"who", "whom", "which", "that", "whose"}
 SOURCE_NOUNS = {"report", "figure", "data", "statement", "filing", "document", "record",
                 "circular", "survey", "study", "analysis", "website", "account", "estimate",
                 "count", "tally", "letter", "release", "note", "audit", "review", "post",
-                "tweet", "message", "video"}
+                "tweet", "message", "video", "poll", "result", "footage", "research", "email",
+                "memo", "finding", "transcript", "recording"}
 
 
 def _owner(doc, i: int) -> tuple[str, str] | None:
