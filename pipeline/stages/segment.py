@@ -603,6 +603,13 @@ class Segmenter:
                 # attributes still have their speaker, who is still introduced
                 return [(None, attr_regions + [(None, mention, cue)])]
             return [(c, attr_regions) for c in made]
+        after = _quote_just_before(sent, root, toks, in_region)
+        if after is not None:
+            # '"Can we win Illinois?" Mr. Manafort asked.': the question mark cut the sentence
+            # off its attribution; the quote just before is the subject's
+            mention = _mention(after)
+            return [(None, [(in_region[_before_quote_mark(sent).idx], mention, root.text.lower()),
+                            (None, mention, root.text.lower())])]
         fig = _figure_statement(root, toks)
         if fig is not None:
             # the subject stays in the claim: "have put the amount at 1.3bn" says nothing alone
@@ -844,6 +851,32 @@ def _attributes_quote(v, toks: set[int], in_region) -> bool:
     comp = [c for c in v.children if c.dep_ in ("ccomp", "parataxis", "dobj", "xcomp")]
     return all(in_region[c.idx] >= 0 for c in comp) and not any(
         c.dep_ in ("dative", "dobj") and in_region[c.idx] < 0 for c in v.children)
+
+
+def _before_quote_mark(sent):
+    """The last token before the closing quote mark that ends just before ``sent`` in its
+    paragraph (the "?" of '"Can we?" he asked.'), or None."""
+    doc = sent.doc
+    j = sent.start - 1
+    if j < 1 or doc[j].text not in QUOTE_CHARS + "'’" and doc[j].text != "''" or "\n" in doc[j].text_with_ws:
+        return None
+    return doc[j - 1]
+
+
+def _quote_just_before(sent, root, toks: set[int], in_region):
+    """The subject of a sentence that is only an attribution ("Marta Kowalski asked.", "she
+    continued on Monday") right after a quote of its paragraph, or None."""
+    lemma = root.lemma_.lower()
+    if root.i != sent.root.i or lemma not in REPORT_VERBS and lemma not in COLON_VERBS:
+        return None
+    if in_region[root.idx] >= 0 or any(c.dep_ in ("ccomp", "xcomp", "dobj", "parataxis", "conj")
+                                       for c in root.children):
+        return None
+    before = _before_quote_mark(sent)
+    if before is None or in_region[before.idx] < 0:
+        return None
+    subj = next((c for c in root.children if c.dep_ == "nsubj" and c.i < root.i), None)
+    return subj
 
 
 def _object_statement(rv, toks: set[int], content: set[int], in_region) -> bool:
