@@ -146,7 +146,7 @@ def test_shipped_model_finds_a_speaker_the_rules_miss(seg):
             "two billion dollars.\n")
     rules = Segmenter(SegmentConfig(attribution_model="none"))
     assert find(claims_of(rules, text), "pension fund").speaker == ""  # "point out": no rule
-    # the shipped cut (0.8) is strict; at 0.6 the shipped CRF and add gate give the speaker
+    # the shipped cut (0.7) is strict; at 0.6 the shipped CRF and add gate give the speaker
     c = find(claims_of(Segmenter(SegmentConfig(attribution_cut=0.6)), text), "pension fund")
     assert c.speaker.lower() == "critics"
     assert "pointed out" in c.cue
