@@ -81,9 +81,9 @@ eval-attribution: .venv/.installed ## Claims and speakers against PolNeAR dev's 
 
 ATTR_MODEL ?= models/attribution-crf
 train-attribution: .venv/.installed ## Train the attribution tagger (CRF + gates) on $(NEWS)/polnear/train, cuts chosen on dev -> $(ATTR_MODEL)
-	# the shipped cuts: dev's pick (0.5, keep 0.6) costs the written articles 2.8 points of speaker
-	# accuracy; 0.8 with the keep gate off leaves them unchanged (models/attribution-crf/README.md)
-	nice $(PY) scripts/train_attribution.py --train $(NEWS)/polnear/train --dev $(NEWS)/polnear/dev --out $(ATTR_MODEL) --cut 0.8 --keep-cut 0
+	# the shipped cuts: dev's pick (0.5, keep 0.6) costs the written articles speaker
+	# accuracy; 0.7 with the keep gate off leaves them unchanged (models/attribution-crf/README.md)
+	nice $(PY) scripts/train_attribution.py --train $(NEWS)/polnear/train --dev $(NEWS)/polnear/dev --out $(ATTR_MODEL) --cut 0.7 --keep-cut 0
 
 eval: eval-pairs eval-docs ## Both evaluations
 

@@ -111,3 +111,43 @@ def test_malformed_brat_line_names_file_and_line(tmp_path):
     p.write_text("T1\tSource 1 x\tab\n", encoding="utf-8")
     with pytest.raises(Exception, match=r"x.ann:1"):
         parse_ann(p, "abcdef")
+
+
+def test_conditional_quote_is_a_claim_and_keeps_its_speaker(seg):
+    # "If P, Q" is a statement, not an open question like "(asked) whether P"; and the quote
+    # after it in the paragraph goes on with the same speaker
+    cs = claims_of(seg, "Bridge plan\n\n\"If the council votes this week, the bridge will be finished by "
+                        "May,\" Priya Nair said. \"The contractors are ready to start.\"\n")
+    assert find(cs, "bridge will be finished").speaker == "Priya Nair"
+    assert find(cs, "contractors are ready").speaker == "Priya Nair"
+
+
+def test_quote_verbs_without_a_clause_attribute_their_quote(seg):
+    # ask, continue: verbs of speaking that the rules only took before a colon
+    cs = claims_of(seg, "School budget\n\n\"Can the state afford another delay?\" Marta Kowalski asked. "
+                        "\"The schools have waited long enough.\"\n\n"
+                        "\"Nobody in this district has lost a teacher,\" Kowalski continued.\n")
+    assert find(cs, "schools have waited").speaker == "Marta Kowalski"
+    assert find(cs, "lost a teacher").speaker == "Marta Kowalski"
+    assert not [c for c in cs if c.text == "Marta Kowalski asked"]  # no claim of its own
+
+
+def test_quote_paragraph_goes_on_with_the_previous_speaker(seg):
+    cs = claims_of(seg, "Recount\n\nThe board met on Monday. \"The count was careless from the start,\" "
+                        "Alma Ruiz, a county clerk, told the board.\n\n"
+                        "\"We counted every ballot twice. The totals never matched, and nobody could "
+                        "explain the gap.\"\n\nThe county has not answered her letter.\n")
+    assert find(cs, "counted every ballot").speaker == "Alma Ruiz"
+    assert find(cs, "explain the gap").speaker == "Alma Ruiz"
+    assert not find(cs, "has not answered").speaker
+
+
+def test_a_poll_states_what_it_shows_or_holds(seg):
+    cs = claims_of(seg, "Mayoral race\n\nThe latest state poll gave the mayor a six-point lead over her rival.\n\n"
+                        "In the same survey, most voters named housing as their top worry.\n\n"
+                        "The mayor has not held a rally since May.\n")
+    assert "poll" in find(cs, "six-point lead").speaker.lower()
+    c = find(cs, "named housing")
+    assert "survey" in c.speaker.lower() and c.cue == "in"
+    assert not c.text.lower().startswith("in the same survey")
+    assert not find(cs, "held a rally").speaker

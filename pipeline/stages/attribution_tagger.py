@@ -203,11 +203,16 @@ def claim_features(ids: list[int], sent_labels: list[str], sent_marg: dict[str, 
                    src_labels: list[str], src_marg: dict[str, list[float]],
                    src: tuple[int, int], cue: tuple[int, int] | None, where: str,
                    *, quoted: bool, pronoun: bool, rule_mention: bool,
-                   para_start: bool) -> dict[str, float]:
+                   para_start: bool, sent=None, src_sent=None) -> dict[str, float]:
     """What the ``add`` gate reads about one claim: ``ids`` its token positions in its
     sentence (labels ``sent_labels``, marginals ``sent_marg``), ``src``/``cue`` the chosen
     Source and Cue spans in the source sentence (``src_labels``/``src_marg``; the same
-    sentence when ``where`` is "same", else "next" or "prev")."""
+    sentence when ``where`` is "same", else "next" or "prev").
+
+    With the spaCy spans ``sent`` (the claim's sentence) and ``src_sent`` (the Source's), the
+    gate also reads words (``lexical_features``): which verb heads the claim and which the Cue
+    ("the poll shows", "critics charge" attribute; "Rubio won" does not), what heads the
+    Source, and whether the Source is the subject of the claim's own verb."""
     n = max(1, len(ids))
     con = sent_marg["CON"]
     return {
@@ -224,7 +229,40 @@ def claim_features(ids: list[int], sent_labels: list[str], sent_marg: dict[str, 
         f"where_{where}": 1.0,
         "quoted": float(quoted), "pronoun": float(pronoun), "rule_mention": float(rule_mention),
         "para_start": float(para_start), "log_len": math.log(n) / 4,
+        **(lexical_features(ids, sent, src_sent, src, cue) if sent is not None and src_sent is not None else {}),
     }
+
+
+def _clause_root(sent, ids: list[int]):
+    """The token of ``sent`` at one of positions ``ids`` whose head lies outside them."""
+    inside = {sent[k].i for k in ids}
+    return next((sent[k] for k in ids if sent[k].head.i not in inside or sent[k].head.i == sent[k].i), sent[ids[0]])
+
+
+def lexical_features(ids: list[int], sent, src_sent, src: tuple[int, int],
+                     cue: tuple[int, int] | None) -> dict[str, float]:
+    """One-hot words for the ``add`` gate: ``v=`` the lemma of the verb heading the claim,
+    ``cv=`` of the Cue's verb, ``sh=`` of the Source's head when it is a common noun or a
+    pronoun (a name is a story's word: of a name only its entity type ``se=`` is read), and
+    ``src_subj`` when the Source holds the subject of the claim's verb or of the Cue's."""
+    root = _clause_root(sent, ids)
+    out: dict[str, float] = {}
+    if root.pos_ in ("VERB", "AUX"):
+        out[f"v={root.lemma_.lower()}"] = 1.0
+    cue_toks = [src_sent[k] for k in range(*cue)] if cue is not None else []
+    verb = next((t for t in cue_toks if t.pos_ in ("VERB", "AUX")), cue_toks[0] if cue_toks else None)
+    if verb is not None:
+        out[f"cv={verb.lemma_.lower()}"] = 1.0
+    stoks = [src_sent[k] for k in range(*src)]
+    shead = _clause_root(src_sent, list(range(*src)))
+    if shead.pos_ in ("NOUN", "PRON"):
+        out[f"sh={shead.lemma_.lower()}"] = 1.0
+    ent = next((t.ent_type_ for t in stoks if t.ent_type_), "")
+    out[f"se={ent or '-'}"] = 1.0
+    src_ids = {t.i for t in stoks}
+    out["src_subj"] = float(any(c.dep_ in ("nsubj", "nsubjpass") and c.i in src_ids
+                                for h in [root] + cue_toks for c in h.children))
+    return out
 
 
 def keep_features(ids: list[int], labels: list[str], marg: dict[str, list[float]], sent, rc) -> dict[str, float]:

@@ -45,7 +45,10 @@ FIGURE_NOUNS = {"figure", "number", "toll", "cost", "loss", "losses", "count", "
                 "tally", "amount", "rate", "share", "size"}
 # verbs that introduce what follows a colon ("Caddell continued:", "She asked:")
 COLON_VERBS = {"continue", "ask", "recall", "shout", "exclaim", "quip", "joke", "remark",
-               "observe", "elaborate", "begin", "go", "conclude", "answer", "put", "write"}
+               "observe", "elaborate", "begin", "go", "conclude", "answer", "put", "write",
+               "echo", "protest", "retaliate", "wonder", "muse", "chime", "scoff", "gush", "yell",
+               "scream", "chant", "recount", "read", "plead", "demand", "offer", "sum", "laugh",
+               "sigh", "interject", "interrupt", "fire", "shoot"}
 # verbs of a speech act whose subject is the speaker of the claim that reports it ("Schiff
 # called on the administration to ...", "Cruz called Trump a liar", "X accused Y of ...")
 SPEECH_ACT_VERBS = {"call", "urge", "demand", "accuse", "criticize", "criticise", "slam", "blast",
@@ -394,6 +397,13 @@ class Segmenter:
         for i in range(len(regions) - 1, 0, -1):
             if regions[i][2] and i in attributions and i - 1 not in attributions:
                 attributions[i - 1] = attributions[i]
+        # a paragraph that is a quote and nothing else, attributed nowhere, right after a
+        # paragraph whose last quote has a speaker: that speaker goes on ('"...," Tatum said.'
+        # then '"Iowa happened. ..."'); news copy names a new speaker where one starts
+        for i in range(1, len(regions)):
+            if i not in attributions and i - 1 in attributions and _quote_paragraph_after(
+                    norm.text, regions, i):
+                attributions[i] = attributions[i - 1]
         for rc in out:
             if rc.mention is None and rc.region >= 0 and rc.region in attributions:
                 rc.mention, rc.cue = attributions[rc.region]
@@ -490,7 +500,8 @@ class Segmenter:
             feats = claim_features(
                 ids, lab, marg, slab, smarg, (a, b), cue_span, where, quoted=rc.region >= 0,
                 pronoun=mention.pronoun != "", rule_mention=rule is not None,
-                para_start=sent.start == 0 or "\n\n" in doc_text(doc)[max(0, sent.start_char - 2):sent.start_char + 1])
+                para_start=sent.start == 0 or "\n\n" in doc_text(doc)[max(0, sent.start_char - 2):sent.start_char + 1],
+                sent=sent, src_sent=sent2)
             if self.gate_log is not None:
                 self.gate_log.append(("add", rc, mention, cue, feats))
             elif tagger.accept(feats) >= cut:
@@ -598,8 +609,19 @@ class Segmenter:
                     attr_regions.append((("next", last.idx + len(last.text)), mention, cue))
                 attr_regions.append((None, mention, cue))  # the speaker is still introduced
                 return [(None, attr_regions)]
-            return [(c, attr_regions) for c in self._finish(doc, si, content, mention, cue,
-                                                            stance, in_region)]
+            made = self._finish(doc, si, content, mention, cue, stance, in_region)
+            if not made:
+                # nothing kept of the content ("Can we?", he asked): the quotes the verb
+                # attributes still have their speaker, who is still introduced
+                return [(None, attr_regions + [(None, mention, cue)])]
+            return [(c, attr_regions) for c in made]
+        after = _quote_just_before(sent, root, toks, in_region)
+        if after is not None:
+            # '"Can we win Illinois?" Mr. Manafort asked.': the question mark cut the sentence
+            # off its attribution; the quote just before is the subject's
+            mention = _mention(after)
+            return [(None, [(in_region[_before_quote_mark(sent).idx], mention, root.text.lower()),
+                            (None, mention, root.text.lower())])]
         fig = _figure_statement(root, toks)
         if fig is not None:
             # the subject stays in the claim: "have put the amount at 1.3bn" says nothing alone
@@ -617,12 +639,19 @@ class Segmenter:
             stance = "denies" if verb.lemma_.lower() in DENY_VERBS else "asserts"
             return [(c, []) for c in self._finish(doc, si, toks, _mention(subj), verb.text.lower(),
                                                   stance, in_region)]
+        src = _document_statement(root, toks, in_region)
+        if src is not None:
+            return [(c, []) for c in self._finish(doc, si, toks, _mention(src), root.text.lower(),
+                                                  "asserts", in_region)]
         acc = _according_to(toks, doc)
+        acc_cue = "according to"
+        if acc is None and (acc := _in_source(root, toks, in_region)) is not None:
+            acc_cue = "in"
         if acc is not None:
             phrase, pobj = acc
             mention = _mention(pobj)
             content = toks - phrase
-            return [(c, []) for c in self._finish(doc, si, content, mention, "according to",
+            return [(c, []) for c in self._finish(doc, si, content, mention, acc_cue,
                                                   "asserts", in_region)]
         act = _speech_act_subject(root, toks, in_region)
         if act is not None:
@@ -705,6 +734,30 @@ def _neighbours(text: str, sents, si: int) -> list[tuple[str, int]]:
     return out
 
 
+def _quote_paragraph_after(text: str, regions, i: int) -> bool:
+    """Quote region ``i`` opens a paragraph made of quotes alone (its quote regions and the
+    marks and spaces around them), and quote region ``i - 1`` lies in the paragraph before."""
+    qs = regions[i][0]
+    ps = text.rfind("\n", 0, qs) + 1
+    if text[ps:qs].strip(" \t\"“”'‘"):
+        return False
+    pe = text.find("\n", qs)
+    pe = len(text) if pe < 0 else pe
+    rest, pos = [], ps
+    for s, e, _ in regions[i:]:
+        if s >= pe:
+            break
+        rest.append(text[pos:s])
+        pos = e
+    rest.append(text[pos:pe])
+    if any(piece.strip(" \t\"“”'‘’.,!?…") for piece in rest):
+        return False
+    j = ps
+    while j > 0 and text[j - 1] in "\n \t":
+        j -= 1
+    return regions[i - 1][1] > text.rfind("\n", 0, j)
+
+
 def _headline_end(text: str) -> int:
     """End of a leading headline paragraph (no final punctuation, at most 20 words), or 0."""
     first = text.split("\n\n", 1)[0]
@@ -780,7 +833,7 @@ def _reporting_verb(root, toks: set[int], in_region):
     for v in cands:
         if (
             (v.lemma_.lower() in REPORT_VERBS
-             or v.lemma_.lower() in COLON_VERBS and _ends_with_colon(v.doc, toks))
+             or v.lemma_.lower() in COLON_VERBS and (_ends_with_colon(v.doc, toks) or _attributes_quote(v, toks, in_region)))
             and v.i in toks
             and in_region[v.idx] < 0
             and (_has_own_subject(v) or (v is root or v.dep_ in ("acl", "xcomp"))
@@ -801,6 +854,44 @@ def _reporting_verb(root, toks: set[int], in_region):
                 and not any(c.dep_ == "ccomp" for c in t.children)):
             return t
     return None
+
+
+def _attributes_quote(v, toks: set[int], in_region) -> bool:
+    """'"Can we win?" Mr. Manafort asked', '"...," Clinton continued': a verb of speaking
+    that takes no clause elsewhere (ask, continue, recall) attributes the quote of its unit
+    when it stands outside it with a subject of its own and nothing but the quote as object."""
+    doc = v.doc
+    if not _has_own_subject(v) or not any(in_region[doc[i].idx] >= 0 for i in toks):
+        return False
+    comp = [c for c in v.children if c.dep_ in ("ccomp", "parataxis", "dobj", "xcomp")]
+    return all(in_region[c.idx] >= 0 for c in comp) and not any(
+        c.dep_ in ("dative", "dobj") and in_region[c.idx] < 0 for c in v.children)
+
+
+def _before_quote_mark(sent):
+    """The last token before the closing quote mark that ends just before ``sent`` in its
+    paragraph (the "?" of '"Can we?" he asked.'), or None."""
+    doc = sent.doc
+    j = sent.start - 1
+    if j < 1 or doc[j].text not in QUOTE_CHARS + "'’" and doc[j].text != "''" or "\n" in doc[j].text_with_ws:
+        return None
+    return doc[j - 1]
+
+
+def _quote_just_before(sent, root, toks: set[int], in_region):
+    """The subject of a sentence that is only an attribution ("Marta Kowalski asked.", "she
+    continued on Monday") right after a quote of its paragraph, or None."""
+    lemma = root.lemma_.lower()
+    if root.i != sent.root.i or lemma not in REPORT_VERBS and lemma not in COLON_VERBS:
+        return None
+    if in_region[root.idx] >= 0 or any(c.dep_ in ("ccomp", "xcomp", "dobj", "parataxis", "conj")
+                                       for c in root.children):
+        return None
+    before = _before_quote_mark(sent)
+    if before is None or in_region[before.idx] < 0:
+        return None
+    subj = next((c for c in root.children if c.dep_ == "nsubj" and c.i < root.i), None)
+    return subj
 
 
 def _object_statement(rv, toks: set[int], content: set[int], in_region) -> bool:
@@ -1010,6 +1101,44 @@ def _institutional_statement(root, toks: set[int], in_region):
     return None
 
 
+# what a document or a poll does when it states something ("the poll gave Clinton a lead",
+# "Wednesday's poll has Clinton leading", "footage captured him leaving")
+DOCUMENT_VERBS = {"give", "have", "suggest", "indicate", "reveal", "capture", "depict", "document",
+                  "detail", "describe", "cite", "confirm", "find", "show", "put"}
+# "In the latest poll, 71 percent approved": the poll states it
+POLL_NOUNS = {"poll", "survey", "study", "analysis", "tally", "count", "census", "report"}
+
+
+def _document_statement(root, toks: set[int], in_region):
+    """The subject of "The latest poll showed Trump leading", "The CBS poll gave Clinton a
+    lead" (a source document among SOURCE_NOUNS, outside quotes), or None."""
+    if root.lemma_.lower() not in DOCUMENT_VERBS or root.pos_ not in ("VERB", "AUX") or in_region[root.idx] >= 0:
+        return None
+    subj = next((c for c in root.children if c.dep_ == "nsubj" and c.i in toks), None)
+    if subj is None or subj.pos_ != "NOUN" or subj.lemma_.lower() not in SOURCE_NOUNS:
+        return None
+    return subj
+
+
+def _in_source(root, toks: set[int], in_region):
+    """"In the new Post-ABC poll, the mogul wins 1 in 3 voters": (the phrase's tokens, with a
+    comma after it, and the poll), or None."""
+    if in_region[root.idx] >= 0:
+        return None
+    for prep in root.children:
+        if prep.dep_ != "prep" or prep.lower_ != "in" or prep.i not in toks:
+            continue
+        pobj = next((c for c in prep.children if c.dep_ == "pobj"), None)
+        if pobj is None or pobj.lemma_.lower() not in POLL_NOUNS or pobj.pos_ != "NOUN":
+            continue
+        phrase = _subtree_ids(prep)
+        nxt = max(phrase) + 1
+        if nxt < len(root.doc) and root.doc[nxt].text == ",":
+            phrase.add(nxt)
+        return phrase & toks, pobj
+    return None
+
+
 def _according_to(toks: set[int], doc):
     for i in sorted(toks):
         t = doc[i]
@@ -1176,6 +1305,14 @@ def _is_subheading(text: str, start: int, end: int) -> bool:
     return len(words) <= 12 and not re.search(r"[.!?;:,\"”’')]$", para) and not para.startswith(("\"", "“"))
 
 
+def _marks_whole(mark, toks: list[int]) -> bool:
+    """``mark`` ("whether", "if") opens the clause the tokens are: "(asked) whether P" is an
+    open question; "If P, Q" is a conditional statement whose if-clause is only a part."""
+    clause = mark.head if mark.dep_ == "mark" else mark
+    ids = set(toks)
+    return clause.i not in ids or clause.head.i not in ids or clause.head == clause
+
+
 def _runs(toks: list[int]) -> list[tuple[int, int]]:
     """Sorted token indices as (first, last) of each run of consecutive ones."""
     runs: list[tuple[int, int]] = []
@@ -1203,8 +1340,8 @@ def _make_claim(doc, si, ids: set[int], mention, cue, stance, in_region) -> RawC
     toks = [i for a, b in _runs(toks)
             if not all(doc[j].is_punct or doc[j].is_space for j in range(a, b + 1))
             for i in range(a, b + 1)]
-    if not toks or doc[toks[0]].lower_ in ("whether", "if"):
-        return None  # an open question, not a statement
+    if not toks or doc[toks[0]].lower_ in ("whether", "if") and _marks_whole(doc[toks[0]], toks):
+        return None  # an open question ("asked whether P"), not a statement
     # "The proposal" (of "Egypt rejected the proposal"), "Johnson acknowledged": dropped by
     # _keep, which hands the speaker on to the next claim
     fragment = _fragment(doc, toks)
@@ -1277,7 +1414,10 @@ def _fragment(doc, toks: list[int]) -> bool:
     words = [doc[i] for i in toks if not doc[i].is_punct]
     verbs = [t for t in words if t.pos_ in ("VERB", "AUX")]
     if verbs:
-        return len(words) <= 3 and all(v.lemma_.lower() in REPORT_VERBS for v in verbs)
+        # '"Can we?" Marta Kowalski asked.': after a quote, a verb of speaking reports too
+        after_quote = toks[0] > 0 and doc[toks[0] - 1].text in QUOTE_CHARS + "'’"
+        return len(words) <= 3 and all(v.lemma_.lower() in REPORT_VERBS or (
+            after_quote and v.lemma_.lower() in COLON_VERBS) for v in verbs)
     # no verb: a fragment when carved out of a longer sentence, not a sentence of its own
     # ("Macaulay Culkin RIP...", a headline-like line, is kept)
     sent_words = [t for t in doc[toks[0]].sent if not t.is_punct and not t.is_space]
@@ -1434,7 +1574,8 @@ RELATIVE_PRONOUNS = {"who", "whom", "which", "that", "whose"}
 SOURCE_NOUNS = {"report", "figure", "data", "statement", "filing", "document", "record",
                 "circular", "survey", "study", "analysis", "website", "account", "estimate",
                 "count", "tally", "letter", "release", "note", "audit", "review", "post",
-                "tweet", "message", "video"}
+                "tweet", "message", "video", "poll", "result", "footage", "research", "email",
+                "memo", "finding", "transcript", "recording"}
 
 
 def _owner(doc, i: int) -> tuple[str, str] | None:
