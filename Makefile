@@ -93,8 +93,8 @@ train-decider: .venv/.installed ## Train the decision stage on the real dev set 
 export-onnx: .venv/.installed ## Rebuild the ONNX exports: $(MODEL) (int8) and the sentence embedder
 	$(BIN)/contradict export-onnx $(MODEL) --embedder
 
-bench: .venv/.installed ## Speed and memory benchmark (scripts/bench.py; Ray driver memory at 1,000 and 10,000) -> out/bench.json
-	$(PY) scripts/bench.py --model $(MODEL) --out out/bench.json --ray-memory 1000,10000
+bench: .venv/.installed ## Speed and memory on real news (../shared/data/news/fnc1_train_bodies.jsonl, else generated) at 1,000 and 10,000 articles: articles/s, RSS over time, CPU per stage, naive baseline -> out/bench.json
+	$(PY) scripts/bench.py --model $(MODEL) --out out/bench.json --sizes 1000,10000 --ray-memory 1000,10000
 
 clean: ## Remove outputs (keeps .venv and models)
 	rm -rf out runs/*.out .pytest_cache

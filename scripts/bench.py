@@ -2,10 +2,15 @@
 """Benchmarks: throughput, memory and scaling of the pipeline; onnx int8 vs torch fp32;
 the pipeline vs a naive all-pairs baseline. Run by ``make bench``.
 
-Corpora are generated in memory from ``data/sample/*.txt`` and ``data/labelled/{dev,test}.jsonl``
+The sizes are timed on real news, ``../shared/data/news/fnc1_train_bodies.jsonl`` (1,673 FNC-1
+bodies, repeated with fresh ids past its end) when it is present (``--corpus``), else on
+articles generated in memory from ``data/sample/*.txt`` and ``data/labelled/{dev,test}.jsonl``
 by recombining paragraphs, swapping speaker names and perturbing figures (deterministic
-for a seed). For each size the local streaming runner runs on a JSONL file of the corpus in
-its own subprocess (so sizes do not share memory) with the onnx backend.
+for a seed); the report says which. For each size the local streaming runner runs on a JSONL
+file of the corpus in its own subprocess (so sizes do not share memory) with the onnx
+backend, and records its RSS after every batch and its CPU time. A separate child
+(``--profile-docs``) splits wall and CPU time by stage, and the naive all-sentence-pairs
+baseline runs on the same articles (``--baseline-docs``).
 
 Usage:
     python scripts/bench.py                       # sizes 100,1000,10000 (long)
@@ -214,9 +219,14 @@ def child_run(jsonl: str, model: str, workdir: str, batch_docs: int) -> dict:
     pipe.process([Document("warmup", WARMUP_TEXT)])  # load spaCy, embedder, NLI model
     load_s = time.perf_counter() - t
     models = pipe.describe()
+    rss: list[list[float]] = []  # [documents done, seconds, RSS MB] after every batch
     t = time.perf_counter()
-    summary = run([jsonl], Path(workdir) / "flags.csv", cfg, pipeline=pipe)
+    c = time.process_time()
+    summary = run([jsonl], Path(workdir) / "flags.csv", cfg, pipeline=pipe,
+                  on_progress=lambda p: rss.append([p.done, round(time.perf_counter() - t, 1),
+                                                    round(_rss_mb(), 1)]))
     wall = time.perf_counter() - t
+    cpu = time.process_time() - c
     man = json.loads(Path(summary.manifest).read_text(encoding="utf-8"))
     tim = man["timings_s"]
     score_s = tim.get("score", 0.0)
@@ -238,8 +248,116 @@ def child_run(jsonl: str, model: str, workdir: str, batch_docs: int) -> dict:
         "profile": stage_profile(tim, wall),
         "backends": {"nli": models["nli"]["backend"], "embedder": models["embedder"]["backend"],
                      "threads": models["nli"]["threads"]},
+        "cpu_s": round(cpu, 1), "cpu_s_per_article": round(cpu / max(1, summary.documents), 4),
         "peak_rss_mb": round(peak_rss_mb_self(), 1),
+        "rss": rss_summary(rss),
+        "rss_mb_over_time": rss,
     }
+
+
+def rss_summary(samples: list[list[float]]) -> dict:
+    """RSS after the first batch, at a tenth and at half of the run, at the end, and the
+    growth of the second half's highest RSS over the first tenth's (flat: about 1.0)."""
+    if not samples:
+        return {}
+    n = samples[-1][0] or 1
+
+    def at(frac: float) -> float:
+        return next((r for d, _, r in samples if d >= frac * n), samples[-1][2])
+
+    first = max((r for d, _, r in samples if d <= 0.1 * n), default=samples[0][2])
+    second = max((r for d, _, r in samples if d >= 0.5 * n), default=samples[-1][2])
+    return {"first_batch_mb": samples[min(1, len(samples) - 1)][2], "tenth_mb": at(0.1),
+            "half_mb": at(0.5), "last_mb": samples[-1][2],
+            "growth_second_half_over_first_tenth": round(second / max(1e-9, first), 3)}
+
+
+def child_profile(jsonl: str, model: str, limit: int, batch_docs: int) -> dict:
+    """Wall and CPU seconds per stage, each stage's own time (what it calls is counted
+    under the callee): the batches in this process one after another, without the parse
+    prefetch, so that the process's CPU time splits cleanly between stages. The model calls
+    are named after the stage that made them (``embed[score]``: the word embeddings of the
+    NLI cascade; ``embed[confirm]``, ``NLI[confirm]``: one text or pair per call)."""
+    import dataclasses
+
+    from pipeline.nli.model import NLIModel
+    from pipeline.pipeline import Pipeline
+    from pipeline.run.batches import process_batch
+    from pipeline.stages.embedder import Embedder
+    from pipeline.stages.topics import Topics
+    from pipeline.types import Document
+
+    base = run_cfg(model, "auto", batch_docs)
+    cfg = dataclasses.replace(base, segment=dataclasses.replace(base.segment, prefetch=False))
+    stats: dict[str, list[float]] = {}
+    stack: list[list] = []  # [name, wall, cpu, children wall, children cpu]
+
+    def wrap(owner, attr: str, name: str, by_caller: bool = False) -> None:
+        orig = getattr(owner, attr)
+
+        def timed(*a, **k):
+            label = f"{name}[{stack[-1][0]}]" if by_caller and stack else name
+            stack.append([label, time.perf_counter(), time.process_time(), 0.0, 0.0])
+            try:
+                return orig(*a, **k)
+            finally:
+                lab, w0, c0, cw, cc = stack.pop()
+                w, c = time.perf_counter() - w0, time.process_time() - c0
+                st = stats.setdefault(lab, [0.0, 0.0, 0])
+                st[0] += w - cw
+                st[1] += c - cc
+                st[2] += 1
+                if stack:
+                    stack[-1][3] += w
+                    stack[-1][4] += c
+
+        setattr(owner, attr, timed)
+
+    for attr, name in (("parse", "parse"), ("extract", "segment+attribute+claim_info"),
+                       ("pair", "pair"), ("score", "cascade+score"), ("confirm", "confirm"),
+                       ("decide", "decide")):
+        wrap(Pipeline, attr, name)
+    wrap(Topics, "label", "topics")
+    wrap(Embedder, "encode", "embed", by_caller=True)
+    wrap(NLIModel, "predict", "NLI", by_caller=True)
+    pipe = Pipeline(cfg)
+    pipe.process([Document("warmup", WARMUP_TEXT)])
+    stats.clear()
+    docs = [Document(d["id"], d["text"]) for d in
+            (json.loads(line) for line in Path(jsonl).open(encoding="utf-8") if line.strip())][:limit]
+    t, c = time.perf_counter(), time.process_time()
+    for i in range(0, len(docs), batch_docs):
+        process_batch(pipe, docs[i:i + batch_docs], i // batch_docs)
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    rows = [{"stage": k, "wall_s": round(v[0], 2), "cpu_s": round(v[1], 2), "calls": v[2],
+             "cpu_ms_per_article": round(1000 * v[1] / max(1, len(docs)), 1)}
+            for k, v in sorted(stats.items(), key=lambda kv: -kv[1][1])]
+    return {"articles": len(docs), "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
+            "cpu_ms_per_article": round(1000 * cpu / max(1, len(docs)), 1),
+            "articles_per_s": round(len(docs) / wall, 2), "stages": rows,
+            "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()}
+
+
+def run_profile(docs: list[dict], model: str, batch_docs: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="bench-profile-") as tmp:
+        jsonl = Path(tmp) / "corpus.jsonl"
+        write_jsonl(jsonl, docs)
+        proc = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), "--child-profile", str(jsonl),
+             "--model", model, "--limit", str(len(docs)), "--batch-docs", str(batch_docs)],
+            capture_output=True, text=True, cwd=str(ROOT))
+    if proc.returncode != 0:
+        raise SystemExit(f"the stage profile failed:\n{proc.stderr[-4000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def cpu_profile_report(prof: dict) -> str:
+    head = (f"\nCPU per stage ({prof['articles']} articles, batches one after another without the "
+            f"parse prefetch, {prof['cores']} cores): {prof['cpu_ms_per_article']} ms CPU per article, "
+            f"{prof['articles_per_s']} articles/s in this mode")
+    return head + "\n" + table(["stage", "wall s", "CPU s", "CPU ms/article", "calls"],
+                               [[r["stage"], r["wall_s"], r["cpu_s"], r["cpu_ms_per_article"], r["calls"]]
+                                for r in prof["stages"]])
 
 
 def run_size(size: int, docs: list[dict], model: str, batch_docs: int) -> dict:
@@ -719,6 +837,26 @@ def targets(result: dict) -> list[dict]:
     return rows
 
 
+def issue27_targets(result: dict) -> list[dict]:
+    """The targets of issue 27 (real news, 2 cores), from this run's figures."""
+    sizes = {r["size"]: r for r in result["sizes"]}
+    on = result.get("corpus", {}).get("timed_on", "")
+    rows = []
+    a = sizes.get(1000)
+    rows.append({"target": ">= 20 articles/s at 1,000 articles",
+                 "measured": f"{a['articles_per_s']}/s ({a['cpu_s_per_article']} CPU s/article, on {on})"
+                 if a else "1,000 not run", "status": check(None if a is None else a["articles_per_s"] >= 20)})
+    b = sizes.get(10000)
+    rows.append({"target": "peak RSS <= 1.5 GB at 10,000",
+                 "measured": f"{b['peak_rss_mb']:.0f} MB" if b else "10,000 not run",
+                 "status": check(None if b is None else b["peak_rss_mb"] <= 1536)})
+    g = b["peak_rss_mb"] / a["peak_rss_mb"] if a and b else None
+    rows.append({"target": "peak RSS at 10,000 within 10% of 1,000",
+                 "measured": f"{a['peak_rss_mb']:.0f} -> {b['peak_rss_mb']:.0f} MB ({g:.3f}x)" if g else "n/a",
+                 "status": check(None if g is None else g <= 1.10)})
+    return rows
+
+
 def table(headers: list[str], rows: list[list]) -> str:
     cells = [[str(c) for c in r] for r in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
@@ -796,9 +934,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--embed-docs", type=int, default=60, help="generated articles whose claims time the embedders")
     ap.add_argument("--spacy-nprocess", type=int, default=0, metavar="N",
                     help="also time spaCy n_process 1 and 2 on N generated articles")
+    ap.add_argument("--profile-docs", type=int, default=300,
+                    help="articles of the per-stage CPU profile (0: none)")
     ap.add_argument("--child-run", help=argparse.SUPPRESS)
+    ap.add_argument("--child-profile", help=argparse.SUPPRESS)
+    ap.add_argument("--limit", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--workdir", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+
+    if args.child_profile:
+        print(json.dumps(child_profile(args.child_profile, args.model, args.limit, args.batch_docs)))
+        return 0
 
     if args.child_ray:
         print(json.dumps(child_ray_run(args.child_ray, args.model, args.workdir, args.batch_docs)))
@@ -853,6 +999,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"size {size}: {r['articles_per_s']} articles/s, {r['pairs']} pairs, "
               f"peak RSS {r['peak_rss_mb']} MB", file=sys.stderr, flush=True)
 
+    if args.profile_docs:
+        print(f"CPU per stage, {args.profile_docs} articles ...", file=sys.stderr, flush=True)
+        docs = (real_corpus(real, args.profile_docs) if real else
+                make_corpus(sources, names, args.profile_docs, args.seed))
+        result["cpu_profile"] = run_profile(docs, model, args.batch_docs)
+
     if args.ray_memory:
         ray_sizes = sorted({int(x) for x in args.ray_memory.split(",") if x.strip()})
         result["ray_driver_memory"] = ray_driver_memory(ray_sizes, sources, names, model,
@@ -902,6 +1054,7 @@ def main(argv: list[str] | None = None) -> int:
         result["spacy"] = spacy_nprocess(make_corpus(sources, names, args.spacy_nprocess, args.seed))
 
     result["targets"] = targets(result)
+    result["targets_issue27"] = issue27_targets(result)
     result["targets_issue12"] = issue12_targets(result)
     result["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
     out = Path(args.out)
@@ -909,8 +1062,21 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(json.dumps(result, indent=2), encoding="utf-8")
     print(report(result))
     print(profile_report(result))
+    for r in result["sizes"]:
+        rs = r.get("rss") or {}
+        if rs:
+            print(f"RSS at {r['size']:,} articles: after the first batch {rs['first_batch_mb']} MB, "
+                  f"at a tenth {rs['tenth_mb']} MB, at half {rs['half_mb']} MB, at the end "
+                  f"{rs['last_mb']} MB, peak {r['peak_rss_mb']} MB (second half / first tenth: "
+                  f"{rs['growth_second_half_over_first_tenth']}x); CPU {r['cpu_s']} s "
+                  f"({r['cpu_s_per_article']} s per article)")
+    if result.get("cpu_profile"):
+        print(cpu_profile_report(result["cpu_profile"]))
     for r in result.get("ray_driver_memory", []):
         print(f"Ray driver memory at {r['size']:,} articles: peak RSS {r['driver_peak_rss_mb']} MB")
+    print("\nTargets (issue 27)")
+    print(table(["target", "measured", "status"],
+                [[t["target"], t["measured"], t["status"]] for t in result["targets_issue27"]]))
     print(f"\nresults -> {out}")
     return 0
 

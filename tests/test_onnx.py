@@ -320,6 +320,26 @@ def test_embedder_onnx_matches_torch_and_tracks_weights(tmp_path):
     assert np.sum(e2.encode(SENTENCES) * t.encode(SENTENCES), axis=1).min() >= 0.98
 
 
+@needs_onnx
+def test_embedder_batches_keep_to_the_token_budget(tmp_path):
+    """Batches of long texts are cut at ``token_budget`` padded tokens (the attention buffers
+    of 64 texts of 256 tokens were the run's peak RSS); short texts keep full batches."""
+    from pipeline.stages.embedder import Embedder
+
+    folder = make_tiny_sentence_model(tmp_path / "st")
+    e = Embedder(str(folder), cache=str(tmp_path / "cache"), batch_size=8, token_budget=64)
+    assert e.backend == "onnx"
+    shapes = []
+    run = e.session.run
+    e.session = type("S", (), {"run": lambda self, out, feeds: shapes.append(feeds["input_ids"].shape)
+                               or run(out, feeds)})()
+    texts = ["a"] * 8 + [" ".join(["the minister said talks"] * 4)] * 6  # 3 and 18 tokens
+    got = e.encode(texts)
+    assert shapes[0] == (8, 3)  # the short ones: one full batch
+    assert all(n * length <= 64 for n, length in shapes[1:]) and sum(n for n, _ in shapes) == 14
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+
+
 def test_embedder_other_pooling_stays_on_torch(tmp_path):
     import json
 

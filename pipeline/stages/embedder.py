@@ -252,11 +252,13 @@ class Embedder:
     """
 
     def __init__(self, path: str, *, backend: str = "auto", threads: int = 0,
-                 build_onnx: bool = True, cache: str = "", batch_size: int = 64) -> None:
+                 build_onnx: bool = True, cache: str = "", batch_size: int = 64,
+                 token_budget: int = 8192) -> None:
         self.path = str(path)
         self.backend_setting = backend
         self.threads = resolve_threads(threads)
         self.batch_size = batch_size
+        self.token_budget = token_budget
         self.cache = cache
         self.onnx_meta: dict | None = None
         self._lock = threading.Lock()
@@ -329,7 +331,11 @@ class Embedder:
 
     def encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         """L2-normalised embeddings, shape (len(texts), dim), float32. ``batch_size``
-        overrides the embedder's (1: every text alone, its vector depends on nothing else)."""
+        overrides the embedder's (1: every text alone, its vector depends on nothing else).
+
+        onnx: the texts sorted by token length, in batches of at most ``batch_size`` texts
+        and ``token_budget`` padded tokens (only batches of long texts are cut short: the
+        attention buffers grow with the square of the length)."""
         batch_size = batch_size or self.batch_size
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -340,13 +346,14 @@ class Embedder:
                                         show_progress_bar=False)
             return np.asarray(emb, dtype=np.float32)
         max_len = int(self.layout["max_seq_length"])
+        from pipeline.nli.model import length_batches
+
         lengths = [len(ids) for ids in self.tokenizer(list(texts), truncation=True,
                                                       max_length=max_len)["input_ids"]]
-        order = np.argsort(lengths, kind="stable")
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         with self._lock:
-            for i in range(0, len(order), batch_size):
-                idx = order[i:i + batch_size]
+            for batch in length_batches(lengths, batch_size, self.token_budget):
+                idx = np.asarray(batch)
                 enc = self.tokenizer([texts[j] for j in idx], padding=True, truncation=True,
                                      max_length=max_len, return_tensors="np")
                 feeds = {k: v.astype(np.int64) for k, v in enc.items() if k in self._inputs}

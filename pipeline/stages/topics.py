@@ -35,16 +35,17 @@ when where why how same other another both each few own too s t don now per cent
 
 
 def get_embedder(name: str = "auto", *, backend: str = "auto", threads: int = 0,
-                 build_onnx: bool = True, cache: str = "", batch_size: int = 64):
+                 build_onnx: bool = True, cache: str = "", batch_size: int = 64,
+                 token_budget: int = 8192):
     """One ``Embedder`` per process and setting (see stages/embedder.py)."""
     from pipeline.stages.embedder import Embedder
 
     path = minilm_path(name)
-    key = (path, backend, threads, build_onnx, cache, batch_size)
+    key = (path, backend, threads, build_onnx, cache, batch_size, token_budget)
     with _LOCK:
         if key not in _EMB:
             _EMB[key] = Embedder(path, backend=backend, threads=threads, build_onnx=build_onnx,
-                                 cache=cache, batch_size=batch_size)
+                                 cache=cache, batch_size=batch_size, token_budget=token_budget)
         return _EMB[key]
 
 
@@ -67,7 +68,8 @@ class Topics:
         """The sentence embedder ``cfg`` names (one per process and setting, shared)."""
         c = self.cfg
         return get_embedder(c.embedder, backend=c.backend, threads=self.threads,
-                            build_onnx=c.build_onnx, cache=c.onnx_cache, batch_size=c.batch_size)
+                            build_onnx=c.build_onnx, cache=c.onnx_cache, batch_size=c.batch_size,
+                            token_budget=c.token_budget)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """L2-normalised embeddings, one row per text (width read from the model)."""
