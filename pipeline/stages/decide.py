@@ -495,8 +495,13 @@ class Decider:
         possible = {r.name: np.array([bool(r.applies(p, FAVOURABLE, ev)) for p, ev in zip(pairs, evs)])
                     for r in self.rules if r.uses_nli}
         bound = learned.nli_bound(x, possible)
-        reported = np.array([self.cfg.dispute_score > 0 and reported_dispute(p) for p in pairs], dtype=bool)
+        reported = np.array([self.flags_dispute(p) for p in pairs], dtype=bool)
         return (learned.logit(x) + bound >= learned.cut_logit(self.threshold)) | reported
+
+    def flags_dispute(self, pair: Pair) -> bool:
+        """The pair is a dispute the article states in one sentence and ``dispute_score`` is
+        on: flagged whatever the models say (so the cascade must score it)."""
+        return self.cfg.dispute_score > 0 and reported_dispute(pair)
 
     def probabilities(self, pairs: list[Pair], scores: Sequence[Score | None],
                       evs: list[dict] | None = None) -> tuple[np.ndarray, list[list[RuleHit]]]:
@@ -568,7 +573,7 @@ class Decider:
                         if rule.flags_on_fallback:
                             reasons.append(h.name)
                             score = max(score, pair.similarity)
-            if self.cfg.dispute_score > 0 and reported_dispute(pair):
+            if self.flags_dispute(pair):
                 # the article states the dispute: flagged, and above what the models give
                 reasons.append("dispute")
                 score = max(score, self.cfg.dispute_score)
