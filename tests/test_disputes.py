@@ -8,7 +8,8 @@ import pytest
 
 from pipeline.config import DecideConfig, PairConfig
 from pipeline.stages.decide import Decider
-from pipeline.stages.evidence import add_claim_info, agreement, anaphoric_dispute, disputes, pair_evidence
+from pipeline.stages.evidence import (add_claim_info, agreement, anaphoric_dispute, disputes, pair_evidence,
+                                       reported)
 from pipeline.stages.pairing import knn_pairs
 from pipeline.stages.segment import load_spacy
 from pipeline.types import Claim, Pair, Score
@@ -196,6 +197,30 @@ def test_an_anaphoric_denial_targets_first_the_account_just_before_it(nlp):
     # then the most central account, one of the two on the golfer
     assert sorted(r for k, r in ranked.items() if "3.0" in k) == [1, 2]
     assert {k for k, r in ranked.items() if r == 2} <= {frozenset(("0.0", "3.0")), frozenset(("1.0", "3.0"))}
+
+
+def test_an_anaphoric_denial_targets_first_an_account_given_as_reported(nlp):
+    """"This new report is a total hoax" answers the account the article gave as reported
+    ("allegedly", by "sources"), though another claim stands between them; a question before
+    it ("Could the report be true?") is never a target, and a question disputes nothing."""
+    texts = ["The actor was allegedly found dead in his apartment.",
+             "Multiple reports said the actor died on Friday.",
+             "Fans gathered outside the theatre on Sunday.",
+             "Could the report be true or is it another hoax?",
+             "This new report is a total hoax."]
+    cs = _claims(nlp, *texts, speakers=["", "Multiple reports", "", "", "rep"])
+    cs[1].mention = "Multiple reports"
+    cs[3].modality = "question"
+    emb = np.array([[0.9, 0.4, 0.1], [0.88, 0.45, 0.1], [0.1, 0.9, 0.4], [0.3, 0.3, 0.9],
+                    [0.2, 0.1, 0.97]])
+    emb = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    pairs = knn_pairs(cs, emb, PairConfig(k=1, dispute_k=2, min_similarity=0.5))
+    ranked = {frozenset((p.a.id, p.b.id)): p.dispute_rank for p in pairs if p.dispute_rank}
+    assert reported(cs[0]) and reported(cs[1]) and not reported(cs[2])
+    # the nearest reported account first, then the other, then the claim just before
+    assert ranked[frozenset(("1.0", "4.0"))] == 1 and ranked[frozenset(("0.0", "4.0"))] == 2
+    assert ranked[frozenset(("2.0", "4.0"))] == 3
+    assert not any("3.0" in k for k in ranked)
 
 
 @pytest.mark.parametrize("text,says", [

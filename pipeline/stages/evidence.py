@@ -257,6 +257,24 @@ def agreement(pair: Pair, score, *, entailment: float = 0.5, similarity: float =
             and max(score.p_entailment) >= max(score.p_contradiction))
 
 
+# an account the article presents as reported rather than established: its source is a report,
+# a rumour or a post ("Multiple unconfirmed reports", "sources"), or its words say so
+# ("allegedly", "reportedly"); what "the report" or "these claims" most often refers to
+_REPORT_SOURCE = re.compile(r"\b(reports?|sources?|rumou?rs?|claims?|allegations?|media|websites?|"
+                            r"sites?|posts?|tweets?|stor(?:y|ies)|accounts?|speculation|"
+                            r"tabloids?|blogs?)\b", re.I)
+_REPORTED_WORDING = re.compile(r"\b(reportedly|allegedly|purportedly|supposedly|rumou?red|"
+                               r"(?:was|were|is|are|been) (?:reported|said|rumou?red|claimed) to)\b",
+                               re.I)
+
+
+def reported(c: Claim) -> bool:
+    """The article presents the claim as reported, not established: its source is a report,
+    a rumour, a post or "sources", or its wording hedges it ("allegedly", "reportedly")."""
+    return bool(_REPORT_SOURCE.search(c.speaker) or _REPORT_SOURCE.search(c.mention)
+                or _REPORTED_WORDING.search(c.text))
+
+
 def retracts(c: Claim) -> bool:
     """The claim takes back its speaker's own words ("I want to make a full retraction")."""
     return bool(_RETRACTION.search(c.text))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.config import PairConfig
-from pipeline.stages.evidence import anaphoric_dispute, disputes, retracts
+from pipeline.stages.evidence import anaphoric_dispute, disputes, reported, retracts
 from pipeline.types import Claim, Pair
 
 
@@ -112,8 +112,8 @@ def _neighbours(claims: list[Claim], emb: np.ndarray, cfg: PairConfig
             seen[key] = float(emb[i] @ emb[j])
             ranks[key] = 1
     for i in range(n):
-        if not disputes(claims[i]):
-            continue
+        if not disputes(claims[i]) or question[i]:
+            continue  # a question disputes nothing ("Could the report be true?")
         # "These claims are false": the words say little of what is disputed; the account of
         # another speaker just before it, then those most central to the article (nearest its
         # mean claim), are the targets
@@ -121,15 +121,20 @@ def _neighbours(claims: list[Claim], emb: np.ndarray, cfg: PairConfig
         order = np.argsort(-(central if anaphoric else sims[i]), kind="stable")
         others = [j for j in order
                   if (anaphoric or sims[i, j] >= cfg.min_similarity)
-                  and sent[i] != sent[int(j)] and not disputes(claims[int(j)])
+                  and sent[i] != sent[int(j)] and not question[int(j)]
+                  and not disputes(claims[int(j)])
                   and (not (claims[i].speaker_id and claims[i].speaker_id == claims[int(j)].speaker_id)
                        or retracts(claims[i]))]
         if anaphoric:
-            # "Pakistan denied the allegations": most often the account just before it
-            before = [j for j in others if claims[int(j)].start < claims[i].start]
-            if before:
-                last = max(before, key=lambda j: claims[int(j)].start)
-                others = [last] + [j for j in others if j != last]
+            # "This new report is a hoax", "Pakistan denied the allegations": most often an
+            # account the article gave before it as reported ("allegedly", by "sources"), the
+            # nearest first, else the account just before it
+            before = sorted((j for j in others if claims[int(j)].start < claims[i].start),
+                            key=lambda j: -claims[int(j)].start)
+            first = [j for j in before if reported(claims[int(j)])]
+            if before and before[0] not in first:
+                first.append(before[0])
+            others = first + [j for j in others if j not in first]
         for r, j in enumerate(others[:cfg.dispute_k * (2 if anaphoric else 1)], start=1):
             key = (min(i, int(j)), max(i, int(j)))
             seen[key] = float(sims[i, j])
