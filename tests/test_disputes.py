@@ -9,7 +9,7 @@ import pytest
 from pipeline.config import DecideConfig, PairConfig
 from pipeline.stages.decide import Decider
 from pipeline.stages.evidence import (add_claim_info, agreement, anaphoric_dispute, disputes, pair_evidence,
-                                       reported)
+                                       repeats, reported)
 from pipeline.stages.pairing import knn_pairs
 from pipeline.stages.segment import load_spacy
 from pipeline.types import Claim, Pair, Score
@@ -31,6 +31,15 @@ def _claims(nlp, *texts, speakers=None):
 
 def _score(pc, pe):
     return Score((pc, pc), (pe, pe), (1 - pc - pe, 1 - pc - pe))
+
+
+def test_a_denial_of_any_such_thing_is_anaphoric(nlp):
+    """"Officials deny any such thing has happened", "denied any such plans": what is denied
+    is named only by "such"; the claim is paired with the accounts it answers."""
+    a, b, c = _claims(nlp, "any such thing has happened", "The embassy denied any such plans.",
+                      "Such plans would cost the city dearly.")
+    a.stance = "denies"
+    assert anaphoric_dispute(a) and anaphoric_dispute(b) and not anaphoric_dispute(c)
 
 
 def test_dispute_wording_marks_a_claim(nlp):
@@ -78,6 +87,35 @@ def test_restatement_entailed_both_ways_is_agreement_an_antonym_is_not(nlp):
     assert agreement(Pair(a, b, "same_speaker", 0.5), _score(0.3, 0.6))  # entailed both ways
     c, d = _claims(nlp, "Talks are ongoing at all levels.", "Talks have been suspended.")
     assert not agreement(Pair(c, d, "opposing_sides", 0.93), _score(0.8, 0.1))
+
+
+@pytest.mark.parametrize("a,b,same", [
+    # a quote that another outlet repeats, in other case and punctuation
+    ("Because I don't want to date anymore, she told the magazine.",
+     "because I don't want to date anymore -- she told the magazine", True),
+    # a headline its body restates inside a longer sentence
+    ("Police found the missing hikers alive on Sunday",
+     "Rescuers said police found the missing hikers alive on Sunday near the lake.", True),
+    ("Police found the missing hikers alive on Sunday",
+     "Police never found the missing hikers alive on Sunday", False),
+    ("Police found the missing hikers alive on Sunday",
+     "Police didn't find the missing hikers alive on Sunday", False),
+    ("The strike ends today.", "The strike ends today.", True),
+    ("The strike ends today.", "The strike ends today at noon, the union said.", False),  # under 6 words
+])
+def test_a_repeated_claim_is_agreement_whatever_the_scores(nlp, a, b, same):
+    """The same quote twice (two outlets, a headline and its body) cannot contradict itself,
+    however high the NLI model puts P(contradiction); a negated repeat is not one."""
+    ca, cb = _claims(nlp, a, b)
+    assert repeats(ca, cb) is same
+    assert agreement(Pair(ca, cb, "cross_document", 0.99), _score(0.9, 0.05)) is same
+
+
+def test_a_denial_of_the_same_words_is_not_a_repeat(nlp):
+    a, b = _claims(nlp, "Ten fighters were caught crossing the border.",
+                   "Ten fighters were caught crossing the border.")
+    b.stance = "denies"
+    assert not repeats(a, b)
 
 
 def test_modality_of_claims(seg):

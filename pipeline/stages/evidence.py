@@ -227,7 +227,7 @@ _ANAPHORIC_TARGET = re.compile(
     r"\b(?:the|these|those|this|that|such|his|her|their|its|the latest|similar)\s+(?:\w+\s+)?"
     r"(?:claims?|allegations?|reports?|rumou?rs?|stor(?:y|ies)|accusations?|charges?|"
     r"suggestions?|assertions?|speculation|accounts?|hoax(?:es)?|theor(?:y|ies))\b"
-    r"|\bno such thing\b|\b(?:denied|dismissed|rejected|disputed|refuted|rubbished)\s+(?:it|this|that|them)\b"
+    r"|\b(?:no|any)\s+such\s+\w+|\b(?:denied|dismissed|rejected|disputed|refuted|rubbished)\s+(?:it|this|that|them)\b"
     r"|^\s*(?:that|this|it|which)(?:['’]s|\s+is|\s+was|\s+are)\b|\beverything (?:i|he|she|they) said\b",
     re.I)
 # a speaker taking back their own words: the one dispute that joins two claims of one speaker
@@ -247,6 +247,8 @@ def agreement(pair: Pair, score, *, entailment: float = 0.5, similarity: float =
     if reported_dispute(pair):
         return False  # the article says they disagree, however alike their words
     if disputes(pair.a) and disputes(pair.b):
+        return True
+    if repeats(pair.a, pair.b):
         return True
     if score is None:
         return False
@@ -273,6 +275,36 @@ def reported(c: Claim) -> bool:
     a rumour, a post or "sources", or its wording hedges it ("allegedly", "reportedly")."""
     return bool(_REPORT_SOURCE.search(c.speaker) or _REPORT_SOURCE.search(c.mention)
                 or _REPORTED_WORDING.search(c.text))
+
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+# a repeat shorter than this many words (a slogan, "No comment") is left to the models
+REPEAT_MIN_WORDS = 6
+
+
+def _word_seq(text: str) -> tuple[str, ...]:
+    return tuple(w.lower().replace("’", "'") for w in _WORD.findall(text))
+
+
+def repeats(a: Claim, b: Claim) -> bool:
+    """One claim repeats the other: the same words in the same order (case and punctuation
+    aside), or the shorter one's words, ``REPEAT_MIN_WORDS`` or more, found whole inside the
+    longer one's, with the same stance and the same dispute wording. A quote that outlets
+    repeat, or a headline its body restates, cannot contradict itself; "It is not true that
+    P" against P differs in stance or wording and is not a repeat."""
+    if a.stance != b.stance or disputes(a) != disputes(b):
+        return False
+    wa, wb = _word_seq(a.text), _word_seq(b.text)
+    if wa == wb:
+        return bool(wa)
+    short, long_ = (wa, wb) if len(wa) <= len(wb) else (wb, wa)
+    if len(short) < REPEAT_MIN_WORDS:
+        return False
+    extra = set(long_) - set(short)
+    if any(w in _NEG_WORDS or w.endswith("n't") for w in extra):
+        return False  # the longer one negates what the shorter says ("... did not ...")
+    n = len(short)
+    return any(long_[i:i + n] == short for i in range(len(long_) - n + 1))
 
 
 def retracts(c: Claim) -> bool:
