@@ -8,7 +8,8 @@ import pytest
 
 from pipeline.config import DecideConfig, PairConfig
 from pipeline.stages.decide import Decider
-from pipeline.stages.evidence import (add_claim_info, agreement, anaphoric_dispute, disputes, pair_evidence,
+from pipeline.stages.evidence import (add_claim_info, agreement, anaphoric_dispute, dispute_between, disputes,
+                                       pair_evidence,
                                        repeats, reported)
 from pipeline.stages.pairing import knn_pairs
 from pipeline.stages.segment import load_spacy
@@ -40,6 +41,18 @@ def test_a_denial_of_any_such_thing_is_anaphoric(nlp):
                       "Such plans would cost the city dearly.")
     a.stance = "denies"
     assert anaphoric_dispute(a) and anaphoric_dispute(b) and not anaphoric_dispute(c)
+
+
+def test_a_dispute_across_documents_is_not_taken_for_one_speaker(nlp):
+    """Speaker ids are per document: the first speaker of two articles is "s1" in both, yet
+    a denial in one answers a different speaker's account in the other."""
+    a, b = _claims(nlp, "Ten fighters were caught crossing the border.",
+                   "Officials said the claims were completely false.")
+    a.doc_id, a.speaker, a.speaker_id = "one", "Duncan Hunter", "s1"
+    b.doc_id, b.speaker, b.speaker_id = "two", "Homeland Security", "s1"
+    assert dispute_between(Pair(a, b, "cross_document", 0.6))
+    b.speaker = "duncan hunter "
+    assert not dispute_between(Pair(a, b, "cross_document", 0.6))  # one speaker, no retraction
 
 
 def test_dispute_wording_marks_a_claim(nlp):

@@ -330,9 +330,18 @@ def dispute_between(pair: Pair) -> bool:
     pair a reported dispute joins (the disputed account against its denial)."""
     if disputes(pair.a) == disputes(pair.b):
         return False
-    if pair.a.speaker_id and pair.a.speaker_id == pair.b.speaker_id:
+    if one_speaker(pair.a, pair.b):
         return retracts(pair.a if disputes(pair.a) else pair.b)
     return True
+
+
+def one_speaker(a: Claim, b: Claim) -> bool:
+    """The two claims are one speaker's: the same speaker id within a document (ids are
+    per document: "s1" of one article is not "s1" of another), the same name across
+    documents."""
+    if a.doc_id == b.doc_id:
+        return bool(a.speaker_id) and a.speaker_id == b.speaker_id
+    return bool(a.speaker) and a.speaker.strip().lower() == b.speaker.strip().lower()
 
 
 def _jaccard(a: frozenset, b: frozenset) -> float:
