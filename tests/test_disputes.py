@@ -55,6 +55,15 @@ def test_a_dispute_across_documents_is_not_taken_for_one_speaker(nlp):
     assert not dispute_between(Pair(a, b, "cross_document", 0.6))  # one speaker, no retraction
 
 
+def _dispute_ranks(cs, emb, **pair_cfg):
+    """The dispute rank of every pair ``knn_pairs`` forms with a rank, by its two claim ids
+    (``emb`` rows are normalised first)."""
+    emb = np.asarray(emb, dtype=float)
+    emb = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    pairs = knn_pairs(cs, emb, PairConfig(**pair_cfg))
+    return {frozenset((p.a.id, p.b.id)): p.dispute_rank for p in pairs if p.dispute_rank}, pairs
+
+
 def test_dispute_wording_marks_a_claim(nlp):
     a, b, c = _claims(nlp, "These claims are completely false.", "The airline has no plans to cut jobs.",
                       "The airline will add two aircraft this summer.")
@@ -70,13 +79,11 @@ def test_an_anaphoric_denial_is_paired_with_the_articles_central_accounts(nlp):
              "He heard the golfer was on a month's suspension for doping.",
              "The weather on the course was mild on Sunday."]
     cs = _claims(nlp, *texts, speakers=["agent", "olsen", "olsen", ""])
-    emb = np.array([[0.2, 0.1, 0.97], [0.9, 0.4, 0.1], [0.85, 0.5, 0.1], [0.1, 0.95, 0.1]])
-    emb = emb / np.linalg.norm(emb, axis=1, keepdims=True)
-    pairs = knn_pairs(cs, emb, PairConfig(k=1, dispute_k=1, min_similarity=0.5))
-    ranked = {(p.a.id, p.b.id): p.dispute_rank for p in pairs if p.dispute_rank}
+    ranked, pairs = _dispute_ranks(cs, [[0.2, 0.1, 0.97], [0.9, 0.4, 0.1], [0.85, 0.5, 0.1],
+                                        [0.1, 0.95, 0.1]], k=1, dispute_k=1, min_similarity=0.5)
     # k=1 alone would never pair the denial (its nearest neighbour is below min_similarity)
     assert ranked and all("0.0" in key for key in ranked)
-    targets = {k[1] for k in ranked}
+    targets = {i for k in ranked for i in k} - {"0.0"}
     assert targets <= {"1.0", "2.0"} and len(targets) == 2  # dispute_k * 2 for an anaphoric denial
     ev = pair_evidence(next(p for p in pairs if p.dispute_rank == 1))
     assert ev["dispute"] == 1.0 and ev["dispute_target"] == 1.0
@@ -240,10 +247,8 @@ def test_an_anaphoric_denial_targets_first_the_account_just_before_it(nlp):
              "The club had paid the players late, the union said.",
              "The club denied the allegations."]
     cs = _claims(nlp, *texts, speakers=["olsen", "coach", "union", "club"])
-    emb = np.array([[0.9, 0.4, 0.1], [0.88, 0.45, 0.1], [0.1, 0.9, 0.4], [0.2, 0.1, 0.97]])
-    emb = emb / np.linalg.norm(emb, axis=1, keepdims=True)
-    pairs = knn_pairs(cs, emb, PairConfig(k=1, dispute_k=1, min_similarity=0.5))
-    ranked = {frozenset((p.a.id, p.b.id)): p.dispute_rank for p in pairs if p.dispute_rank}
+    ranked, _ = _dispute_ranks(cs, [[0.9, 0.4, 0.1], [0.88, 0.45, 0.1], [0.1, 0.9, 0.4],
+                                    [0.2, 0.1, 0.97]], k=1, dispute_k=1, min_similarity=0.5)
     assert ranked[frozenset(("2.0", "3.0"))] == 1
     # then the most central account, one of the two on the golfer
     assert sorted(r for k, r in ranked.items() if "3.0" in k) == [1, 2]
@@ -262,11 +267,9 @@ def test_an_anaphoric_denial_targets_first_an_account_given_as_reported(nlp):
     cs = _claims(nlp, *texts, speakers=["", "Multiple reports", "", "", "rep"])
     cs[1].mention = "Multiple reports"
     cs[3].modality = "question"
-    emb = np.array([[0.9, 0.4, 0.1], [0.88, 0.45, 0.1], [0.1, 0.9, 0.4], [0.3, 0.3, 0.9],
-                    [0.2, 0.1, 0.97]])
-    emb = emb / np.linalg.norm(emb, axis=1, keepdims=True)
-    pairs = knn_pairs(cs, emb, PairConfig(k=1, dispute_k=2, min_similarity=0.5))
-    ranked = {frozenset((p.a.id, p.b.id)): p.dispute_rank for p in pairs if p.dispute_rank}
+    ranked, _ = _dispute_ranks(cs, [[0.9, 0.4, 0.1], [0.88, 0.45, 0.1], [0.1, 0.9, 0.4],
+                                    [0.3, 0.3, 0.9], [0.2, 0.1, 0.97]],
+                               k=1, dispute_k=2, min_similarity=0.5)
     assert reported(cs[0]) and reported(cs[1]) and not reported(cs[2])
     # the nearest reported account first, then the other, then the claim just before
     assert ranked[frozenset(("1.0", "4.0"))] == 1 and ranked[frozenset(("0.0", "4.0"))] == 2

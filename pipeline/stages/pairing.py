@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.config import PairConfig
-from pipeline.stages.evidence import anaphoric_dispute, disputes, reported, retracts
+from pipeline.stages.evidence import anaphoric_dispute, disputes, one_speaker, reported, retracts
 from pipeline.types import Claim, Pair
 
 
@@ -123,8 +123,7 @@ def _neighbours(claims: list[Claim], emb: np.ndarray, cfg: PairConfig
                   if (anaphoric or sims[i, j] >= cfg.min_similarity)
                   and sent[i] != sent[int(j)] and not question[int(j)]
                   and not disputes(claims[int(j)])
-                  and (not (claims[i].speaker_id and claims[i].speaker_id == claims[int(j)].speaker_id)
-                       or retracts(claims[i]))]
+                  and (not one_speaker(claims[i], claims[int(j)]) or retracts(claims[i]))]
         if anaphoric:
             # "This new report is a hoax", "Pakistan denied the allegations": most often an
             # account the article gave before it as reported ("allegedly", by "sources"), the
