@@ -286,3 +286,16 @@ def test_an_anaphoric_denial_targets_first_an_account_given_as_reported(nlp):
 def test_calling_an_account_fake_or_a_lie_is_dispute_wording(nlp, text, says):
     (c,) = _claims(nlp, text)
     assert disputes(c) is says
+
+
+def test_anaphoric_disputes_after_a_discourse_word_or_with_a_longer_name(nlp):
+    """"Again, this is totally fake", "Fortunately, none of this is true", "the December 2014
+    report was confirmed as a hoax", "Smith disagrees": each names what it disputes only by
+    a pronoun, a noun with modifiers or not at all, so it is paired with the accounts it
+    answers; a dispute that states its own proposition is not anaphoric."""
+    cs = _claims(nlp, "Again, this is TOTALLY FAKE.", "Fortunately, none of this is true.",
+                 "However the December 2014 report has now been confirmed as a complete hoax.",
+                 "Franson Reneus disagrees.",
+                 "The ministry denied that troops had crossed the border on Monday.")
+    assert all(disputes(c) for c in cs)
+    assert [anaphoric_dispute(c) for c in cs] == [True, True, True, True, False]

@@ -224,20 +224,28 @@ EVIDENCE = [
 # a dispute whose object is an account named only by a noun or pronoun ("denied the
 # allegations", "these claims are false", "dismissed it"): its target is said elsewhere
 _ANAPHORIC_TARGET = re.compile(
-    r"\b(?:the|these|those|this|that|such|his|her|their|its|the latest|similar)\s+(?:\w+\s+)?"
+    r"\b(?:the|these|those|this|that|such|his|her|their|its|the latest|similar)\s+(?:[\w'’-]+\s+){0,3}"
     r"(?:claims?|allegations?|reports?|rumou?rs?|stor(?:y|ies)|accusations?|charges?|"
     r"suggestions?|assertions?|speculation|accounts?|hoax(?:es)?|theor(?:y|ies))\b"
-    r"|\b(?:no|any)\s+such\s+\w+|\b(?:denied|dismissed|rejected|disputed|refuted|rubbished)\s+(?:it|this|that|them)\b"
-    r"|^\s*(?:that|this|it|which)(?:['’]s|\s+is|\s+was|\s+are)\b|\beverything (?:i|he|she|they) said\b",
+    r"|\b(?:no|any)\s+such\s+\w+|\b(?:denied|dismissed|rejected|disputed|refuted|rubbished)\s+(?:it|this|them|that(?=\s*(?:[.,;:!?\"\u201d]|$)))\b"
+    # "It's fake", "Again, this is totally fake", "But that was false", "none of this is true"
+    r"|^\s*(?:(?:\w+,|but|and|so|yet)\s+)?(?:that|this|it|which)(?:['’]s|\s+is|\s+was|\s+are|\s+were)\b"
+    r"|\bnone of (?:this|it|that|these|those|them)\b|\beverything (?:i|he|she|they) said\b",
     re.I)
 # a speaker taking back their own words: the one dispute that joins two claims of one speaker
 _RETRACTION = re.compile(r"\b(retract\w*|recant\w*|apologi[sz]\w*|misspoke|walked back|take back|"
                          r"poor choice of words|withdr[ae]w\w*)\b", re.I)
 
 
+# a dispute this short ("Smith disagrees", "Totally fake!") cannot hold what it disputes
+ANAPHORIC_MAX_WORDS = 4
+
+
 def anaphoric_dispute(c: Claim) -> bool:
-    """A dispute claim that names what it disputes only by a noun or a pronoun."""
-    return disputes(c) and bool(_ANAPHORIC_TARGET.search(c.text))
+    """A dispute claim that names what it disputes only by a noun or a pronoun, or too
+    briefly to say it (``ANAPHORIC_MAX_WORDS`` words or fewer)."""
+    return disputes(c) and (bool(_ANAPHORIC_TARGET.search(c.text))
+                            or len(_WORD.findall(c.text)) <= ANAPHORIC_MAX_WORDS)
 
 
 def agreement(pair: Pair, score, *, entailment: float = 0.5, similarity: float = 0.9) -> bool:
