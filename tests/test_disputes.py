@@ -299,3 +299,11 @@ def test_anaphoric_disputes_after_a_discourse_word_or_with_a_longer_name(nlp):
                  "The ministry denied that troops had crossed the border on Monday.")
     assert all(disputes(c) for c in cs)
     assert [anaphoric_dispute(c) for c in cs] == [True, True, True, True, False]
+
+
+def test_calling_an_account_ridiculous_made_up_or_inaccurate_marks_a_dispute(nlp):
+    cs = _claims(nlp, "They are unsourced, unverified and completely ridiculous.",
+                 "The whole story was made up.", "The report is not accurate.",
+                 "There is no credible intelligence to suggest an attack.",
+                 "The report was accurate in every detail.")
+    assert [disputes(c) for c in cs] == [True, True, True, True, False]

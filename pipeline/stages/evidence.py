@@ -48,6 +48,8 @@ _DISPUTE = re.compile(
     r"false(?:ly|hoods?)?|untrue|baseless|unfounded|unsubstantiated|groundless|bogus|"
     r"fabricat(?:e|ed|ion)|hoax(?:es)?|rubbish(?:ed)?|nonsense|misleading|inaccurate|"
     r"disagree(?:s|d)?|dispel(?:s|led)?|apologi[sz](?:e|es|ed)|misspoke|poor choice of words|"
+    r"ridiculous|unverified|erroneous|incorrect|phony|phoney|made[- ]up|never happened|"
+    r"not accurate|no credible|misinformation|disinformation|"
     r"not true|no truth|no evidence|no basis|no plans? to|no such thing|at odds with|"
     r"contrary to|shot down|shoots down|walked back|set the record straight|hogwash|"
     # calling an account fake or a lie, or none of it true ("this is totally fake", "is
