@@ -1,64 +1,51 @@
-"""The one place that assembles the stages.
+"""The one place that assembles the stages: ``STAGES``, in order, and a loop.
 
-    ingest -> normalize -> segment -> attribute -> topics -> pair (+ gate) -> score -> decide -> write
+    ingest -> normalize -> parse -> segment -> attribute -> claim_info -> embed -> topics
+      -> pair (+ gate) -> cascade -> score -> confirm -> decide -> write
 
-``Pipeline(cfg)`` holds the stages (models load lazily, once per process);
-``Pipeline.process(docs)`` runs a batch of documents through every stage and returns one
-``BatchResult``. ``pipeline.run.run()`` streams a corpus through it in batches. With
-``pair.cross_document`` the Pipeline owns a cross-document claim index (``start_run`` gives
-it a folder to persist to and reloads what a resumed run had committed).
+Each entry of ``STAGES`` is a stage class (``pipeline/components.py``, the protocol in
+``pipeline/stages/base.py``); its ``name`` is its timing key in every batch's ``timings``,
+the manifest's ``timings_s`` and ``scripts/bench.py``'s per-stage profile, so adding a
+stage is its module, its class and one entry here (plus its config section).
+
+``Pipeline(cfg)`` builds the stages and holds the models they share (they load lazily, once
+per process); ``Pipeline.process(docs)`` runs a batch of documents through every stage and
+returns one ``BatchResult``. ``pipeline.run.run()`` streams a corpus through it in batches.
+With ``pair.cross_document`` the Pipeline owns a cross-document claim index (``start_run``
+gives it a folder to persist to and reloads what a resumed run had committed).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from typing import Any
+from dataclasses import replace
 from pathlib import Path
-from collections import defaultdict
-from dataclasses import dataclass, field, replace
 
-import numpy as np
-
-from pipeline.stages.attribute import attribute
+from pipeline.components import (AttributeStage, CascadeStage, ClaimInfoStage, ConfirmStage, DecideStage,
+                                 EmbedStage, NormalizeStage, PairStage, ParseStage, ScoreStage, SegmentStage,
+                                 TopicsStage)
 from pipeline.config import RunConfig
-from pipeline.stages.decide import Decider, nli_text
-from pipeline.stages.evidence import WordSimilarity, add_claim_info, gate
-from pipeline.stages.normalize import normalize
-from pipeline.stages.pairing import knn_pairs
+from pipeline.stages.base import BatchResult, Stage
+from pipeline.stages.decide import Decider
 from pipeline.stages.segment import Segmenter
 from pipeline.stages.topics import Topics
-from pipeline.types import Claim, Document, Flag, Pair, Score
+from pipeline.types import Document
 
+__all__ = ["STAGES", "STAGE_NAMES", "BatchResult", "Pipeline", "describe_models"]
 
-@dataclass
-class BatchResult:
-    docs: list[str] = field(default_factory=list)
-    claims: list[Claim] = field(default_factory=list)
-    pairs: list[Pair] = field(default_factory=list)
-    scores: list[Score | None] = field(default_factory=list)  # None: left out by the NLI cascade
-    evidence: list[dict] | None = None  # same-event evidence per pair (decide stage), once computed
-    nli_pairs: int = 0  # pairs the NLI model scored
-    nli_confirmed: int = 0  # of them, scored again one by one near the cut (decide.confirm_margin)
-    flags: list[Flag] = field(default_factory=list)
-    below: list[Flag] = field(default_factory=list)  # the best pairs under the cut (output.top of them)
-    embeddings: np.ndarray | None = None  # one row per claim
-    dropped: dict[str, int] = field(default_factory=dict)  # work dropped by a cap, by cap name
-    per_doc: list[list[Claim]] = field(default_factory=list)  # the claims, document by document
-    timings: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-
-
-@dataclass
-class Parsed:
-    """A batch normalised and parsed by spaCy (``Pipeline.parse``), ready for ``extract``:
-    the local engine parses the next batch in a background thread while this one is
-    embedded and scored (``segment.prefetch``)."""
-    docs: list[Document]
-    norms: list
-    parsed: list
-    timings: dict[str, float]
+# The stages in the order they run. The ``ahead`` ones at the front may run in the local
+# engine's background thread for the next batch (``Pipeline.parse``, ``segment.prefetch``).
+STAGES: tuple[type[Stage], ...] = (
+    NormalizeStage, ParseStage, SegmentStage, AttributeStage, ClaimInfoStage, EmbedStage, TopicsStage,
+    PairStage, CascadeStage, ScoreStage, ConfirmStage, DecideStage,
+)
+STAGE_NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)
 
 
 class Pipeline:
-    """All stages, built from one RunConfig.
+    """The stages, built from one RunConfig, and the models they share.
 
     Example:
         >>> p = Pipeline(RunConfig())                                  # doctest: +SKIP
@@ -66,22 +53,31 @@ class Pipeline:
         >>> [f.reason for f in res.flags]                              # doctest: +SKIP
     """
 
-    def __init__(self, cfg: RunConfig | None = None):
+    def __init__(self, cfg: RunConfig | None = None, stages: Sequence[type[Stage]] = STAGES):
         self.cfg = cfg or RunConfig()
         self.segmenter = Segmenter(self.cfg.segment)
         self.topics = Topics(self.cfg.topics, threads=self.cfg.threads)
-        self._nli = None
-        self._decider = None
-        self._words_alone = None  # word similarities from one word per call (confirm pass)
+        self._nli: Any = None  # the NLI model, loaded on first use (tests put a stand-in here)
+        self._decider: Decider | None = None
         self.cross = self._new_cross(None) if self.cfg.pair.cross_document else None
         # progress within a long document: called as on_window(doc_id, windows_done, windows)
         # after each window is parsed and segmented (the run layer shows it)
         self.on_window = None
+        self.stages: list[Stage] = [s.from_config(self.cfg, self) for s in stages]
+        names = [s.name for s in self.stages]
+        if len(set(names)) != len(names):
+            raise ValueError(f"two stages share a name: {names}")
+        # the stages that may run ahead: a prefix of the list
+        self._ahead = next((i for i, s in enumerate(self.stages) if not s.ahead), len(self.stages))
 
     def _new_cross(self, folder):
         from pipeline.stages.crossdoc import CrossIndex
 
         return CrossIndex(self.cfg.pair, folder, dim=self.topics.embedder.dim)  # size read from the model
+
+    def stage(self, name: str) -> Stage:
+        """The stage called ``name``."""
+        return next(s for s in self.stages if s.name == name)
 
     def start_run(self, folder=None, committed_docs: set[str] | None = None) -> list[str]:
         """Start a corpus run: a fresh cross-document index persisted in ``folder`` (the run's
@@ -100,9 +96,10 @@ class Pipeline:
         if self.cross is not None:
             self.cross.persist()
 
-    # lazily built model stages ------------------------------------------------------
+    # the models the stages share, built lazily ----------------------------------------
     @property
     def nli(self):
+        """The NLI model ``score`` names (one per process and setting, shared)."""
         if self._nli is None:
             from pipeline.nli.model import get_model
 
@@ -119,166 +116,75 @@ class Pipeline:
 
     @property
     def decider(self) -> Decider:
+        """The decision model (``decide``), with the embedder for negation alignment."""
         if self._decider is None:
             self._decider = Decider(self.cfg.decide, model_dir=self.cfg.score.resolved_model(),
                                     embed=self.topics.embed)
         return self._decider
 
-    # stages ----------------------------------------------------------------------------
-    def parse(self, docs: list[Document]) -> Parsed:
-        """normalize -> spaCy parse, for a batch of documents (safe to run in a background
-        thread while another batch goes through the later stages: spaCy and onnxruntime
-        release the GIL in their numeric work, and spaCy changes its vocabulary only while
-        holding it)."""
-        timings: dict[str, float] = {}
-        t = time.perf_counter()
-        norms = [normalize(d.text, self.cfg.normalize) for d in docs]
-        timings["normalize"] = time.perf_counter() - t
-        t = time.perf_counter()
-        parsed = self.segmenter.parse_many([n.text for n in norms])
-        timings["parse"] = time.perf_counter() - t
-        return Parsed(list(docs), norms, parsed, timings)
+    # the loop ------------------------------------------------------------------------
+    def run_stages(self, batch: BatchResult, first: int = 0, last: int | None = None) -> BatchResult:
+        """``batch`` through ``self.stages[first:last]`` in order, each stage's seconds added
+        to ``timings`` under its name."""
+        for st in self.stages[first:last]:
+            t = time.perf_counter()
+            batch = st(batch)
+            dt = time.perf_counter() - t
+            batch = replace(batch, timings={**batch.timings, st.name: batch.timings.get(st.name, 0.0) + dt})
+        return batch
 
-    def extract(self, docs: list[Document], res: BatchResult | None = None,
-                parsed: Parsed | None = None) -> BatchResult:
-        """normalize -> segment -> attribute -> topics, for a batch of documents (``parsed``:
-        their ``parse``, done ahead; done here when None)."""
-        res = res or BatchResult()
-        if parsed is None or [d.id for d in parsed.docs] != [d.id for d in docs]:
-            parsed = self.parse(docs)
-        for k, v in parsed.timings.items():
-            res.timings[k] += v
-        norms, parsed = parsed.norms, parsed.parsed
-        per_doc: list[list[Claim]] = []
-        t = time.perf_counter()
-        hook = self.on_window
-        for d, n, sp in zip(docs, norms, parsed):
-            raw = self.segmenter.raw_claims(
-                n, sp, on_window=None if hook is None else
-                (lambda k, total, _id=d.id, _hook=hook: _hook(_id, k, total)))
-            per_doc.append(attribute(d.id, n, raw))
-            res.docs.append(d.id)
-        res.timings["segment_attribute"] += time.perf_counter() - t
-        t = time.perf_counter()
-        all_claims = [c for cs in per_doc for c in cs]
-        add_claim_info(all_claims, self.segmenter.nlp)  # evidence for the gate and decision
-        res.timings["claim_info"] += time.perf_counter() - t
-        t = time.perf_counter()
-        emb = self.topics.embed([c.text for c in all_claims])
-        res.timings["embed"] += time.perf_counter() - t
-        t = time.perf_counter()
-        pos = 0
-        for cs in per_doc:
-            self.topics.label(cs, emb[pos:pos + len(cs)])
-            pos += len(cs)
-        res.timings["topics"] += time.perf_counter() - t
-        res.claims.extend(all_claims)
-        res.embeddings = emb
-        res.per_doc.extend(per_doc)
-        return res
+    def _index(self, name: str) -> int:
+        return next(i for i, s in enumerate(self.stages) if s.name == name)
+
+    def _through(self, batch: BatchResult, first: str, last: str) -> BatchResult:
+        return self.run_stages(batch, self._index(first), self._index(last) + 1)
+
+    def parse(self, docs: list[Document]) -> BatchResult:
+        """The stages that may run ahead (normalize, parse) on a batch of documents (safe in
+        a background thread while another batch goes through the later stages: spaCy and
+        onnxruntime release the GIL in their numeric work, and spaCy changes its vocabulary
+        only while holding it)."""
+        return self.run_stages(BatchResult.of(docs), 0, self._ahead)
+
+    def _start(self, docs: list[Document], parsed: BatchResult | None) -> BatchResult:
+        """``docs`` after the stages that run ahead: ``parsed`` when it is theirs (done ahead),
+        else ``parse`` now."""
+        if parsed is not None and [d.id for d in parsed.documents] == [d.id for d in docs]:
+            return parsed
+        return self.parse(docs)
+
+    def extract(self, docs: list[Document], parsed: BatchResult | None = None) -> BatchResult:
+        """The claim stages, normalize to topics, on a batch of documents (``parsed``: their
+        ``parse``, done ahead; done here when None)."""
+        return self.run_stages(self._start(docs, parsed), self._ahead, self._index("topics") + 1)
 
     def pair(self, res: BatchResult) -> BatchResult:
-        t = time.perf_counter()
-        pos = 0
-        for cs in res.per_doc:
-            res.pairs.extend(gate(knn_pairs(cs, res.embeddings[pos:pos + len(cs)], self.cfg.pair,
-                                            res.dropped), self.cfg.pair))
-            pos += len(cs)
-        if self.cross is not None:
-            cross = self.cross.add_and_pair(res.claims, res.embeddings)
-            add_claim_info([c for p in cross for c in (p.a, p.b)], self.segmenter.nlp)
-            res.pairs.extend(gate(cross, self.cfg.pair))
-        res.timings["pair"] += time.perf_counter() - t
-        return res
+        """The pair stage (candidate pairs and the gate)."""
+        return self._through(res, "pair", "pair")
 
     def score(self, res: BatchResult) -> BatchResult:
-        """NLI in both directions for the pairs the decision stage needs it for (all of them
-        unless the NLI cascade, ``decide.nli_cascade``, leaves some out: their score is None)."""
-        t = time.perf_counter()
-        if self.decider.cascade and res.pairs:
-            res.evidence = self.decider.pair_evidence(res.pairs)
-            need = self.decider.nli_needed(res.pairs, res.evidence)
-        else:
-            need = np.ones(len(res.pairs), dtype=bool)
-        res.timings["cascade"] += time.perf_counter() - t
-        t = time.perf_counter()
-        idx = np.flatnonzero(need)
-        res.scores = [None] * len(res.pairs)
-        self._nli_scores(res, idx)
-        res.nli_pairs = len(idx)
-        res.timings["score"] += time.perf_counter() - t
-        self.confirm(res)
-        return res
-
-    def _nli_scores(self, res: BatchResult, idx, batch_size: int | None = None) -> None:
-        texts = [(nli_text(res.pairs[i].a), nli_text(res.pairs[i].b)) for i in idx]
-        ab, ba = self.nli.predict_both(texts, batch_size=batch_size)
-        for i, x, y in zip(idx, ab, ba):
-            res.scores[i] = Score((float(x[0]), float(y[0])), (float(x[1]), float(y[1])),
-                                  (float(x[2]), float(y[2])))
+        """The NLI cascade, the NLI scores and the confirm pass (see ``components``)."""
+        return self._through(res, "cascade", "confirm")
 
     def confirm(self, res: BatchResult) -> BatchResult:
-        """With models whose outputs depend on the batch (int8), the pairs near the cut
-        (``decide.confirm_margin``) are measured again one text or pair per call: the two
-        claims' similarity and the word similarities of negation alignment (int8 embedder),
-        and the NLI scores (int8 NLI model). What is flagged then depends on the pair alone,
-        not on its batch-mates (the corpus, ``batch_docs``), the cascade or the cut."""
-        margin = self.cfg.decide.confirm_margin
-        if margin <= 0 or not res.pairs:
-            return res
-        nli_alone = getattr(self.nli, "batch_dependent", False)
-        emb_alone = getattr(self.topics.embedder, "batch_dependent", False)
-        if not (nli_alone or emb_alone):
-            return res
-        t = time.perf_counter()
-        if res.evidence is None:
-            res.evidence = self.decider.pair_evidence(res.pairs)
-        near = self.decider.near_cut(res.pairs, res.scores, res.evidence, margin)
-        if emb_alone and len(near):
-            self._similarities_alone(res, near)
-        if nli_alone:
-            self._nli_scores(res, near, batch_size=1)
-        res.nli_confirmed = len(near)
-        res.timings["confirm"] += time.perf_counter() - t
-        return res
-
-    def _similarities_alone(self, res: BatchResult, near) -> None:
-        """Similarity and same-event evidence of the pairs ``near`` from embeddings of one
-        text per call (words are cached for the run: each was embedded alone)."""
-        emb = self.topics.embedder
-        if self._words_alone is None:
-            self._words_alone = WordSimilarity(lambda ws: emb.encode(ws, batch_size=1))
-        claims = list({id(c): c for i in near for c in (res.pairs[i].a, res.pairs[i].b)}.values())
-        vec = dict(zip(map(id, claims), emb.encode([c.text for c in claims], batch_size=1)))
-        for i in near:
-            p = res.pairs[i]
-            res.pairs[i] = replace(p, similarity=float(vec[id(p.a)] @ vec[id(p.b)]))
-        pairs = [res.pairs[i] for i in near]
-        for i, ev in zip(near, self.decider.pair_evidence(pairs, self._words_alone)):
-            res.evidence[i] = ev
+        """The confirm pass alone (``components.ConfirmStage``)."""
+        return self._through(res, "confirm", "confirm")
 
     def decide(self, res: BatchResult) -> BatchResult:
-        t = time.perf_counter()
-        res.flags, res.below = self.decider.decide_ranked(res.pairs, res.scores, res.evidence,
-                                                          below=self.cfg.output.top)
-        res.timings["decide"] += time.perf_counter() - t
-        return res
+        """The decision stage."""
+        return self._through(res, "decide", "decide")
 
-    def process(self, docs: list[Document], parsed: Parsed | None = None) -> BatchResult:
+    def process(self, docs: list[Document], parsed: BatchResult | None = None) -> BatchResult:
         """Every stage on one batch of documents (``parsed``: their ``parse``, when it was
         done ahead). If a stage raises, the cross-document index forgets the batch's claims,
         so the batch can be retried (document by document)."""
         mark = self.cross.mark() if self.cross is not None else None
         try:
-            res = self.extract(docs, parsed=parsed)
-            self.pair(res)
-            self.score(res)
-            self.decide(res)
+            return self.run_stages(self._start(docs, parsed), self._ahead)
         except BaseException:
-            if mark is not None:
+            if mark is not None and self.cross is not None:
                 self.cross.rollback(mark)
             raise
-        return res
 
 
 def describe_models(cfg: RunConfig) -> dict:

@@ -55,12 +55,16 @@ class ClaimInfo:
     dispute: bool = False  # reports or voices a dispute ("denied", "dismissed it as", "baseless")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Claim:
     """A statement in a document.
 
     ``start``/``end`` index the original text: ``doc.text[start:end]`` is the claim's source
     span. ``text`` is the normalised (unwrapped) claim text given to the model.
+
+    Frozen: a stage that adds to a claim (attribute: speaker, side, role; claim_info: info;
+    topics: topic) returns a copy, ``dataclasses.replace(claim, topic=...)``, and the claim
+    it read stays as it was.
     """
 
     doc_id: str

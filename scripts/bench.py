@@ -281,10 +281,9 @@ def child_profile(jsonl: str, model: str, limit: int, batch_docs: int) -> dict:
     import dataclasses
 
     from pipeline.nli.model import NLIModel
-    from pipeline.pipeline import Pipeline
+    from pipeline.pipeline import STAGES, Pipeline
     from pipeline.run.batches import process_batch
     from pipeline.stages.embedder import Embedder
-    from pipeline.stages.topics import Topics
     from pipeline.types import Document
 
     base = run_cfg(model, "auto", batch_docs)
@@ -313,11 +312,8 @@ def child_profile(jsonl: str, model: str, limit: int, batch_docs: int) -> dict:
 
         setattr(owner, attr, timed)
 
-    for attr, name in (("parse", "parse"), ("extract", "segment+attribute+claim_info"),
-                       ("pair", "pair"), ("score", "cascade+score"), ("confirm", "confirm"),
-                       ("decide", "decide")):
-        wrap(Pipeline, attr, name)
-    wrap(Topics, "label", "topics")
+    for stage in STAGES:  # every stage by its name, from the pipeline's one list
+        wrap(stage, "__call__", stage.name)
     wrap(Embedder, "encode", "embed", by_caller=True)
     wrap(NLIModel, "predict", "NLI", by_caller=True)
     pipe = Pipeline(cfg)
@@ -555,31 +551,36 @@ def pipeline_on(docs: list[dict], model: str) -> dict:
 
 
 # ---------------------------------------------------------------------------- profile (issue 12)
-PROFILE_STAGES = (("parse", ("normalize", "parse")), ("attribute", ("segment_attribute",)),
-                  ("evidence", ("claim_info",)),  # the second spaCy pass over claim texts
-                  ("embed", ("embed",)), ("topics", ("topics",)), ("pair", ("pair",)),
-                  ("cascade", ("cascade",)),  # which pairs the NLI model must score (decide.py)
-                  ("NLI", ("score",)),
-                  ("confirm", ("confirm",)),  # pairs near the cut scored again one by one
-                  ("decide", ("decide",)), ("write", ("write",)))
+def profile_stages() -> tuple[tuple[str, bool], ...]:
+    """(name, runs ahead) of every stage, in order, read from the pipeline's one list
+    (``pipeline.pipeline.STAGES``; each name is its timing key), then the run's ``write``."""
+    from pipeline.pipeline import STAGES
+
+    return tuple((s.name, s.ahead) for s in STAGES) + (("write", False),)
+
+
+PROFILE_STAGES = profile_stages()
 
 
 def stage_profile(timings: dict, run_s: float) -> list[dict]:
     """Seconds and share of the run per stage, from the manifest's timings; ``other`` is the
-    rest of the run (reading, batching, the parts store). With ``segment.prefetch`` the parse
-    runs in a background thread beside the later stages: its row is that thread's time, and
-    ``parse (waited)`` the time the main thread waited for it (what counts in the wall time)."""
+    rest of the run (reading, batching, the parts store). With ``segment.prefetch`` the
+    stages that run ahead (normalize, parse) run in a background thread beside the later
+    stages: their rows are that thread's time (``(overlapped)``), and ``parse (waited)`` the
+    time the main thread waited for them (what counts in the wall time)."""
     rows, used = [], 0.0
-    for name, keys in PROFILE_STAGES:
-        sec = sum(float(timings.get(k, 0.0)) for k in keys)
-        if name == "parse" and "parse_wait" in timings:
-            name = "parse (overlapped)"
+    overlapped = "parse_wait" in timings
+    for name, ahead in PROFILE_STAGES:
+        sec = float(timings.get(name, 0.0))
+        if ahead and overlapped:
+            rows.append({"stage": f"{name} (overlapped)", "s": round(sec, 2),
+                         "share": round(sec / run_s, 3) if run_s else None})
+            continue
+        if overlapped and not any(r["stage"] == "parse (waited)" for r in rows):
             waited = float(timings["parse_wait"])
-            rows.append({"stage": name, "s": round(sec, 2), "share": round(sec / run_s, 3) if run_s else None})
             rows.append({"stage": "parse (waited)", "s": round(waited, 2),
                          "share": round(waited / run_s, 3) if run_s else None})
             used += waited
-            continue
         used += sec
         rows.append({"stage": name, "s": round(sec, 2), "share": round(sec / run_s, 3) if run_s else None})
     rows.append({"stage": "other", "s": round(max(0.0, run_s - used), 2),

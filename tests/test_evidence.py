@@ -28,8 +28,7 @@ def _claims(nlp, *texts, speakers=None):
     cs = [Claim(doc_id="d", id=f"{i}.0", start=0, end=len(t), text=t, sent_index=i,
                 speaker=(speakers or [""] * len(texts))[i],
                 speaker_id=(speakers or [""] * len(texts))[i]) for i, t in enumerate(texts)]
-    add_claim_info(cs, nlp)
-    return cs
+    return add_claim_info(cs, nlp)
 
 
 def _score(pc, pe=0.05):
@@ -340,7 +339,8 @@ def test_near_cut_similarity_and_word_alignment_come_from_texts_embedded_alone(n
     # text and word of the confirm pass goes alone (the two claims first)
     assert emb.calls[0][1] is None and emb.calls[1] == (2, 1)
     assert len(emb.calls) > 2 and all(bs == 1 for _, bs in emb.calls[1:])
-    assert pipe._words_alone is not None and pipe._words_alone._vec  # the negated word was aligned
+    words = pipe.stage("confirm").words_alone
+    assert words is not None and words._vec  # the negated word was aligned
 
 
 def test_figures_for_the_same_noun_an_order_of_magnitude_apart_are_measured(nlp):
@@ -357,5 +357,5 @@ def test_figures_for_the_same_noun_an_order_of_magnitude_apart_are_measured(nlp)
     assert near["num_log_ratio"] == pytest.approx(np.log10(61 / 47))
     assert pair_evidence(Pair(a, d, "opposing_sides", 0.5))["num_log_ratio"] == 0.0  # no shared unit
     huge = Claim(doc_id="d", id="9", start=0, end=10, text="Aid reached 900 dollars.", sent_index=9)
-    add_claim_info([huge], nlp)
+    [huge] = add_claim_info([huge], nlp)
     assert pair_evidence(Pair(a, huge, "opposing_sides", 0.5))["num_log_ratio"] == 2.0  # capped

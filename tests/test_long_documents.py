@@ -253,7 +253,7 @@ def test_topics_of_a_long_document_are_clustered_block_by_block(monkeypatch):
         return real(e, distance)
 
     monkeypatch.setattr(topics, "cluster", spy)
-    topics.Topics(TopicConfig(block_claims=100)).label(claims, emb)
+    claims = topics.Topics(TopicConfig(block_claims=100)).label(claims, emb)
     assert sizes == [100, 100, 50]
     assert all(c.topic for c in claims)
 

@@ -75,17 +75,17 @@ def ref(tmp_path_factory, cfg):
 
 # ------------------------------------------------------------------ isolation
 def test_a_failing_document_is_skipped_and_the_run_goes_on(tmp_path, cfg, ref, monkeypatch):
-    import pipeline.pipeline as pl
+    import pipeline.components as pc  # the attribute stage calls stages.attribute.attribute
 
     corpus, want = ref
-    real = pl.attribute
+    real = pc.attribute
 
     def flaky(doc_id, *a, **kw):
         if doc_id == "doc03":
             raise RuntimeError("boom in\nattribute")
         return real(doc_id, *a, **kw)
 
-    monkeypatch.setattr(pl, "attribute", flaky)
+    monkeypatch.setattr(pc, "attribute", flaky)
     got = run([str(corpus)], tmp_path / "flagged.csv", cfg)
     assert got.documents == 5
     [skip] = got.skipped
@@ -235,7 +235,8 @@ def test_a_bad_model_is_refused_before_any_document_is_read(tmp_path, monkeypatc
     import pipeline.pipeline as pl
 
     bad = build_tiny_model(tmp_path / "bad", {0: "positive", 1: "negative", 2: "mixed"})
-    monkeypatch.setattr(pl.Pipeline, "extract", lambda *a, **k: pytest.fail("extracted"))
+    # every batch goes through the stage loop: it must never start
+    monkeypatch.setattr(pl.Pipeline, "run_stages", lambda *a, **k: pytest.fail("a stage ran"))
     cfg = load_run_config(None, [f"score.model={bad}"])
     corpus = _corpus(tmp_path / "corpus.jsonl")
     with pytest.raises(ModelError, match="contradiction"):

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from pipeline.config import RunConfig, to_dict
 from pipeline.errors import ContradictError, OutputError, ResumeError, RunInterrupted, printable
 from pipeline.run.atomic import temp_path
-from pipeline.run.batches import make_batches
+from pipeline.run.batches import BatchOutput, make_batches
 from pipeline.run.ledger import Ledger, manifest_path
 from pipeline.run.store import PartsStore, RunLocks, lock_path, parts_path, text_hash
 from pipeline.stages.ingest import check_inputs, iter_items
@@ -511,11 +511,9 @@ def _process(inputs, plan: OutputPlan, cfg, engine, store: PartsStore, ledger: L
     batches = make_batches(iter_items(inputs, cfg.ingest, exclude=exclude), cfg.batch_docs, done,
                            seen_skips)
     for batch, result in engine.map(batches):
-        rows = result["rows"] if result else []
-        rec = result["rec"] if result else {"batch": batch.seq, "docs": [], "skipped": [],
-                                            "claims": 0, "pairs": 0, "flags": 0, "timings": {}}
-        rec["skipped"] = batch.skipped + rec["skipped"]
-        rec["hashes"] = batch.hashes
+        out = result if result is not None else BatchOutput.empty(batch.seq)
+        rows = out.rows
+        rec = {**out.rec, "skipped": batch.skipped + out.rec["skipped"], "hashes": batch.hashes}
         try:
             store.commit(rows, rec)
         except OSError as exc:

@@ -10,6 +10,7 @@ gives the same rows and commit record wherever it runs.
 
 from __future__ import annotations
 
+import json
 import logging
 import traceback
 from dataclasses import dataclass, field
@@ -32,6 +33,39 @@ class Batch:
     docs: list[Document]
     hashes: dict[str, str]
     skipped: list[dict] = field(default_factory=list)  # ingest skips read before this batch
+
+
+@dataclass(frozen=True)
+class BatchOutput:
+    """What one processed batch gives the run layer (``process_batch``), on either engine.
+
+    ``rows``: its flags as output rows (``sinks.flag_row``), each with ``_seq``, which keeps
+    ties in input order whatever order batches complete in. ``rec``: its commit record,
+    ``batch`` (the sequence number), ``docs`` (processed ids), ``skipped`` (documents that
+    raised), the counts ``claims``, ``pairs``, ``nli_pairs``, ``nli_confirmed`` and ``flags``,
+    ``below`` (the batch's best rows under the cut), ``cut``, ``dropped`` (work dropped by
+    caps) and ``timings`` (seconds per stage name); the run layer adds the ingest skips and
+    the documents' hashes before committing it. The Ray engine sends it as JSON
+    (``to_json``/``from_json``)."""
+
+    rows: list[dict]
+    rec: dict[str, Any]
+
+    @classmethod
+    def empty(cls, seq: int) -> BatchOutput:
+        """The output of a batch of only ingest skips: nothing processed."""
+        return cls([], {"batch": seq, "docs": [], "skipped": [], "claims": 0, "pairs": 0, "flags": 0,
+                        "timings": {}})
+
+    def to_json(self) -> str:
+        """The output as one JSON text (non-ASCII kept as is)."""
+        return json.dumps({"rows": self.rows, "rec": self.rec}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> BatchOutput:
+        """The output ``to_json`` wrote."""
+        d = json.loads(text)
+        return cls(d["rows"], d["rec"])
 
 
 def skip_record(s: Skipped) -> dict:
@@ -90,14 +124,9 @@ def error_skip(doc: Document, exc: BaseException) -> dict:
             "doc_id": doc.id}
 
 
-def process_batch(pipe, docs: list[Document], seq: int, parsed=None) -> dict:
-    """Run ``pipe`` on one batch; returns ``{"rows": [flag rows], "rec": commit record}``.
-    ``parsed``: the batch's ``Pipeline.parse``, when it was done ahead.
-
-    The record has ``docs`` (processed ids), ``skipped`` (documents that raised), counts of
-    claims/pairs/flags, ``below`` (the batch's best rows under the cut,
-    ``Decider.decide_ranked``), ``dropped`` (work dropped by caps) and per-stage ``timings``.
-    """
+def process_batch(pipe, docs: list[Document], seq: int, parsed=None) -> BatchOutput:
+    """Run ``pipe`` on one batch: its flag rows and commit record (``BatchOutput``).
+    ``parsed``: the batch's ``Pipeline.parse``, when it was done ahead."""
     from pipeline.run.sinks import flag_row
 
     results = []
@@ -140,4 +169,4 @@ def process_batch(pipe, docs: list[Document], seq: int, parsed=None) -> dict:
         for f in res.below:
             rec["below"].append({**flag_row(f), "_seq": seq * SEQ_STRIDE + len(rec["below"])})
     rec["timings"] = {k: round(v, 4) for k, v in rec["timings"].items()}
-    return {"rows": rows, "rec": rec}
+    return BatchOutput(rows, rec)

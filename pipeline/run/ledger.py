@@ -16,10 +16,6 @@ from pathlib import Path
 from pipeline import __version__
 from pipeline.config import RunConfig, to_dict
 
-STAGES = ("ingest", "normalize", "parse", "parse_wait", "segment_attribute", "embed", "topics", "pair",
-          "cascade", "score", "decide", "ray_init", "write")
-
-
 def _models(cfg: RunConfig) -> dict:
     """``model`` (the NLI model, its backend as run: torch-fp32 / onnx-int8, and why) and
     ``embedder``, for the manifest."""

@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from collections.abc import Iterable, Iterator
 
 from pipeline.config import RunConfig
-from pipeline.run.batches import Batch, process_batch
+from pipeline.run.batches import Batch, BatchOutput, process_batch
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class LocalEngine:
         self.pipe.on_window = self.on_window
         return self.pipe.start_run(parts, committed_docs)
 
-    def map(self, batches: Iterable[Batch]) -> Iterator[tuple[Batch, dict | None]]:
+    def map(self, batches: Iterable[Batch]) -> Iterator[tuple[Batch, BatchOutput | None]]:
         """Process ``batches`` in order, yielding each with its result (None for a batch of only
         skips); a parse ahead that raises is done again in the main thread."""
         if not self.cfg.segment.prefetch:
@@ -65,13 +66,14 @@ class LocalEngine:
                     try:
                         parsed = fut.result()
                         # the main thread's wait for it; its parse time overlapped the last batch
-                        parsed.timings["parse_wait"] = time.perf_counter() - t
+                        parsed = replace(parsed, timings={**parsed.timings,
+                                                          "parse_wait": time.perf_counter() - t})
                     except Exception as exc:  # noqa: BLE001 - process_batch parses again and isolates it
                         log.debug("parsing ahead raised %s; the batch is parsed again", exc)
                 yield b, self._one(b, parsed)
                 b, fut = nxt, nxt_fut
 
-    def _one(self, b: Batch, parsed) -> dict | None:
+    def _one(self, b: Batch, parsed) -> BatchOutput | None:
         result = process_batch(self.pipe, b.docs, b.seq, parsed) if b.docs else None
         self.pipe.persist()  # cross-document claims before the batch's commit
         return result

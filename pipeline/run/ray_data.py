@@ -35,7 +35,7 @@ from collections.abc import Iterable, Iterator
 
 from pipeline.config import RunConfig
 from pipeline.errors import ConfigError
-from pipeline.run.batches import Batch
+from pipeline.run.batches import Batch, BatchOutput
 from pipeline.types import Document
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def _portable(cfg: RunConfig) -> RunConfig:
 class PipelineActor:
     """One Pipeline per actor; ``__call__`` maps dataset rows (one row = one driver-made
     batch) to one result row each: ``{"seq": int, "result": json}`` where the JSON is
-    ``batches.process_batch``'s rows and commit record (JSON text, so that Arrow never has
+    ``batches.process_batch``'s ``BatchOutput`` (``to_json``: JSON text, so that Arrow never has
     to unify schemas across batches). Per-document isolation happens here, in the actor.
     """
 
@@ -110,8 +110,7 @@ class PipelineActor:
         for seq, docs_json in zip(batch["seq"], batch["docs"]):
             docs = [Document(**d) for d in json.loads(str(docs_json))]
             seqs.append(int(seq))
-            results.append(json.dumps(process_batch(self.pipeline, docs, int(seq)),
-                                      ensure_ascii=False))
+            results.append(process_batch(self.pipeline, docs, int(seq)).to_json())
         return {"seq": seqs, "result": results}
 
 
@@ -207,7 +206,7 @@ class RayEngine:
         if chunk:
             yield chunk
 
-    def map(self, batches: Iterable[Batch]) -> Iterator[tuple[Batch, dict | None]]:
+    def map(self, batches: Iterable[Batch]) -> Iterator[tuple[Batch, BatchOutput | None]]:
         """Send ``batches`` to the actor pool a chunk at a time; yield each with its result as it
         completes (None for a batch of only skips)."""
         import ray.data
@@ -240,7 +239,7 @@ class RayEngine:
                 num_cpus=self.cpus_per_actor,
             )
             for row in ds.iter_rows():
-                yield by_seq.pop(int(row["seq"])), json.loads(row["result"])
+                yield by_seq.pop(int(row["seq"])), BatchOutput.from_json(row["result"])
             if by_seq:  # pragma: no cover - Ray lost a batch without raising
                 raise RuntimeError(f"Ray returned no result for batches {sorted(by_seq)}")
 

@@ -16,7 +16,7 @@ Mentions come from segment.py. Within a document:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pipeline.stages.normalize import Normalized
 from pipeline.stages.segment import Mention, RawClaim
@@ -580,19 +580,21 @@ def attribute(doc_id: str, norm: Normalized, raw_claims: list[RawClaim]) -> list
         ))
     # sides and names settle only after the whole document: fill them in now
     named_later = _descriptions_named(att.speakers)
-    for c in out:
-        if c.speaker_id in named_later:
-            c.speaker_id = named_later[c.speaker_id].id
     by_id = {sp.id: sp for sp in att.speakers}
     home = dateline_side(norm.text)
     for sp in att.speakers:
         if home and not sp.side and not sp.named and sp.role_head in OFFICIAL_HEADS and sp.kind in ("person", "group", "org"):
             sp.side = home
-    for c in out:
-        if c.speaker_id:
-            sp = by_id[c.speaker_id]
-            c.speaker = sp.name
-            c.side = sp.side
-            if sp.role_head in ANALYST_HEADS or (sp.role_words & ANALYST_HEADS):
-                c.role = "analyst"
-    return out
+    # Claims are frozen: each attributed claim is copied with its speaker's settled fields
+    return [_settled(c, by_id, named_later) for c in out]
+
+
+def _settled(c: Claim, by_id: dict[str, Speaker], named_later: dict[str, Speaker]) -> Claim:
+    """``c`` with the id, name, side and role of its speaker as they stand at the end of the
+    document (a description named later takes the name's id)."""
+    sid = named_later[c.speaker_id].id if c.speaker_id in named_later else c.speaker_id
+    if not sid:
+        return c
+    sp = by_id[sid]
+    analyst = sp.role_head in ANALYST_HEADS or bool(sp.role_words & ANALYST_HEADS)
+    return replace(c, speaker_id=sid, speaker=sp.name, side=sp.side, role="analyst" if analyst else c.role)

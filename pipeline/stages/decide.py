@@ -40,7 +40,7 @@ import json
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -458,10 +458,11 @@ class Decider:
         """Same-event evidence for every pair (stages/evidence.py); needs no NLI score.
         ``words``: the word similarities to align negations with (default: the decider's)."""
         claims = {id(c): c for p in pairs for c in (p.a, p.b) if c.info is None}
-        if claims:
+        if claims:  # claims without info (built outside the pipeline): copies with it
             from pipeline.stages.segment import load_spacy
 
-            add_claim_info(list(claims.values()), load_spacy("auto"))
+            filled = dict(zip(claims, add_claim_info(list(claims.values()), load_spacy("auto"))))
+            pairs = [replace(p, a=filled.get(id(p.a), p.a), b=filled.get(id(p.b), p.b)) for p in pairs]
         words = words or self.words
         prepare_words(pairs, words)
         return [pair_evidence(p, words, align_similarity=self.cfg.negation_align_similarity)

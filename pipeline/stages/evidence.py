@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 import numpy as np
 
@@ -173,13 +174,16 @@ def info_from_doc(doc, ents: list[tuple[str, str]] | None = None) -> ClaimInfo:
                      hedged=bool(_HEDGES.search(doc.text)), dispute=bool(_DISPUTE.search(doc.text)))
 
 
-def add_claim_info(claims: list[Claim], nlp, batch_size: int = 64) -> None:
-    """Fill ``claim.info`` for the claims that lack it (one batched spaCy pass)."""
-    todo = [c for c in claims if c.info is None]
+def add_claim_info(claims: list[Claim], nlp, batch_size: int = 64) -> list[Claim]:
+    """The claims with ``info``: those that lack it are copied with it (one batched spaCy
+    pass), the others returned as they are; ``claims`` is left unchanged."""
+    todo = [i for i, c in enumerate(claims) if c.info is None]
+    out = list(claims)
     if not todo:
-        return
-    for c, doc in zip(todo, nlp.pipe([c.text for c in todo], batch_size=batch_size)):
-        c.info = info_from_doc(doc)
+        return out
+    for i, doc in zip(todo, nlp.pipe([claims[i].text for i in todo], batch_size=batch_size)):
+        out[i] = replace(claims[i], info=info_from_doc(doc))
+    return out
 
 
 # ----------------------------------------------------------------------------- word alignment

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -75,29 +76,35 @@ class Topics:
         """L2-normalised embeddings, one row per text (width read from the model)."""
         return self.embedder.encode(texts)
 
-    def label(self, claims: list[Claim], emb: np.ndarray) -> None:
-        """Set ``claim.topic`` for the claims of one document (in place), block by block past
+    def label(self, claims: list[Claim], emb: np.ndarray) -> list[Claim]:
+        """The claims of one document copied with their ``topic`` (``labels``); ``claims`` is
+        left unchanged."""
+        return [replace(c, topic=t) for c, t in zip(claims, self.labels(claims, emb))]
+
+    def labels(self, claims: list[Claim], emb: np.ndarray) -> list[str]:
+        """The topic label of each claim of one document, block by block past
         ``topics.block_claims`` claims."""
         block = max(2, self.cfg.block_claims)
         if len(claims) > block:
-            for lo in range(0, len(claims), block):
-                self.label(claims[lo:lo + block], emb[lo:lo + block])
-            return
+            return [t for lo in range(0, len(claims), block)
+                    for t in self.labels(claims[lo:lo + block], emb[lo:lo + block])]
         if not claims:
-            return
+            return []
         groups = cluster(emb, self.cfg.cluster_distance)
         doc_counts = Counter(w for c in claims for w in set(content_words(c.text)))
+        out = [""] * len(claims)
         for g in set(groups):
-            members = [c for c, gg in zip(claims, groups) if gg == g]
-            counts = Counter(w for c in members for w in set(content_words(c.text)))
+            members = [i for i, gg in enumerate(groups) if gg == g]
+            counts = Counter(w for i in members for w in set(content_words(claims[i].text)))
             # distinctive words: frequent in the group, rarer in the rest of the document
             scored = sorted(
                 counts,
                 key=lambda w: (-(counts[w] / len(members)) * (1.0 + counts[w] / doc_counts[w]), w),
             )
             label = " ".join(scored[: self.cfg.label_words]) or "misc"
-            for c in members:
-                c.topic = label
+            for i in members:
+                out[i] = label
+        return out
 
 
 def content_words(text: str) -> list[str]:
