@@ -123,6 +123,10 @@ class SegmentConfig:
     window_chars: int = 100_000
     batch_size: int = 16  # documents per nlp.pipe batch
     n_process: int = 1  # spaCy worker processes (measured on 2 cores: scripts/bench.py --spacy)
+    # spaCy's attribute_ruler and lemmatizer replaced by exact, faster equivalents
+    # (stages/spacy_fast.py: the same tags, POS, morphology and lemmas; scripts/bench.py
+    # --spacy-components); false: spaCy's own
+    fast_components: bool = True
     # local engine: parse the next batch in a background thread while this one is embedded
     # and scored (spaCy's parse overlaps the ONNX models' work; scripts/bench.py --prefetch)
     prefetch: bool = True

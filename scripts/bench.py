@@ -688,6 +688,47 @@ def spacy_nprocess(docs: list[dict], choices=(1, 2), batch_docs: int = 32) -> di
     return out
 
 
+def spacy_components(docs: list[dict], rounds: int = 2, batch_docs: int = 32) -> dict:
+    """Parse time per article with spaCy's attribute_ruler and lemmatizer and with the fast
+    ones (stages/spacy_fast.py, ``segment.fast_components``), alternating, in pipeline-sized
+    calls; each fast round loads the model afresh, so its lookups start empty as in a new
+    run. Also checks that both give the same annotations."""
+    from pipeline.config import SegmentConfig
+    from pipeline.stages import segment
+    from pipeline.stages.normalize import normalize
+
+    def annotations(doc) -> tuple:
+        return ([(t.tag_, t.pos_, str(t.morph), t.lemma_, t.dep_, t.head.i, t.ent_type_,
+                  t.ent_iob_, t.is_sent_start) for t in doc], [(e.start, e.end, e.label_) for e in doc.ents])
+
+    texts = [normalize(d["text"]).text for d in docs]
+    bs = SegmentConfig().batch_size
+    out: dict = {"docs": len(texts), "cores": os.cpu_count(), "loadavg": round(os.getloadavg()[0], 1),
+                 "stock_ms": [], "fast_ms": [], "stock_wall_ms": [], "fast_wall_ms": []}
+    same = True
+    stock = segment.load_spacy("auto", fast=False)
+    list(stock.pipe(texts[:2]))
+    for _ in range(rounds):
+        segment._NLP.pop(("auto", True), None)  # a fresh model: the fast lookups start empty
+        fast = segment.load_spacy("auto", fast=True)
+        for name, nlp in (("stock", stock), ("fast", fast)):
+            parsed = []
+            w, c = time.perf_counter(), time.process_time()
+            for i in range(0, len(texts), batch_docs):
+                parsed += list(nlp.pipe(texts[i:i + batch_docs], batch_size=bs))
+            out[f"{name}_ms"].append(round((time.process_time() - c) * 1000 / len(texts), 1))
+            out[f"{name}_wall_ms"].append(round((time.perf_counter() - w) * 1000 / len(texts), 1))
+            if name == "stock":
+                want = [annotations(d) for d in parsed]
+            else:
+                same = same and [annotations(d) for d in parsed] == want
+    out["identical"] = same
+    out["stock_ms_per_article"] = round(sum(out["stock_ms"]) / rounds, 1)
+    out["fast_ms_per_article"] = round(sum(out["fast_ms"]) / rounds, 1)
+    out["ratio"] = round(out["stock_ms_per_article"] / out["fast_ms_per_article"], 3)
+    return out
+
+
 def issue12_targets(result: dict) -> list[dict]:
     """The targets of issue 12, from this run's figures."""
     sizes = {r["size"]: r for r in result["sizes"]}
@@ -935,6 +976,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--embed-docs", type=int, default=60, help="generated articles whose claims time the embedders")
     ap.add_argument("--spacy-nprocess", type=int, default=0, metavar="N",
                     help="also time spaCy n_process 1 and 2 on N generated articles")
+    ap.add_argument("--spacy-components", type=int, default=0, metavar="N",
+                    help="also time the parse of N articles (the real corpus when present) with "
+                         "spaCy's attribute_ruler and lemmatizer and with the fast ones")
     ap.add_argument("--profile-docs", type=int, default=300,
                     help="articles of the per-stage CPU profile (0: none)")
     ap.add_argument("--child-run", help=argparse.SUPPRESS)
@@ -1053,6 +1097,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.spacy_nprocess:
         print("spaCy n_process ...", file=sys.stderr, flush=True)
         result["spacy"] = spacy_nprocess(make_corpus(sources, names, args.spacy_nprocess, args.seed))
+
+    if args.spacy_components:
+        print("spaCy components: stock vs fast ...", file=sys.stderr, flush=True)
+        docs = (real_corpus(real, args.spacy_components) if real else
+                make_corpus(sources, names, args.spacy_components, args.seed))
+        sc = result["spacy_components"] = spacy_components(docs)
+        print(f"parse of {sc['docs']} articles, CPU per article: spaCy's attribute_ruler and "
+              f"lemmatizer {sc['stock_ms']} ms, the fast ones {sc['fast_ms']} ms (rounds); "
+              f"{sc['ratio']}x; identical annotations: {sc['identical']}", file=sys.stderr, flush=True)
 
     result["targets"] = targets(result)
     result["targets_issue27"] = issue27_targets(result)

