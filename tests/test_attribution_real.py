@@ -151,3 +151,68 @@ def test_a_poll_states_what_it_shows_or_holds(seg):
     assert "survey" in c.speaker.lower() and c.cue == "in"
     assert not c.text.lower().startswith("in the same survey")
     assert not find(cs, "held a rally").speaker
+
+
+def test_attitude_verbs_report_what_their_subject_holds(seg):
+    cs = claims_of(seg, "Budget vote\n\nCouncil member Rosa Diaz fears that the budget will close two "
+                        "libraries.\n\nThe treasurer thinks the shortfall is smaller than reported.\n")
+    c = find(cs, "close two libraries")
+    assert c.speaker == "Rosa Diaz" and not c.text.lower().startswith("council member")
+    assert "treasurer" in find(cs, "shortfall is smaller").speaker.lower()
+
+
+def test_participle_report_gives_its_clause_to_the_subject(seg):
+    cs = claims_of(seg, "Bridge\n\nMayor Ellen Cho said the bridge would reopen in June, adding that "
+                        "the repairs would cost less than planned.\n\n"
+                        "Senator Paul Grant spoke at the rally, arguing that the tax cut would help "
+                        "small farms.\n")
+    assert find(cs, "reopen in June").speaker == "Ellen Cho"
+    c = find(cs, "cost less than planned")
+    assert c.speaker == "Ellen Cho" and c.cue == "adding" and "reopen" not in c.text
+    c = find(cs, "help small farms")
+    assert c.speaker == "Paul Grant" and "rally" not in c.text
+    assert not find(cs, "spoke at the rally").speaker
+
+
+def test_second_statement_added_in_the_same_sentence(seg):
+    cs = claims_of(seg, "Zoning\n\nCommissioner Laura Bell said the plan was unfair and added that she "
+                        "would fight it in court.\n\n"
+                        "The mayor said the bridge would reopen, but engineers said it needed more repairs.\n")
+    c = find(cs, "plan was unfair")
+    assert c.speaker == "Laura Bell" and "fight" not in c.text
+    c = find(cs, "fight it in court")
+    assert c.speaker == "Laura Bell" and c.cue == "added"
+    assert "mayor" in find(cs, "bridge would reopen").speaker.lower()
+    assert find(cs, "needed more repairs").speaker == "engineers"
+
+
+def test_quoted_transcript_turn_runs_on_over_paragraphs(seg):
+    cs = claims_of(seg, "Interview\n\nA partial transcript follows.\n\n"
+                        "\"MORGAN: Will the committee publish the report this week?\n\n"
+                        "\"HALE: We delivered every page of the report on Monday.\n\n"
+                        "\"The committee has had the documents for a month now.\n\n"
+                        "\"(CROSSTALK.)\n\n"
+                        "\"Follow Dana Reed on Twitter for more.\n")
+    assert find(cs, "delivered every page").speaker.lower() == "hale"
+    assert find(cs, "for a month now").speaker.lower() == "hale"
+    assert all(not c.speaker for c in cs if "Follow" in c.text)
+
+
+def test_dash_signatures_in_one_paragraph_each_sign_their_quote(seg):
+    cs = claims_of(seg, "Voters speak\n\nSeveral readers wrote to us this week.\n\n"
+                        "”The mayor has ignored our district for years.” ― Lena Ortiz “The new bridge "
+                        "has changed my commute completely.” ― Omar Haddad “Our schools need more "
+                        "teachers this fall.” ― Ada Lin.\n\nThe editors chose three letters.\n")
+    assert find(cs, "ignored our district").speaker == "Lena Ortiz"
+    c = find(cs, "changed my commute")
+    assert c.speaker == "Omar Haddad" and not c.text.startswith("―")
+    assert find(cs, "more teachers").speaker == "Ada Lin"
+    assert not any(c.text.startswith(("―", "Lena", "Omar")) for c in cs)
+    assert not find(cs, "chose three letters").speaker
+
+
+def test_generic_you_and_people_are_no_speaker(seg):
+    cs = claims_of(seg, "Tolls\n\nYou might think that the tolls pay for the road.\n\n"
+                        "People say the new road is too narrow.\n")
+    assert find(cs, "tolls pay for the road").speaker == ""
+    assert find(cs, "too narrow").speaker == ""
