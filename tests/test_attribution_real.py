@@ -216,3 +216,23 @@ def test_generic_you_and_people_are_no_speaker(seg):
                         "People say the new road is too narrow.\n")
     assert find(cs, "tolls pay for the road").speaker == ""
     assert find(cs, "too narrow").speaker == ""
+
+
+def test_parenthetical_attribution_the_parse_missed(seg):
+    # the parser takes the quoted words for the sentence's root and leaves "said" without a
+    # subject; the word order still says who speaks
+    cs = claims_of(seg, "Bridge\n\nActs of repair, the engineer Ruth Mavis said, are acts of care, whether it "
+                        "was patching a road in the 1960s or painting a wall with the words ''Slow down,'' "
+                        "as one driver, stuck in traffic on the bridge, said before he left.\n")
+    c = find(cs, "acts of care")
+    assert c.speaker == "Ruth Mavis" and "Mavis" not in c.text
+
+
+def test_object_with_a_that_clause_is_reported_whole(seg):
+    # "found no evidence that P" does not report P: the object with its clause is the content
+    cs = claims_of(seg, "Inquiry\n\nThe ethics panel found no evidence that the mayor had lied about the "
+                        "contract.\n\nThe mayor added a warning that the bridge could close again.\n")
+    c = find(cs, "mayor had lied")
+    assert c.text.startswith("no evidence that") and "panel" in c.speaker.lower()
+    c = find(cs, "could close again")
+    assert c.text.startswith("a warning that") and c.cue == "added"

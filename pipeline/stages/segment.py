@@ -622,6 +622,19 @@ class Segmenter:
                 # attributes still have their speaker, who is still introduced
                 return [(None, attr_regions + [(None, mention, cue)])]
             return [(c, attr_regions) for c in made]
+        surface = _surface_attribution(doc, toks, in_region)
+        if surface is not None:
+            # the parser missed the attribution ("Acts of protest, Mr. Obama said, are ...",
+            # '"...," Tulsa police Chief Chuck Jordan said Monday.'): read it off the surface
+            verb, np_ids, content = surface
+            mention = _mention_of(doc, doc[max(np_ids)], np_ids)
+            cue = verb.text.lower()
+            regs = {in_region[doc[i].idx] for i in content if in_region[doc[i].idx] >= 0}
+            attr_regions = [(reg, mention, cue) for reg in regs]
+            made = self._finish(doc, si, content, mention, cue, "asserts", in_region)
+            if not made:
+                return [(None, attr_regions + [(None, mention, cue)])]
+            return [(c, attr_regions) for c in made]
         after = _quote_just_before(sent, root, toks, in_region)
         if after is not None:
             # '"Can we win Illinois?" Mr. Manafort asked.': the question mark cut the sentence
@@ -904,6 +917,60 @@ def _attitude(v) -> bool:
     return v.lemma_.lower() in ATTITUDE_VERBS and any(c.dep_ == "ccomp" for c in v.children)
 
 
+_NP_POS = {"PROPN", "NOUN", "DET", "ADJ", "ADP", "NUM", "PART", "CCONJ", "PUNCT", "PRON", "ADV"}
+_AFTER_VERB_POS = {"PROPN", "NOUN", "DET", "ADJ", "ADP", "NUM", "PART", "PUNCT", "ADV", "SPACE"}
+
+
+def _speaker_phrase(doc, ids: list[int]) -> bool:
+    """Tokens that can be a speaker's noun phrase: no verb, a noun or a name (or a personal
+    pronoun alone), at most 30 tokens, not starting with punctuation or a preposition."""
+    if not ids or len(ids) > 30 or doc[ids[0]].pos_ in ("PUNCT", "ADP", "CCONJ"):
+        return False
+    toks = [doc[i] for i in ids]
+    if len(toks) == 1 and toks[0].lower_ in PRONOUNS:
+        return True
+    # a capitalised word is part of a name whatever the tagger made of it ("Tulsa" as a verb)
+    return all((t.pos_ in _NP_POS or t.text[:1].isupper()) and (t.pos_ != "PRON" or t.dep_ == "poss")
+               for t in toks) and any(t.pos_ in ("PROPN", "NOUN") for t in toks) and (
+        toks[-1].pos_ in ("PROPN", "NOUN"))
+
+
+def _surface_attribution(doc, toks: set[int], in_region):
+    """An attribution the parse did not give its subject, read off the word order, or None:
+    "P1, NAME said, P2" (a parenthetical between commas) or '"Q," NAME said [Monday].' (after
+    a closing quote mark, at the end of the sentence). Returns (the verb, the speaker's
+    tokens, the content's tokens)."""
+    ids = sorted(i for i in toks if not doc[i].is_space)
+    pos = {i: k for k, i in enumerate(ids)}
+    for i in ids:
+        v = doc[i]
+        if v.lemma_.lower() not in REPORT_VERBS or v.pos_ != "VERB" or in_region[v.idx] >= 0:
+            continue
+        k = pos[i]
+        # after a closing quote: '"...," NAME said [Monday].'
+        q = next((j for j in range(k - 1, -1, -1) if doc[ids[j]].text in QUOTE_CHARS + "'’" or doc[ids[j]].text == "''"), None)
+        if q is not None and q >= 1 and doc[ids[q - 1]].text in (",", "?", "!") and in_region[doc[ids[q - 1]].idx] >= 0:
+            np_ids = ids[q + 1:k]
+            while np_ids and doc[np_ids[-1]].text == ",":
+                np_ids = np_ids[:-1]
+            rest = ids[k + 1:]
+            if _speaker_phrase(doc, np_ids) and all(
+                    doc[j].pos_ in _AFTER_VERB_POS or in_region[doc[j].idx] >= 0 for j in rest):
+                return v, np_ids, set(ids[:q - 1])
+        # a parenthetical: "P1, NAME said, P2"
+        c1 = next((j for j in range(k - 1, -1, -1) if doc[ids[j]].text == ","), None)
+        c2 = next((j for j in range(k + 1, len(ids)) if doc[ids[j]].text == ","), None)
+        if c1 is None or c2 is None or c1 == 0 or c2 > k + 3:
+            continue
+        np_ids = ids[c1 + 1:k]
+        if not _speaker_phrase(doc, np_ids) or not all(doc[j].pos_ in _AFTER_VERB_POS for j in ids[k + 1:c2]):
+            continue
+        content = set(ids[:c1]) | set(ids[c2 + 1:])
+        if any(doc[j].pos_ in ("VERB", "AUX") for j in content):
+            return v, np_ids, content
+    return None
+
+
 def _attributes_quote(v, toks: set[int], in_region) -> bool:
     """'"Can we win?" Mr. Manafort asked', '"...," Clinton continued': a verb of speaking
     that takes no clause elsewhere (ask, continue, recall) attributes the quote of its unit
@@ -1122,6 +1189,10 @@ def _that_clause(rv, toks: set[int], subj) -> set[int]:
         if t.dep_ in ("relcl", "acl", "ccomp") and t.pos_ in ("VERB", "AUX"):
             first = min(_subtree_ids(t))
             if rv.doc[first].lower_ == "that" and t.head.i != rv.i:
+                if t.head.dep_ == "dobj" and t.head.head.i == rv.i and t.head.pos_ == "NOUN":
+                    # "found no evidence that P", "added a warning that P": the that-clause
+                    # completes the object, and the object with it is what is reported
+                    return _subtree_ids(t.head) & toks
                 return _subtree_ids(t) & toks
     return set()
 
