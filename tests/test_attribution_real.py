@@ -236,3 +236,18 @@ def test_object_with_a_that_clause_is_reported_whole(seg):
     assert c.text.startswith("no evidence that") and "panel" in c.speaker.lower()
     c = find(cs, "could close again")
     assert c.text.startswith("a warning that") and c.cue == "added"
+
+
+def test_a_demonstrative_taken_for_a_subject_is_no_speaker():
+    # '"That makes me smart" -- and ... asserting, "..."': the parser can make "That" the
+    # subject of the reporting verb; no one is called "That"
+    from pipeline.stages.attribute import Attributor
+    from pipeline.stages.segment import Mention
+
+    att = Attributor()
+    for word in ("That", "this", "Which"):
+        assert att.resolve(Mention(text=word, start=0, end=len(word), head_lemma=word.lower(),
+                                   head_text=word.lower())) is None
+    assert att.resolve(Mention(text="Ana Reyes", start=0, end=9, ents=[("Ana Reyes", "PERSON")],
+                               tokens=[("Ana", "Ana", "PROPN", "compound"), ("Reyes", "Reyes", "PROPN", "nsubj")],
+                               head_lemma="reyes", head_text="reyes")).name == "Ana Reyes"

@@ -119,7 +119,9 @@ OFFICIAL_HEADS = {"official", "officials", "spokesman", "spokeswoman", "spokespe
 # say"): never a speaker
 GENERIC_MENTIONS = frozenset({"you", "anyone", "anybody", "someone", "somebody", "everyone",
                               "everybody", "people", "no one", "nobody", "one", "many people",
-                              "some people", "most people"})
+                              "some people", "most people",
+                              # a demonstrative or relative pronoun the parser took for a subject
+                              "this", "that", "these", "those", "which", "what"})
 
 
 @dataclass
