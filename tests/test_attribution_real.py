@@ -251,3 +251,14 @@ def test_a_demonstrative_taken_for_a_subject_is_no_speaker():
     assert att.resolve(Mention(text="Ana Reyes", start=0, end=9, ents=[("Ana Reyes", "PERSON")],
                                tokens=[("Ana", "Ana", "PROPN", "compound"), ("Reyes", "Reyes", "PROPN", "nsubj")],
                                head_lemma="reyes", head_text="reyes")).name == "Ana Reyes"
+
+
+def test_relative_clause_infinitive_is_not_a_claim_of_its_own(seg):
+    # "who have pledged to block all new roads": the infinitive says nothing without its
+    # subject; the relative clause's reporter still gets a that-clause
+    cs = claims_of(seg, "Roads\n\nThe council is a body of serial critics who have pledged to block all new "
+                        "roads in the county.\n\nThe new rules were drafted by Tom Ruiz, who said the fees "
+                        "would fall.\n")
+    assert not any(c.text.lower().startswith("to block") for c in cs)
+    assert not find(cs, "block all new roads").speaker
+    assert find(cs, "fees would fall").speaker == "Tom Ruiz"

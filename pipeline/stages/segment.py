@@ -693,7 +693,9 @@ class Segmenter:
             v = doc[i]
             if (v.dep_ == "relcl" and v.lemma_.lower() in REPORT_VERBS and i in content
                     and not any(c.dep_ == "neg" for c in v.children)):
-                comp = [c for c in v.children if c.dep_ in ("ccomp", "xcomp")]
+                # a clause of its own ("who said the figure was wrong"); not an infinitive ("a
+                # birther who has pledged to ban all Muslims": no statement without its subject)
+                comp = [c for c in v.children if c.dep_ == "ccomp"]
                 if not comp:
                     continue
                 inner = set().union(*(_subtree_ids(c) for c in comp)) & content
