@@ -262,3 +262,14 @@ def test_relative_clause_infinitive_is_not_a_claim_of_its_own(seg):
     assert not any(c.text.lower().startswith("to block") for c in cs)
     assert not find(cs, "block all new roads").speaker
     assert find(cs, "fees would fall").speaker == "Tom Ruiz"
+
+
+def test_participle_inside_what_was_said_is_its_clause_subjects(seg):
+    cs = claims_of(seg, "Senate\n\nSenator Dave Perry said he didn't believe those attacks hurt the party, "
+                        "arguing that it was the divisions in the party that were a bigger hurdle.\n\n"
+                        "The mayor said the council voted against the plan, saying it was too costly.\n")
+    c = find(cs, "bigger hurdle")
+    assert c.speaker == "Dave Perry" and c.cue == "arguing" and "attacks" not in c.text
+    assert "arguing" not in find(cs, "attacks hurt the party").text
+    c = find(cs, "too costly")
+    assert "council" in c.speaker.lower() and "voted" not in c.text

@@ -726,6 +726,21 @@ class Segmenter:
                                  stance, in_region)
                 if rc is not None:
                     claims.append(rc)
+        for i in sorted(content):
+            v = doc[i]
+            if i in content and v.head.i in content and _participial_report(v) and in_region[v.idx] < 0:
+                # "Perdue said he didn't believe it, arguing that P": the participle hangs inside
+                # what was said; P is the statement of the clause's subject ("he")
+                comp = [c for c in v.children if c.dep_ == "ccomp"]
+                part = _subtree_ids(v) & content
+                first = min(part)
+                content -= part | ({first - 1} if doc[first - 1].text in (",", "—", "–", ";") else set())
+                subj = _speaker_subject(v)
+                rc = _make_claim(doc, si, _subtree_ids(comp[0]) & part,
+                                 _mention(subj) if subj is not None else mention, v.text.lower(),
+                                 "denies" if v.lemma_.lower() in DENY_VERBS else "asserts", in_region)
+                if rc is not None:
+                    claims.append(rc)
         inner: list[RawClaim] = []
         for part in _split_content(doc, content):
             rc = _make_claim(doc, si, part, mention, cue, stance, in_region)
