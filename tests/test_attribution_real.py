@@ -273,3 +273,13 @@ def test_participle_inside_what_was_said_is_its_clause_subjects(seg):
     assert "arguing" not in find(cs, "attacks hurt the party").text
     c = find(cs, "too costly")
     assert "council" in c.speaker.lower() and "voted" not in c.text
+
+
+def test_by_saying_reports_for_the_verbs_subject(seg):
+    cs = claims_of(seg, "Radio\n\nDr. Alma Dean appeared on the radio on Tuesday and began by saying she would "
+                        "never diagnose a patient on air.\n\nThe senator ended the hearing after saying the "
+                        "bank had misled its customers.\n")
+    c = find(cs, "never diagnose")
+    assert c.speaker == "Alma Dean" and c.cue == "saying" and "radio" not in c.text
+    c = find(cs, "misled its customers")
+    assert "senator" in c.speaker.lower() and "hearing" not in c.text

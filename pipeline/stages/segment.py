@@ -741,6 +741,24 @@ class Segmenter:
                                  "denies" if v.lemma_.lower() in DENY_VERBS else "asserts", in_region)
                 if rc is not None:
                     claims.append(rc)
+        for i in sorted(content):
+            v = doc[i]
+            prep = v.head
+            if (i in content and v.dep_ == "pcomp" and v.tag_ == "VBG" and v.lemma_.lower() in REPORT_VERBS
+                    and prep.lower_ in ("by", "after", "before", "in") and prep.i in content
+                    and prep.head.pos_ in ("VERB", "AUX") and in_region[v.idx] < 0
+                    and not any(c.dep_ == "neg" for c in v.children)):
+                # "Dean began by saying he would never ...", "after saying P": P is the
+                # statement of the subject of the verb the phrase hangs on
+                comp = [c for c in v.children if c.dep_ == "ccomp"]
+                subj = _speaker_subject(prep.head)
+                if not comp or subj is None:
+                    continue
+                content -= _subtree_ids(prep)
+                rc = _make_claim(doc, si, _subtree_ids(comp[0]), _mention(subj), v.text.lower(),
+                                 "denies" if v.lemma_.lower() in DENY_VERBS else "asserts", in_region)
+                if rc is not None:
+                    claims.append(rc)
         inner: list[RawClaim] = []
         for part in _split_content(doc, content):
             rc = _make_claim(doc, si, part, mention, cue, stance, in_region)
