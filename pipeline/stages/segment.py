@@ -754,8 +754,9 @@ class Segmenter:
                 subj = _speaker_subject(prep.head)
                 if not comp or subj is None:
                     continue
+                said = _subtree_ids(comp[0]) & content
                 content -= _subtree_ids(prep)
-                rc = _make_claim(doc, si, _subtree_ids(comp[0]), _mention(subj), v.text.lower(),
+                rc = _make_claim(doc, si, said, _mention(subj), v.text.lower(),
                                  "denies" if v.lemma_.lower() in DENY_VERBS else "asserts", in_region)
                 if rc is not None:
                     claims.append(rc)
