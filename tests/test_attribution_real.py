@@ -151,3 +151,135 @@ def test_a_poll_states_what_it_shows_or_holds(seg):
     assert "survey" in c.speaker.lower() and c.cue == "in"
     assert not c.text.lower().startswith("in the same survey")
     assert not find(cs, "held a rally").speaker
+
+
+def test_attitude_verbs_report_what_their_subject_holds(seg):
+    cs = claims_of(seg, "Budget vote\n\nCouncil member Rosa Diaz fears that the budget will close two "
+                        "libraries.\n\nThe treasurer thinks the shortfall is smaller than reported.\n")
+    c = find(cs, "close two libraries")
+    assert c.speaker == "Rosa Diaz" and not c.text.lower().startswith("council member")
+    assert "treasurer" in find(cs, "shortfall is smaller").speaker.lower()
+
+
+def test_participle_report_gives_its_clause_to_the_subject(seg):
+    cs = claims_of(seg, "Bridge\n\nMayor Ellen Cho said the bridge would reopen in June, adding that "
+                        "the repairs would cost less than planned.\n\n"
+                        "Senator Paul Grant spoke at the rally, arguing that the tax cut would help "
+                        "small farms.\n")
+    assert find(cs, "reopen in June").speaker == "Ellen Cho"
+    c = find(cs, "cost less than planned")
+    assert c.speaker == "Ellen Cho" and c.cue == "adding" and "reopen" not in c.text
+    c = find(cs, "help small farms")
+    assert c.speaker == "Paul Grant" and "rally" not in c.text
+    assert not find(cs, "spoke at the rally").speaker
+
+
+def test_second_statement_added_in_the_same_sentence(seg):
+    cs = claims_of(seg, "Zoning\n\nCommissioner Laura Bell said the plan was unfair and added that she "
+                        "would fight it in court.\n\n"
+                        "The mayor said the bridge would reopen, but engineers said it needed more repairs.\n")
+    c = find(cs, "plan was unfair")
+    assert c.speaker == "Laura Bell" and "fight" not in c.text
+    c = find(cs, "fight it in court")
+    assert c.speaker == "Laura Bell" and c.cue == "added"
+    assert "mayor" in find(cs, "bridge would reopen").speaker.lower()
+    assert find(cs, "needed more repairs").speaker == "engineers"
+
+
+def test_quoted_transcript_turn_runs_on_over_paragraphs(seg):
+    cs = claims_of(seg, "Interview\n\nA partial transcript follows.\n\n"
+                        "\"MORGAN: Will the committee publish the report this week?\n\n"
+                        "\"HALE: We delivered every page of the report on Monday.\n\n"
+                        "\"The committee has had the documents for a month now.\n\n"
+                        "\"(CROSSTALK.)\n\n"
+                        "\"Follow Dana Reed on Twitter for more.\n")
+    assert find(cs, "delivered every page").speaker.lower() == "hale"
+    assert find(cs, "for a month now").speaker.lower() == "hale"
+    assert all(not c.speaker for c in cs if "Follow" in c.text)
+
+
+def test_dash_signatures_in_one_paragraph_each_sign_their_quote(seg):
+    cs = claims_of(seg, "Voters speak\n\nSeveral readers wrote to us this week.\n\n"
+                        "”The mayor has ignored our district for years.” ― Lena Ortiz “The new bridge "
+                        "has changed my commute completely.” ― Omar Haddad “Our schools need more "
+                        "teachers this fall.” ― Ada Lin.\n\nThe editors chose three letters.\n")
+    assert find(cs, "ignored our district").speaker == "Lena Ortiz"
+    c = find(cs, "changed my commute")
+    assert c.speaker == "Omar Haddad" and not c.text.startswith("―")
+    assert find(cs, "more teachers").speaker == "Ada Lin"
+    assert not any(c.text.startswith(("―", "Lena", "Omar")) for c in cs)
+    assert not find(cs, "chose three letters").speaker
+
+
+def test_generic_you_and_people_are_no_speaker(seg):
+    cs = claims_of(seg, "Tolls\n\nYou might think that the tolls pay for the road.\n\n"
+                        "People say the new road is too narrow.\n")
+    assert find(cs, "tolls pay for the road").speaker == ""
+    assert find(cs, "too narrow").speaker == ""
+
+
+def test_parenthetical_attribution_the_parse_missed(seg):
+    # the parser takes the quoted words for the sentence's root and leaves "said" without a
+    # subject; the word order still says who speaks
+    cs = claims_of(seg, "Bridge\n\nActs of repair, the engineer Ruth Mavis said, are acts of care, whether it "
+                        "was patching a road in the 1960s or painting a wall with the words ''Slow down,'' "
+                        "as one driver, stuck in traffic on the bridge, said before he left.\n")
+    c = find(cs, "acts of care")
+    assert c.speaker == "Ruth Mavis" and "Mavis" not in c.text
+
+
+def test_object_with_a_that_clause_is_reported_whole(seg):
+    # "found no evidence that P" does not report P: the object with its clause is the content
+    cs = claims_of(seg, "Inquiry\n\nThe ethics panel found no evidence that the mayor had lied about the "
+                        "contract.\n\nThe mayor added a warning that the bridge could close again.\n")
+    c = find(cs, "mayor had lied")
+    assert c.text.startswith("no evidence that") and "panel" in c.speaker.lower()
+    c = find(cs, "could close again")
+    assert c.text.startswith("a warning that") and c.cue == "added"
+
+
+def test_a_demonstrative_taken_for_a_subject_is_no_speaker():
+    # '"That makes me smart" -- and ... asserting, "..."': the parser can make "That" the
+    # subject of the reporting verb; no one is called "That"
+    from pipeline.stages.attribute import Attributor
+    from pipeline.stages.segment import Mention
+
+    att = Attributor()
+    for word in ("That", "this", "Which"):
+        assert att.resolve(Mention(text=word, start=0, end=len(word), head_lemma=word.lower(),
+                                   head_text=word.lower())) is None
+    assert att.resolve(Mention(text="Ana Reyes", start=0, end=9, ents=[("Ana Reyes", "PERSON")],
+                               tokens=[("Ana", "Ana", "PROPN", "compound"), ("Reyes", "Reyes", "PROPN", "nsubj")],
+                               head_lemma="reyes", head_text="reyes")).name == "Ana Reyes"
+
+
+def test_relative_clause_infinitive_is_not_a_claim_of_its_own(seg):
+    # "who have pledged to block all new roads": the infinitive says nothing without its
+    # subject; the relative clause's reporter still gets a that-clause
+    cs = claims_of(seg, "Roads\n\nThe council is a body of serial critics who have pledged to block all new "
+                        "roads in the county.\n\nThe new rules were drafted by Tom Ruiz, who said the fees "
+                        "would fall.\n")
+    assert not any(c.text.lower().startswith("to block") for c in cs)
+    assert not find(cs, "block all new roads").speaker
+    assert find(cs, "fees would fall").speaker == "Tom Ruiz"
+
+
+def test_participle_inside_what_was_said_is_its_clause_subjects(seg):
+    cs = claims_of(seg, "Senate\n\nSenator Dave Perry said he didn't believe those attacks hurt the party, "
+                        "arguing that it was the divisions in the party that were a bigger hurdle.\n\n"
+                        "The mayor said the council voted against the plan, saying it was too costly.\n")
+    c = find(cs, "bigger hurdle")
+    assert c.speaker == "Dave Perry" and c.cue == "arguing" and "attacks" not in c.text
+    assert "arguing" not in find(cs, "attacks hurt the party").text
+    c = find(cs, "too costly")
+    assert "council" in c.speaker.lower() and "voted" not in c.text
+
+
+def test_by_saying_reports_for_the_verbs_subject(seg):
+    cs = claims_of(seg, "Radio\n\nDr. Alma Dean appeared on the radio on Tuesday and began by saying she would "
+                        "never diagnose a patient on air.\n\nThe senator ended the hearing after saying the "
+                        "bank had misled its customers.\n")
+    c = find(cs, "never diagnose")
+    assert c.speaker == "Alma Dean" and c.cue == "saying" and "radio" not in c.text
+    c = find(cs, "misled its customers")
+    assert "senator" in c.speaker.lower() and "hearing" not in c.text

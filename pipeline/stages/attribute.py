@@ -115,6 +115,15 @@ OFFICIAL_HEADS = {"official", "officials", "spokesman", "spokeswoman", "spokespe
                   "diplomats", "embassy", "office", "department", "police", "army", "military"}
 
 
+# who says it when no one in particular does ("you can call it whatever you want", "people
+# say"): never a speaker
+GENERIC_MENTIONS = frozenset({"you", "anyone", "anybody", "someone", "somebody", "everyone",
+                              "everybody", "people", "no one", "nobody", "one", "many people",
+                              "some people", "most people",
+                              # a demonstrative or relative pronoun the parser took for a subject
+                              "this", "that", "these", "those", "which", "what"})
+
+
 @dataclass
 class Speaker:
     id: str
@@ -270,7 +279,9 @@ class Attributor:
         return sp
 
     def resolve(self, m: Mention | None) -> Speaker | None:
-        if m is None:
+        """The speaker a mention stands for (created when new), or None: no mention, an
+        unresolved pronoun, or a generic one that names no one ("you", "anyone", "people")."""
+        if m is None or _clean(m.text).lower() in GENERIC_MENTIONS:
             return None
         pron = m.pronoun
         if pron:

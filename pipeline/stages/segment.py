@@ -62,7 +62,9 @@ NOT_SPEAKER_LABELS = {"update", "updated", "note", "editor", "editors", "watch",
                       "transcript", "advertisement", "q", "a", "see", "listen", "warning", "correction",
                       "clarification", "exclusive", "analysis", "opinion", "poll", "report", "live"}
 _TRANSCRIPT_LABEL = re.compile(r"[\"“]?((?:[A-Z][\w.'’-]*\s+){0,2}[A-Z][\w.'’-]*):\s+\S")
-_DASH_NAME = re.compile(r"[\"”'’]*\s*[―—–]\s*((?:[A-Z][\w.'’-]*\s+){0,3}[A-Z][\w.'’-]*)")
+# a line that follows a quoted transcript and is no one's turn ('"Follow Pam Key on Twitter')
+_FURNITURE = re.compile(r"[\"“”'(\[]*(?:Follow\b.{0,60}\bon (?:Twitter|Facebook|Instagram|X)\b|\()")
+_DASH_NAME = re.compile(r"[\"”'’]*[ \t\xa0]*(?:[―—–]|--)[ \t\xa0]*((?:[A-Z][\w.'’-]*[ \t\xa0]+){0,3}[A-Z][\w'’-]*(?:\.(?=\w))?)")
 DENY_VERBS = {"deny", "reject", "dispute", "dismiss", "rebut", "refute", "contradict"}
 CLAIM_NOUNS = {"claim", "allegation", "accusation", "report", "suggestion", "assertion",
                "charge", "statement", "account", "figure", "rumour", "rumor", "version",
@@ -73,7 +75,11 @@ FALSITY = {"false", "untrue", "wrong", "baseless", "unfounded", "inaccurate", "i
 SPLIT_CC = {"but", "yet", "while", "whereas"}
 SPLIT_MARK = {"although", "though", "while", "whereas"}
 QUOTE_CHARS = "\"“”"
-_REPORT_LEMMAS = frozenset(REPORT_VERBS)
+_REPORT_LEMMAS = frozenset(REPORT_VERBS)  # the CRF's ``rv`` feature: the set it was trained with
+# verbs of belief, expectation and fear that report what their subject holds when they take a
+# clause ("Clinton thinks that P", "Officials fear P"): PolNeAR annotates them as attributions
+ATTITUDE_VERBS = {"think", "hope", "fear", "expect", "worry", "doubt", "feel", "suspect", "reckon",
+                  "predict", "hold", "fret", "figure"}
 PRONOUNS = {"he", "she", "they", "it", "we", "i"}
 
 _NLP: dict = {}
@@ -293,7 +299,8 @@ def quote_regions(text: str) -> list[tuple[int, int, bool]]:
         for m in _QUOTE_MARK.finditer(para):
             ch = '"' if m.group() == "''" else m.group()
             i = pos + m.start()
-            if open_at < 0 and ch != "”":
+            # a closing mark that opens a paragraph can only open a quote (”Fear. I am ...”)
+            if open_at < 0 and (ch != "”" or m.start() == 0):
                 open_at = i + len(m.group())
                 continues = carry_open and m.start() == 0
             elif open_at >= 0 and ch != "“":
@@ -621,6 +628,19 @@ class Segmenter:
                 # attributes still have their speaker, who is still introduced
                 return [(None, attr_regions + [(None, mention, cue)])]
             return [(c, attr_regions) for c in made]
+        surface = _surface_attribution(doc, toks, in_region)
+        if surface is not None:
+            # the parser missed the attribution ("Acts of protest, Mr. Obama said, are ...",
+            # '"...," Tulsa police Chief Chuck Jordan said Monday.'): read it off the surface
+            verb, np_ids, content = surface
+            mention = _mention_of(doc, doc[max(np_ids)], np_ids)
+            cue = verb.text.lower()
+            regs = {in_region[doc[i].idx] for i in content if in_region[doc[i].idx] >= 0}
+            attr_regions = [(reg, mention, cue) for reg in regs]
+            made = self._finish(doc, si, content, mention, cue, "asserts", in_region)
+            if not made:
+                return [(None, attr_regions + [(None, mention, cue)])]
+            return [(c, attr_regions) for c in made]
         after = _quote_just_before(sent, root, toks, in_region)
         if after is not None:
             # '"Can we win Illinois?" Mr. Manafort asked.': the question mark cut the sentence
@@ -679,7 +699,9 @@ class Segmenter:
             v = doc[i]
             if (v.dep_ == "relcl" and v.lemma_.lower() in REPORT_VERBS and i in content
                     and not any(c.dep_ == "neg" for c in v.children)):
-                comp = [c for c in v.children if c.dep_ in ("ccomp", "xcomp")]
+                # a clause of its own ("who said the figure was wrong"); not an infinitive ("a
+                # birther who has pledged to ban all Muslims": no statement without its subject)
+                comp = [c for c in v.children if c.dep_ == "ccomp"]
                 if not comp:
                     continue
                 inner = set().union(*(_subtree_ids(c) for c in comp)) & content
@@ -692,6 +714,56 @@ class Segmenter:
                         and c.lower_ not in RELATIVE_PRONOUNS]
                 speaker = subj[0] if subj else v.head
                 rc = _make_claim(doc, si, inner, _mention(speaker), v.text.lower(), vstance, in_region)
+                if rc is not None:
+                    claims.append(rc)
+        for i in sorted(content):
+            v = doc[i]
+            if (i in content and v.dep_ == "conj" and v.lemma_.lower() == "add" and v.head.i in content
+                    and not _has_subject(v) and in_region[v.idx] < 0):
+                # "Clinton said the plan was unfair and added that she would fight it": the
+                # parser hangs "added" inside what she said; it is a second statement of hers
+                comp = [c for c in v.children if c.dep_ == "ccomp"]
+                if not comp:
+                    continue
+                added = _subtree_ids(v) & content
+                cc = [c.i for c in v.head.children if c.dep_ == "cc" and c.i < v.i and c.i > v.head.i]
+                content -= added | set(cc[-1:])
+                rc = _make_claim(doc, si, _subtree_ids(comp[0]) & added, mention, v.text.lower(),
+                                 stance, in_region)
+                if rc is not None:
+                    claims.append(rc)
+        for i in sorted(content):
+            v = doc[i]
+            if i in content and v.head.i in content and _participial_report(v) and in_region[v.idx] < 0:
+                # "Perdue said he didn't believe it, arguing that P": the participle hangs inside
+                # what was said; P is the statement of the clause's subject ("he")
+                comp = [c for c in v.children if c.dep_ == "ccomp"]
+                part = _subtree_ids(v) & content
+                first = min(part)
+                content -= part | ({first - 1} if doc[first - 1].text in (",", "—", "–", ";") else set())
+                subj = _speaker_subject(v)
+                rc = _make_claim(doc, si, _subtree_ids(comp[0]) & part,
+                                 _mention(subj) if subj is not None else mention, v.text.lower(),
+                                 "denies" if v.lemma_.lower() in DENY_VERBS else "asserts", in_region)
+                if rc is not None:
+                    claims.append(rc)
+        for i in sorted(content):
+            v = doc[i]
+            prep = v.head
+            if (i in content and v.dep_ == "pcomp" and v.tag_ == "VBG" and v.lemma_.lower() in REPORT_VERBS
+                    and prep.lower_ in ("by", "after", "before", "in") and prep.i in content
+                    and prep.head.pos_ in ("VERB", "AUX") and in_region[v.idx] < 0
+                    and not any(c.dep_ == "neg" for c in v.children)):
+                # "Dean began by saying he would never ...", "after saying P": P is the
+                # statement of the subject of the verb the phrase hangs on
+                comp = [c for c in v.children if c.dep_ == "ccomp"]
+                subj = _speaker_subject(prep.head)
+                if not comp or subj is None:
+                    continue
+                said = _subtree_ids(comp[0]) & content
+                content -= _subtree_ids(prep)
+                rc = _make_claim(doc, si, said, _mention(subj), v.text.lower(),
+                                 "denies" if v.lemma_.lower() in DENY_VERBS else "asserts", in_region)
                 if rc is not None:
                     claims.append(rc)
         inner: list[RawClaim] = []
@@ -810,6 +882,10 @@ def _units(sent) -> list[tuple[object, set[int]]]:
             m.dep_ == "mark" and m.lower_ in SPLIT_MARK for m in child.children
         ) and _has_subject(child):
             split_off.append(child)
+        elif _participial_report(child):
+            # "Smith said P, adding that Q", "Clinton spoke out, arguing that P": the
+            # participle reports a second statement of the clause's subject
+            split_off.append(child)
     rest = set(all_ids)
     for c in split_off:
         ids = _subtree_ids(c)
@@ -820,6 +896,21 @@ def _units(sent) -> list[tuple[object, set[int]]]:
              and split_off}
     units.insert(0, (root, rest))
     return units
+
+
+def _participial_report(tok) -> bool:
+    """A participle of a reporting (or attitude) verb after a comma, without a subject of its
+    own, that takes a clause: ", saying P", ", adding that Q", ", arguing that P"."""
+    if tok.dep_ != "advcl" or tok.tag_ != "VBG" or _has_subject(tok) or tok.i <= tok.head.i:
+        return False
+    lemma = tok.lemma_.lower()
+    if lemma not in REPORT_VERBS and lemma not in ATTITUDE_VERBS:
+        return False
+    doc = tok.doc
+    first = min(t.i for t in tok.subtree)
+    if first == 0 or doc[first - 1].text not in (",", "—", "–", ";"):
+        return False
+    return any(c.dep_ == "ccomp" for c in tok.children)
 
 
 def _has_subject(tok) -> bool:
@@ -838,7 +929,7 @@ def _reporting_verb(root, toks: set[int], in_region):
     cands += [c for c in root.children if c.dep_ == "xcomp" and c.i in toks]
     for v in cands:
         if (
-            (v.lemma_.lower() in REPORT_VERBS
+            (v.lemma_.lower() in REPORT_VERBS or _attitude(v)
              or v.lemma_.lower() in COLON_VERBS and (_ends_with_colon(v.doc, toks) or _attributes_quote(v, toks, in_region)))
             and v.i in toks
             and in_region[v.idx] < 0
@@ -854,11 +945,71 @@ def _reporting_verb(root, toks: set[int], in_region):
                 return v
     # "Talks are ongoing, he said": the reporting verb hangs off the root as parataxis/ccomp
     for t in root.children:
-        if (t.dep_ in ("parataxis", "ccomp") and t.lemma_.lower() in REPORT_VERBS
+        if (t.dep_ in ("parataxis", "ccomp") and (t.lemma_.lower() in REPORT_VERBS
+                                                   or t.dep_ == "parataxis" and t.lemma_.lower() in ATTITUDE_VERBS)
                 and t.i in toks and in_region[t.idx] < 0
                 and any(c.dep_ == "nsubj" for c in t.children)
                 and not any(c.dep_ == "ccomp" for c in t.children)):
             return t
+    return None
+
+
+def _attitude(v) -> bool:
+    """A verb of belief or fear that takes a clause ("they fear the talks will fail")."""
+    return v.lemma_.lower() in ATTITUDE_VERBS and any(c.dep_ == "ccomp" for c in v.children)
+
+
+_NP_POS = {"PROPN", "NOUN", "DET", "ADJ", "ADP", "NUM", "PART", "CCONJ", "PUNCT", "PRON", "ADV"}
+_AFTER_VERB_POS = {"PROPN", "NOUN", "DET", "ADJ", "ADP", "NUM", "PART", "PUNCT", "ADV", "SPACE"}
+
+
+def _speaker_phrase(doc, ids: list[int]) -> bool:
+    """Tokens that can be a speaker's noun phrase: no verb, a noun or a name (or a personal
+    pronoun alone), at most 30 tokens, not starting with punctuation or a preposition."""
+    if not ids or len(ids) > 30 or doc[ids[0]].pos_ in ("PUNCT", "ADP", "CCONJ"):
+        return False
+    toks = [doc[i] for i in ids]
+    if len(toks) == 1 and toks[0].lower_ in PRONOUNS:
+        return True
+    # a capitalised word is part of a name whatever the tagger made of it ("Tulsa" as a verb)
+    return all((t.pos_ in _NP_POS or t.text[:1].isupper()) and (t.pos_ != "PRON" or t.dep_ == "poss")
+               for t in toks) and any(t.pos_ in ("PROPN", "NOUN") for t in toks) and (
+        toks[-1].pos_ in ("PROPN", "NOUN"))
+
+
+def _surface_attribution(doc, toks: set[int], in_region):
+    """An attribution the parse did not give its subject, read off the word order, or None:
+    "P1, NAME said, P2" (a parenthetical between commas) or '"Q," NAME said [Monday].' (after
+    a closing quote mark, at the end of the sentence). Returns (the verb, the speaker's
+    tokens, the content's tokens)."""
+    ids = sorted(i for i in toks if not doc[i].is_space)
+    pos = {i: k for k, i in enumerate(ids)}
+    for i in ids:
+        v = doc[i]
+        if v.lemma_.lower() not in REPORT_VERBS or v.pos_ != "VERB" or in_region[v.idx] >= 0:
+            continue
+        k = pos[i]
+        # after a closing quote: '"...," NAME said [Monday].'
+        q = next((j for j in range(k - 1, -1, -1) if doc[ids[j]].text in QUOTE_CHARS + "'’" or doc[ids[j]].text == "''"), None)
+        if q is not None and q >= 1 and doc[ids[q - 1]].text in (",", "?", "!") and in_region[doc[ids[q - 1]].idx] >= 0:
+            np_ids = ids[q + 1:k]
+            while np_ids and doc[np_ids[-1]].text == ",":
+                np_ids = np_ids[:-1]
+            rest = ids[k + 1:]
+            if _speaker_phrase(doc, np_ids) and all(
+                    doc[j].pos_ in _AFTER_VERB_POS or in_region[doc[j].idx] >= 0 for j in rest):
+                return v, np_ids, set(ids[:q - 1])
+        # a parenthetical: "P1, NAME said, P2"
+        c1 = next((j for j in range(k - 1, -1, -1) if doc[ids[j]].text == ","), None)
+        c2 = next((j for j in range(k + 1, len(ids)) if doc[ids[j]].text == ","), None)
+        if c1 is None or c2 is None or c1 == 0 or c2 > k + 3:
+            continue
+        np_ids = ids[c1 + 1:k]
+        if not _speaker_phrase(doc, np_ids) or not all(doc[j].pos_ in _AFTER_VERB_POS for j in ids[k + 1:c2]):
+            continue
+        content = set(ids[:c1]) | set(ids[c2 + 1:])
+        if any(doc[j].pos_ in ("VERB", "AUX") for j in content):
+            return v, np_ids, content
     return None
 
 
@@ -952,12 +1103,21 @@ def _transcript_labels(doc, text: str, skip_before: int) -> list[tuple[tuple[int
     """Paragraphs opening with a speaker's label, as transcripts print them ("PENCE: Well, ...",
     "Sen. Smith: ..."): (paragraph span, mention, ":")."""
     out = []
+    turn = None  # the speaker whose quoted turn may run on into the next paragraph
     for para in re.finditer(r"[^\n]+(?:\n(?!\n)[^\n]*)*", text):
         if para.start() < skip_before:
             continue
         m = _TRANSCRIPT_LABEL.match(text, para.start())
+        opens_quote = text[para.start()] in QUOTE_CHARS
         if m is None or m.end(1) - para.start() > 40:
+            # '"PENCE: Well, ...' then '"But the truth is ...': a quoted turn runs on over the
+            # paragraphs that open with a quote mark and no label of their own
+            if turn is not None and opens_quote and not _FURNITURE.match(text, para.start()):
+                out.append(((para.start(), para.end()), turn, ":"))
+            else:
+                turn = None
             continue
+        turn = None
         label = m.group(1)
         words = [w.strip(".'’").lower() for w in label.split()]
         if not words or words[0] in NOT_SPEAKER_LABELS or words[-1] in NOT_SPEAKER_LABELS:
@@ -968,6 +1128,7 @@ def _transcript_labels(doc, text: str, skip_before: int) -> list[tuple[tuple[int
         mention = _span_mention(doc, m.start(1), m.end(1))
         if mention is not None:
             out.append(((m.end(1), para.end()), mention, ":"))
+            turn = mention if opens_quote else None
     return out
 
 
@@ -992,6 +1153,9 @@ def _speaker_subject(v):
         return before[-1] if before else subjects[0]
     if v.dep_ == "conj" and v.head.pos_ in ("VERB", "AUX"):
         return next((c for c in v.head.children if c.dep_ == "nsubj"), None)
+    if _participial_report(v):
+        # "Smith said P, adding that Q": the subject of the clause the participle hangs on
+        return _speaker_subject(v.head) if v.head.pos_ in ("VERB", "AUX") else None
     if v.dep_ == "ROOT" and v.is_sent_start and v.i > 0:
         # the parser cut "Brandt | said ..." into two sentences (a paragraph after a
         # subheading): a lone proper noun just before the verb is its subject
@@ -1067,6 +1231,10 @@ def _that_clause(rv, toks: set[int], subj) -> set[int]:
         if t.dep_ in ("relcl", "acl", "ccomp") and t.pos_ in ("VERB", "AUX"):
             first = min(_subtree_ids(t))
             if rv.doc[first].lower_ == "that" and t.head.i != rv.i:
+                if t.head.dep_ == "dobj" and t.head.head.i == rv.i and t.head.pos_ == "NOUN":
+                    # "found no evidence that P", "added a warning that P": the that-clause
+                    # completes the object, and the object with it is what is reported
+                    return _subtree_ids(t.head) & toks
                 return _subtree_ids(t) & toks
     return set()
 
@@ -1272,6 +1440,9 @@ _DATELINE_TAIL = re.compile(
 _EDGE = set(QUOTE_CHARS) | {",", ";", ":", "-", "–", "—", "(", ")", "'", "’", "‘"}
 
 
+# a dash signature ("― Esther Tapia ", "-- Reuters ") left at the start of the quote after it
+_SIGNATURE_LEAD = re.compile(r"^(?:[―—–]|--)\s*(?:[A-Z][\w.'’-]*\s+){0,3}[A-Z][\w.'’-]*\.?\s*(?=[\"“])")
+_SIGNATURE_ONLY = re.compile(r"(?:[―—–]|--)\s*(?:[A-Z][\w.'’-]*\s+){0,3}[A-Z][\w'’-]*\.?")
 # "formerly Twitter, that ..." left at the start of a claim by a post's attribution
 _PLATFORM_LEAD = re.compile(
     r"^(?:on\s+(?:X|Twitter|Facebook|Instagram|Telegram|TikTok|LinkedIn|Threads|Bluesky)\s*,?\s*)?"
@@ -1366,6 +1537,17 @@ def _make_claim(doc, si, ids: set[int], mention, cue, stance, in_region) -> RawC
         start += m.end()
         text = text[m.end():]
         trimmed = True
+    if _SIGNATURE_ONLY.fullmatch(text):
+        return None  # "― Carla Sanchez.": the signature of the quote before, not a claim
+    m = _SIGNATURE_LEAD.match(text)
+    if m and toks[-1] - toks[0] + 1 == len(toks):
+        # '"..." ― Esther Tapia "Mostly he ...': the signature of the quote before is not
+        # part of the next one
+        k = m.end() + len(text[m.end():]) - len(text[m.end():].lstrip(" \"“"))
+        start += k
+        text = text[k:]
+        trimmed = True
+        toks = [i for i in toks if doc[i].idx >= start]
     m = _PLATFORM_LEAD.match(text)
     if m and m.end() and toks[-1] - toks[0] + 1 == len(toks):
         start += m.end()  # "said on X, formerly Twitter, that ...": the platform is not the claim
