@@ -283,3 +283,16 @@ def test_by_saying_reports_for_the_verbs_subject(seg):
     assert c.speaker == "Alma Dean" and c.cue == "saying" and "radio" not in c.text
     c = find(cs, "misled its customers")
     assert "senator" in c.speaker.lower() and "hearing" not in c.text
+
+
+def test_an_infinitive_report_keeps_its_subject(seg):
+    """"X claims to have served in the army": the claim is not the fragment "to have served
+    ..." but the whole report, its subject the speaker; so is an order ("told Y to leave")."""
+    cs = claims_of(seg, "Volunteer\n\nGill Rosenberg claims to have served for two years in the "
+                        "Israeli military.\n\nAn official was reported to have denied any such "
+                        "plans.\n\nThe mayor told the protesters to leave the square by noon.\n")
+    served = find(cs, "have served")
+    assert served.text.startswith("Gill Rosenberg claims to have served")
+    assert served.speaker == "Gill Rosenberg"
+    assert find(cs, "any such plans").text.startswith("An official was reported to have denied")
+    assert not any(c.text.startswith("to ") for c in cs)

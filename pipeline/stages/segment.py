@@ -1205,6 +1205,11 @@ def _content_tokens(rv, toks: set[int], subj) -> set[int]:
         ids: set[int] = set()
         for c in comp:
             ids |= _subtree_ids(c)
+        if _controlled_infinitive(rv, comp, subj):
+            # "X claims to have served in the army": "to have served ..." alone is a
+            # fragment without its subject; the claim runs from the subject to its end
+            lo = min(_subtree_ids(subj))
+            ids |= set(range(lo, max(ids) + 1))
         return ids & toks
     clause = _that_clause(rv, toks, subj)
     if clause:
@@ -1213,6 +1218,15 @@ def _content_tokens(rv, toks: set[int], subj) -> set[int]:
         # the verb hangs off the content's root: the content is the rest of the unit
         return toks - _subtree_ids(rv)
     return set()
+
+
+def _controlled_infinitive(rv, comp, subj) -> bool:
+    """The content is an infinitive with no subject of its own: the reporting verb's subject
+    or object is its subject ("X claims to be P", "X was reported to have denied P", "X told
+    Y to leave"), so it is no claim without them."""
+    return (subj is not None and subj.i < rv.i and all(
+        c.dep_ == "xcomp" and any(a.dep_ == "aux" and a.lower_ == "to" for a in c.children)
+        for c in comp))
 
 
 def _ends_with_colon(doc, toks: set[int]) -> bool:
