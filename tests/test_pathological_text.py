@@ -196,16 +196,21 @@ def test_a_batch_of_very_long_claims_stays_within_max_cells():
     assert sum(r for r, _ in emb.session.shapes) == len(texts)
 
 
-def test_the_shipped_embedders_batches_are_unchanged_by_the_cell_bound():
-    # MiniLM's 256 tokens: the token budget (8,192) already keeps a batch within MAX_CELLS
-    emb = _fake_embedder(max_seq_length=256)
-    texts = [" ".join(["w"] * n) for n in range(1, 300, 3)]
-    emb.encode(texts)
+def test_batches_of_claims_up_to_128_tokens_are_unchanged_by_the_cell_bound():
     from pipeline.nli.model import length_batches
 
-    lengths = [min(256, n) for n in range(1, 300, 3)]
+    # the shipped MiniLM (256 tokens): batches padded to 128 tokens or less are as before
+    emb = _fake_embedder(max_seq_length=256)
+    emb.encode([" ".join(["w"] * n) for n in range(1, 129, 3)])
+    lengths = list(range(1, 129, 3))
     assert [r for r, _ in emb.session.shapes] == [len(b) for b in length_batches(lengths, 64, 8192)]
-    assert cells_batch_size(64, 256, MAX_CELLS) == 64  # torch: 64 rows of 256 tokens as before
-    assert cells_batch_size(64, 1024, MAX_CELLS) == 4 and cells_batch_size(64, 4096, MAX_CELLS) == 1
+    # longer ones are cut to the bound: 37 rows of 216 tokens fitted the token budget alone
+    emb = _fake_embedder(max_seq_length=256)
+    emb.encode([" ".join(["w"] * 216)] * 113)
+    assert length_batches([216] * 113, 64, 8192)[0] == list(range(37))
+    assert max(r for r, _ in emb.session.shapes) == MAX_CELLS // (216 * 216)
+    assert all(r * w * w <= MAX_CELLS for r, w in emb.session.shapes)
+    assert cells_batch_size(64, 128, MAX_CELLS) == 64  # torch: 64 rows of 128 tokens as before
+    assert cells_batch_size(64, 256, MAX_CELLS) == 16 and cells_batch_size(64, 4096, MAX_CELLS) == 1
     batches = cell_batches([[0, 1, 2, 3]], [100, 200, 300, 600], 2 * 300 * 300)
     assert batches == [[0, 1], [2], [3]]
