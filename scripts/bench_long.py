@@ -10,8 +10,14 @@ articles, person names are swapped for fictional ones every few paragraphs (so t
 of distinct speakers grows with the length, as in a long report or a live blog) and the
 result is cut at a paragraph boundary once it reaches the wanted size.
 
+Pathological texts (``--cases``, each end to end in its own process with its peak RSS, cut off
+after ``--case-timeout`` seconds): a run of 49,000 digits, 100,000 quote marks glued together,
+a 100,000-character word and the numbers 1 to 10,000 one a line (49 KB), each between two
+sentences of prose.
+
 Usage:
     python scripts/bench_long.py                         # 50K..1M segment+attribute, 1M and 3M end to end
+    python scripts/bench_long.py --no-sizes --no-e2e     # the pathological texts only
     python scripts/bench_long.py --no-sizes --e2e-chars 300000,1000000,3000000
     python scripts/bench_long.py --sizes 50000,100000 --no-e2e
     python scripts/bench_long.py --profile 100000        # cProfile of one size, top 25 lines
@@ -89,6 +95,22 @@ def long_article(n_chars: int, seed: int = 13) -> str:
     return text[:n_chars].rsplit("\n\n", 1)[0] + "\n" if len(text) > n_chars else text
 
 
+PROSE_BEFORE = "The ministry said on Tuesday that 40 trucks of aid had crossed the border."
+PROSE_AFTER = "Officials at the crossing denied that any trucks had been turned back."
+CASES = {
+    "digits49k": lambda: "".join(str(i % 10) for i in range(49_000)),
+    "quotes100k": lambda: '"' * 100_000,
+    "word100k": lambda: ("abcdefghij" * 10_000)[:100_000],
+    # `seq 1 10000`: a 49 KB file of numbers, one a line
+    "numbers49k": lambda: "\n".join(str(i) for i in range(1, 10_001)),
+}
+
+
+def pathological(case: str) -> str:
+    """One pathological text: the run of ``CASES[case]`` between two sentences of prose."""
+    return f"{PROSE_BEFORE}\n\n{CASES[case]()}\n\n{PROSE_AFTER}\n"
+
+
 def segment_attribute(text: str, seg) -> dict:
     """normalize, parse + segment (a long text is parsed window by window inside
     raw_claims, so parse and segment are timed together) and attribute; wall and CPU time."""
@@ -151,6 +173,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-sizes", action="store_true", help="skip the segment+attribute sizes")
     ap.add_argument("--child-e2e", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--no-e2e", action="store_true", help="skip the end-to-end run")
+    ap.add_argument("--cases", default=",".join(CASES),
+                    help="pathological texts to run end to end (comma-separated; '' for none): "
+                         + ", ".join(CASES))
+    ap.add_argument("--case-timeout", type=float, default=600,
+                    help="seconds before a pathological case is stopped (reported as '> N s')")
+    ap.add_argument("--child-case", default="", help=argparse.SUPPRESS)
     ap.add_argument("--model", default="", help="NLI model folder (default: the shipped model)")
     ap.add_argument("--backend", default="torch", choices=("torch", "onnx"))
     ap.add_argument("--workdir", default="out/bench_long")
@@ -158,9 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="", help="also write the figures as JSON here")
     args = ap.parse_args(argv)
 
-    if args.child_e2e:  # one end-to-end run in this process: its figures as one JSON line
-        r = end_to_end(long_article(args.child_e2e), args.model, args.backend,
-                       Path(args.workdir) / str(args.child_e2e))
+    if args.child_e2e or args.child_case:  # one end-to-end run in this process: one JSON line
+        name = args.child_case or str(args.child_e2e)
+        text = pathological(args.child_case) if args.child_case else long_article(args.child_e2e)
+        r = end_to_end(text, args.model, args.backend, Path(args.workdir) / name)
         r["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         print(json.dumps(r))
         return 0
@@ -214,6 +243,31 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n{b['chars'] / a['chars']:.1f}x the characters: {b['wall_s'] / max(a['wall_s'], 1e-9):.2f}x "
                   f"the wall time, {b['cpu_s'] / max(a['cpu_s'], 1e-9):.2f}x the CPU time, "
                   f"{b['peak_rss_mb'] / a['peak_rss_mb']:.2f}x the peak RSS")
+    cases = [c for c in args.cases.split(",") if c.strip()]
+    if cases:
+        result["pathological"] = []
+        print(f"\n{'case':>11} {'chars':>8} {'wall':>8} {'cpu':>8} {'peak RSS':>9} {'claims':>6}  "
+              f"(end to end, one document, {args.backend}; models loaded beforehand)")
+    for case in cases:
+        if case not in CASES:
+            raise SystemExit(f"unknown case {case!r}: choose from {', '.join(CASES)}")
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--child-case", case,
+               "--backend", args.backend, "--workdir", args.workdir] + (
+                   ["--model", args.model] if args.model else [])
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=str(ROOT),
+                                  timeout=args.case_timeout)
+        except subprocess.TimeoutExpired:
+            r = {"case": case, "chars": len(pathological(case)), "timed_out_s": args.case_timeout}
+            result["pathological"].append(r)
+            print(f"{case:>11} {r['chars']:>8} {'> ' + str(int(args.case_timeout)) + ' s':>8}", flush=True)
+            continue
+        if proc.returncode != 0:
+            raise SystemExit(f"{case} failed:\n{proc.stderr[-3000:]}")
+        r = {"case": case, **json.loads(proc.stdout.strip().splitlines()[-1])}
+        result["pathological"].append(r)
+        print(f"{case:>11} {r['chars']:>8} {str(r['wall_s']) + ' s':>8} {str(r['cpu_s']) + ' s':>8} "
+              f"{r['peak_rss_mb']:>6.0f} MB {r['claims']:>6}", flush=True)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(result, indent=2), encoding="utf-8")

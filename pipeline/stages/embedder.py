@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -42,6 +43,13 @@ from pipeline.threads import apply_torch_threads, ort_session_options, resolve_t
 log = logging.getLogger(__name__)
 
 ONNX_NAME = "model.onnx"
+# the attention cost of one batch: rows x padded length x padded length (each head's score
+# matrix holds that many floats): 16 rows of 256 tokens. Batches padded to 128 tokens or less
+# (64 rows; the token budget keeps rows x length within 8,192) are unchanged; longer ones get
+# fewer rows (113 claims of 216 tokens: 22 rows a batch instead of 37, embedding peak RSS
+# 1,380 -> 1,247 MB), and a long-context model's texts are cut at sqrt(MAX_CELLS) (1,024)
+# tokens, so that a batch of very long claims cannot take gigabytes (issue 29 item 9).
+MAX_CELLS = 16 * 256 * 256
 MIN_COSINE = 0.99
 SAMPLE_SENTENCES = [
     "The minister said talks were ongoing at all levels.",
@@ -241,6 +249,33 @@ def _encode_with(path: Path, tok, texts: list[str], layout: dict) -> np.ndarray:
     return mean_pool_normalize(hidden, enc["attention_mask"], layout["normalize"])
 
 
+def cells_batch_size(batch_size: int, longest: int, max_cells: int) -> int:
+    """The most rows, up to ``batch_size``, whose attention at ``longest`` tokens stays
+    within ``max_cells`` (rows x longest x longest); at least 1."""
+    if longest <= 0:
+        return batch_size
+    return max(1, min(batch_size, max_cells // (longest * longest)))
+
+
+def cell_batches(batches: list[list[int]], lengths, max_cells: int) -> list[list[int]]:
+    """``batches`` cut further so that none holds more than ``max_cells`` attention cells
+    (rows x its longest length squared); order kept, a batch within the bound unchanged."""
+    out: list[list[int]] = []
+    for batch in batches:
+        cur: list[int] = []
+        longest = 0
+        for i in batch:
+            top = max(longest, lengths[i])
+            if cur and (len(cur) + 1) * top * top > max_cells:
+                out.append(cur)
+                cur, top = [], lengths[i]
+            cur.append(i)
+            longest = top
+        if cur:
+            out.append(cur)
+    return out
+
+
 # ------------------------------------------------------------------------------ model
 class Embedder:
     """Sentence embeddings on torch or ONNX Runtime (see the module docstring).
@@ -253,8 +288,9 @@ class Embedder:
 
     def __init__(self, path: str, *, backend: str = "auto", threads: int = 0,
                  build_onnx: bool = True, cache: str = "", batch_size: int = 64,
-                 token_budget: int = 8192) -> None:
+                 token_budget: int = 8192, max_cells: int = MAX_CELLS) -> None:
         self.path = str(path)
+        self.max_cells = max_cells
         self.backend_setting = backend
         self.threads = resolve_threads(threads)
         self.batch_size = batch_size
@@ -279,6 +315,8 @@ class Embedder:
 
             apply_torch_threads(self.threads)
             self.model = SentenceTransformer(self.path, device="cpu", local_files_only=True)
+            if (self.model.max_seq_length or 0) > math.isqrt(max_cells):
+                self.model.max_seq_length = math.isqrt(max_cells)  # see MAX_CELLS
             get_dim = getattr(self.model, "get_embedding_dimension", None) or \
                 self.model.get_sentence_embedding_dimension
             self.dim = int(get_dim())
@@ -335,24 +373,30 @@ class Embedder:
 
         onnx: the texts sorted by token length, in batches of at most ``batch_size`` texts
         and ``token_budget`` padded tokens (only batches of long texts are cut short: the
-        attention buffers grow with the square of the length)."""
+        attention buffers grow with the square of the length). Both backends keep a batch
+        within ``max_cells`` attention cells (``MAX_CELLS``)."""
         batch_size = batch_size or self.batch_size
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         if self.backend == "torch":
+            # sentence-transformers pads each batch to its longest text (at most max_seq_length)
+            longest = max(len(ids) for ids in self.model.tokenizer(
+                list(texts), truncation=True, max_length=self.model.max_seq_length)["input_ids"])
+            batch_size = cells_batch_size(batch_size, longest, self.max_cells)
             with self._lock:
                 emb = self.model.encode(list(texts), batch_size=batch_size,
                                         convert_to_numpy=True, normalize_embeddings=True,
                                         show_progress_bar=False)
             return np.asarray(emb, dtype=np.float32)
-        max_len = int(self.layout["max_seq_length"])
+        max_len = min(int(self.layout["max_seq_length"]), math.isqrt(self.max_cells))
         from pipeline.nli.model import length_batches
 
         lengths = [len(ids) for ids in self.tokenizer(list(texts), truncation=True,
                                                       max_length=max_len)["input_ids"]]
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         with self._lock:
-            for batch in length_batches(lengths, batch_size, self.token_budget):
+            for batch in cell_batches(length_batches(lengths, batch_size, self.token_budget),
+                                      lengths, self.max_cells):
                 idx = np.asarray(batch)
                 enc = self.tokenizer([texts[j] for j in idx], padding=True, truncation=True,
                                      max_length=max_len, return_tensors="np")

