@@ -265,7 +265,7 @@ class DecideConfig:
     agree_entailment: float = 0.5
     agree_similarity: float = 0.9
     # a dispute the article itself states in one sentence ("X claimed P, a claim Y denied":
-    # stages/segment.py ties the two claims) is flagged with reason "dispute" and at least
+    # stages/attribution_rules.py ties the two claims) is flagged with reason "dispute" and at least
     # this score, whatever the models say; 0 leaves such pairs to the models alone
     dispute_score: float = 0.9
 

@@ -95,7 +95,7 @@ def load_sources(root: Path = ROOT) -> list[dict]:
 
 def person_names(sources: list[dict], spacy_model: str = "auto") -> list[str]:
     """PERSON entities in the sources (longest first), for name swapping."""
-    from pipeline.stages.segment import load_spacy
+    from pipeline.stages.nlp import load_spacy
 
     nlp = load_spacy(spacy_model)
     names: set[str] = set()
@@ -513,7 +513,7 @@ def naive_baseline(docs: list[dict], model: str, spacy_model: str = "auto") -> d
     from pipeline.config import ScoreConfig
     from pipeline.nli.model import NLIModel
     from pipeline.stages.normalize import normalize
-    from pipeline.stages.segment import load_spacy
+    from pipeline.stages.nlp import load_spacy
 
     sc = ScoreConfig()
     nlp = load_spacy(spacy_model)
@@ -622,7 +622,7 @@ def labelled_recall(model: str, gold_path: Path, spacy_model: str = "auto") -> d
     from pipeline.eval.docs import _overlap, analyse, evaluate, full_scoring, load_gold
     from pipeline.pipeline import Pipeline
     from pipeline.stages.normalize import normalize
-    from pipeline.stages.segment import load_spacy
+    from pipeline.stages.nlp import load_spacy
 
     gold = load_gold(gold_path)
     cfg = full_scoring(run_cfg(model, "auto"))
@@ -674,7 +674,7 @@ def spacy_nprocess(docs: list[dict], choices=(1, 2), batch_docs: int = 32) -> di
     """Parse docs in pipeline-sized calls (batch_docs per nlp.pipe) with each n_process."""
     from pipeline.config import SegmentConfig
     from pipeline.stages.normalize import normalize
-    from pipeline.stages.segment import load_spacy
+    from pipeline.stages.nlp import load_spacy
 
     texts = [normalize(d["text"]).text for d in docs]
     nlp = load_spacy("auto")
@@ -694,7 +694,7 @@ def spacy_components(docs: list[dict], rounds: int = 2, batch_docs: int = 32) ->
     calls; each fast round loads the model afresh, so its lookups start empty as in a new
     run. Also checks that both give the same annotations."""
     from pipeline.config import SegmentConfig
-    from pipeline.stages import segment
+    from pipeline.stages import nlp as spacy_nlp
     from pipeline.stages.normalize import normalize
 
     def annotations(doc) -> tuple:
@@ -706,11 +706,11 @@ def spacy_components(docs: list[dict], rounds: int = 2, batch_docs: int = 32) ->
     out: dict = {"docs": len(texts), "cores": os.cpu_count(), "loadavg": round(os.getloadavg()[0], 1),
                  "stock_ms": [], "fast_ms": [], "stock_wall_ms": [], "fast_wall_ms": []}
     same = True
-    stock = segment.load_spacy("auto", fast=False)
+    stock = spacy_nlp.load_spacy("auto", fast=False)
     list(stock.pipe(texts[:2]))
     for _ in range(rounds):
-        segment._NLP.pop(("auto", True), None)  # a fresh model: the fast lookups start empty
-        fast = segment.load_spacy("auto", fast=True)
+        spacy_nlp._NLP.pop(("auto", True), None)  # a fresh model: the fast lookups start empty
+        fast = spacy_nlp.load_spacy("auto", fast=True)
         for name, nlp in (("stock", stock), ("fast", fast)):
             parsed = []
             w, c = time.perf_counter(), time.process_time()

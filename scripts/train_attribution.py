@@ -25,8 +25,9 @@ from pipeline.config import RunConfig  # noqa: E402
 from pipeline.eval.attribution import load_gold_dir  # noqa: E402
 from pipeline.stages import attribution_tagger as at  # noqa: E402
 from pipeline.stages.normalize import normalize  # noqa: E402
-from pipeline.stages.segment import (REPORT_VERBS, Segmenter, _region_lookup, _sentences,  # noqa: E402
-                                     quote_regions)
+from pipeline.stages.attribution_rules import REPORT_VERBS  # noqa: E402
+from pipeline.stages.quotes import quote_regions, region_lookup  # noqa: E402
+from pipeline.stages.segment import Segmenter, _sentences  # noqa: E402
 
 
 def _norm_span(offsets, s: int, e: int) -> tuple[int, int]:
@@ -82,7 +83,7 @@ def sequences(arts, seg: Segmenter, cfg, parsed=None):
     report = frozenset(REPORT_VERBS)
     for a, norm, doc in zip(arts, norms, docs):
         labels = token_labels(doc, norm, a.attributions)
-        in_region = _region_lookup(quote_regions(norm.text), len(norm.text))
+        in_region = region_lookup(quote_regions(norm.text), len(norm.text))
         for sent in _sentences(doc):
             feats = at.sentence_features(sent, in_region, report)
             out.append((feats, labels[sent.start:sent.end]))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.eval.attribution import GoldAttribution, evaluate, gold_of, load_gold_dir, parse_ann
-from pipeline.stages.segment import quote_regions
+from pipeline.stages.quotes import quote_regions
 from pipeline.types import Claim
 from test_text_stages import claims_of, find
 
@@ -242,7 +242,7 @@ def test_a_demonstrative_taken_for_a_subject_is_no_speaker():
     # '"That makes me smart" -- and ... asserting, "..."': the parser can make "That" the
     # subject of the reporting verb; no one is called "That"
     from pipeline.stages.attribute import Attributor
-    from pipeline.stages.segment import Mention
+    from pipeline.stages.mentions import Mention
 
     att = Attributor()
     for word in ("That", "this", "Which"):

@@ -14,7 +14,7 @@ from pipeline.stages.evidence import (add_claim_info, agreement, anaphoric_dispu
                                        pair_evidence,
                                        repeats, reported)
 from pipeline.stages.pairing import knn_pairs
-from pipeline.stages.segment import load_spacy
+from pipeline.stages.nlp import load_spacy
 from pipeline.types import Claim, Pair, Score
 from test_text_stages import claims_of, find
 

@@ -15,7 +15,7 @@ from pipeline.stages.decide import (FEATURES, NLI_FEATURES, RULES, Decider, Lear
                                     fit_nli_margin, NLI_MARGIN_ALLOWANCE)
 from pipeline.stages.evidence import (WordSimilarity, add_claim_info, gate, negation_alignment,
                                       pair_evidence)
-from pipeline.stages.segment import load_spacy
+from pipeline.stages.nlp import load_spacy
 from pipeline.types import Claim, Pair, Score
 
 

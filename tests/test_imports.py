@@ -21,9 +21,8 @@ LOW = ("pipeline.stages", "pipeline.nli", "pipeline.config", "pipeline.types", "
        "pipeline.threads", "pipeline.onnx_cache")
 
 # (importer, module, name): private names read across modules that another change is
-# moving (segment.py's dateline helpers, read by attribute.py, go with the segment split)
-PENDING_PRIVATE = {("pipeline.stages.attribute", "pipeline.stages.segment", "_DATELINE"),
-                   ("pipeline.stages.attribute", "pipeline.stages.segment", "_headline_end")}
+# moving (none left: the segment split made the dateline helpers public in datelines.py)
+PENDING_PRIVATE: set[tuple[str, str, str]] = set()
 
 
 def _module_name(path: Path) -> str:
@@ -182,3 +181,21 @@ def test_the_shared_base_imports_only_the_base():
             "pipeline.onnx_cache"}
     g = graph()
     assert {m: sorted(g[m] - base) for m in sorted(base) if g[m] - base} == {}
+
+
+# the pieces segment.py is built from (issue 28 item 4): each in its own module, below the stage
+SEGMENT_PIECES = ("pipeline.stages.nlp", "pipeline.stages.windows", "pipeline.stages.quotes",
+                  "pipeline.stages.datelines", "pipeline.stages.mentions", "pipeline.stages.attribution_rules")
+
+
+def test_the_segment_pieces_sit_below_the_segment_stage():
+    g = graph()
+    assert all(p in MODULES for p in SEGMENT_PIECES)
+    # the stage imports its pieces; no piece imports the stage or the stages after it
+    assert set(SEGMENT_PIECES) <= g["pipeline.stages.segment"]
+    later = {"pipeline.stages.segment", "pipeline.stages.attribute", "pipeline.stages.decide"}
+    assert {p: sorted(g[p] & later) for p in SEGMENT_PIECES if g[p] & later} == {}
+    # quote regions and datelines are read off the text alone
+    assert g["pipeline.stages.quotes"] == set() and g["pipeline.stages.datelines"] == set()
+    # spaCy is loaded from nlp.py: only the pipeline builds the segmenter itself
+    assert sorted(m for m in MODULES if "pipeline.stages.segment" in g[m]) == ["pipeline.pipeline"]

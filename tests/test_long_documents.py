@@ -12,7 +12,8 @@ from hypothesis import given, settings, strategies as st
 from pipeline.config import SegmentConfig
 from pipeline.stages.attribute import attribute
 from pipeline.stages.normalize import normalize
-from pipeline.stages.segment import LongText, Segmenter, text_windows
+from pipeline.stages.segment import Segmenter
+from pipeline.stages.windows import LongText, text_windows
 
 FILLER = ("The committee met in the capital on Tuesday to review the budget for the coming "
           "year, and its members examined figures on roads, schools and hospitals. ")
@@ -143,7 +144,8 @@ def test_attribute_time_is_linear_in_the_number_of_speakers():
     """n distinct named speakers, each mentioned by full name then by surname: 16x the
     speakers takes about 16-20x the time (the scan over every speaker per mention: 45x)."""
     from pipeline.stages.normalize import Normalized
-    from pipeline.stages.segment import Mention, RawClaim
+    from pipeline.stages.attribution_rules import RawClaim
+    from pipeline.stages.mentions import Mention
 
     def claims(n: int):
         mentions = []

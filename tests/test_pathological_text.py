@@ -12,13 +12,15 @@ import numpy as np
 import pytest
 
 from conftest import rule_breaks
-from pipeline.stages import segment
+from pipeline.stages import mentions, segment
 from pipeline.stages.attribute import attribute
 from pipeline.stages.bounds import (MAX_RUN, WINDOW_TOKENS, BoundedTokenizer, estimated_tokens,
                                     long_runs, run_cuts)
 from pipeline.stages.embedder import MAX_CELLS, Embedder, cell_batches, cells_batch_size
 from pipeline.stages.normalize import normalize
-from pipeline.stages.segment import LongText, Segmenter, load_spacy, text_windows
+from pipeline.stages.nlp import load_spacy
+from pipeline.stages.segment import Segmenter
+from pipeline.stages.windows import LongText, text_windows
 
 PROSE = "The minister said on Tuesday that 40 trucks of aid had crossed the border."
 DENIAL = "Officials at the crossing denied that any trucks had been turned back."
@@ -137,14 +139,14 @@ def test_parsed_windows_are_bounded_in_tokens(monkeypatch):
 
 def test_a_quote_run_does_not_send_the_dash_signature_search_to_its_end(monkeypatch):
     calls: list[tuple[int, int]] = []
-    real = segment._DASH_NAME
+    real = mentions._DASH_NAME
 
     class Recording:
         def match(self, text, pos=0, endpos=None):
             calls.append((pos, len(text) if endpos is None else endpos))
             return real.match(text, pos, len(text) if endpos is None else endpos)
 
-    monkeypatch.setattr(segment, "_DASH_NAME", Recording())
+    monkeypatch.setattr(mentions, "_DASH_NAME", Recording())
     seg = Segmenter()
     raw = ("Residents spoke at the meeting.\n\n“The mayor has ignored our district for years.” ― Lena Ortiz"
            "\n\n" + '"' * (4 * MAX_RUN) + "\n")

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import SegmentConfig
-from pipeline.stages.segment import Segmenter, load_spacy
+from pipeline.stages.nlp import load_spacy
+from pipeline.stages.segment import Segmenter
 from pipeline.stages.spacy_fast import (FAST_LEMMATIZER, FAST_RULER, FastAttributeRuler,
                                         FastLemmatizer, use_fast_components)
 

@@ -12,7 +12,8 @@ from pipeline.stages.attribute import attribute
 from pipeline.config import PairConfig
 from pipeline.stages.normalize import normalize
 from pipeline.stages.pairing import knn_pairs, relation
-from pipeline.stages.segment import Segmenter, quote_regions
+from pipeline.stages.quotes import quote_regions
+from pipeline.stages.segment import Segmenter
 from pipeline.types import Claim
 
 
@@ -236,7 +237,7 @@ def test_knn_pairs_respects_min_similarity():
 
 
 def test_overlong_claim_is_split_not_truncated(seg):
-    from pipeline.stages.segment import RawClaim
+    from pipeline.stages.attribution_rules import RawClaim
 
     text = "Officials said " + " ".join(f"word{i}" for i in range(250)) + "."
     start = len("Officials said ")

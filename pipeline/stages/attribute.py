@@ -19,7 +19,8 @@ import re
 from dataclasses import dataclass, field, replace
 
 from pipeline.stages.normalize import Normalized
-from pipeline.stages.segment import Mention, RawClaim
+from pipeline.stages.attribution_rules import RawClaim
+from pipeline.stages.mentions import Mention
 from pipeline.types import Claim
 
 # demonyms and short forms -> side name
@@ -551,11 +552,11 @@ def _org_side(m: Mention, exclude: str) -> str:
 
 def dateline_side(text: str) -> str:
     """The country of the article's dateline ("ISLAMABAD (Wire) - " -> Pakistan), or ""."""
-    from pipeline.stages.segment import _DATELINE, _headline_end
+    from pipeline.stages.datelines import DATELINE, headline_end
 
-    start = _headline_end(text)
+    start = headline_end(text)
     body = text[start:].lstrip()
-    m = _DATELINE.match(body)
+    m = DATELINE.match(body)
     if not m:
         return ""
     place = re.split(r"[,(\-–—:]", m.group(0))[0].strip().lower()

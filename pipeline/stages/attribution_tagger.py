@@ -2,7 +2,7 @@
 attribution Sources, Cues and Contents (BIO), trained on PolNeAR train (real political news,
 gold brat attributions; ``scripts/train_attribution.py``, ``make train-attribution``).
 
-The rules in segment.py find a speaker where a reporting verb or a quote says who speaks.
+The rules in attribution_rules.py find a speaker where a reporting verb or a quote says who speaks.
 PolNeAR's attributions are wider: "Trump has railed against the provisions", "The FBI decided
 not to recommend charges", "leaked documents show he took a loss" each attribute a content to
 a source through a verb no word list holds. The tagger reads the same spaCy parse the rules
@@ -51,7 +51,7 @@ def _shape(text: str) -> str:
 def sentence_features(sent, in_region, report_lemmas=frozenset()) -> list[list[str]]:
     """CRFsuite attribute lists, one per token of ``sent`` (a spaCy Span). ``in_region`` maps a
     character offset of the document to its quote region (-1 outside quotes), as
-    ``segment._region_lookup`` builds it; ``report_lemmas`` are the rules' reporting verbs."""
+    ``quotes.region_lookup`` builds it; ``report_lemmas`` are the rules' reporting verbs."""
     toks = list(sent)
     n = len(toks)
     root = sent.root

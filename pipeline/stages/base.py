@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from pipeline.config import RunConfig
     from pipeline.stages.normalize import Normalized
-    from pipeline.stages.segment import RawClaim
+    from pipeline.stages.attribution_rules import RawClaim
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ start and end) still indexes it. Text without such a run is tokenised exactly as
 200 that body's claims changed; at 500 the claims of all 1,673 FNC-1 bodies are identical
 with and without the guard.
 
-``WINDOW_TOKENS`` bounds the tokens of one parsed window (``segment.text_windows``), next to
+``WINDOW_TOKENS`` bounds the tokens of one parsed window (``windows.text_windows``), next to
 the character windows (``segment.window_chars``): 100,000 characters of quote marks are
 100,000 tokens, five times those of a window of prose. ``estimated_tokens`` counts what the
 tokenizer would at least make of a text (each word, each punctuation mark) without

@@ -459,7 +459,7 @@ class Decider:
         ``words``: the word similarities to align negations with (default: the decider's)."""
         claims = {id(c): c for p in pairs for c in (p.a, p.b) if c.info is None}
         if claims:  # claims without info (built outside the pipeline): copies with it
-            from pipeline.stages.segment import load_spacy
+            from pipeline.stages.nlp import load_spacy
 
             filled = dict(zip(claims, add_claim_info(list(claims.values()), load_spacy("auto"))))
             pairs = [replace(p, a=filled.get(id(p.a), p.a), b=filled.get(id(p.b), p.b)) for p in pairs]

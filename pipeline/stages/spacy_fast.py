@@ -1,6 +1,6 @@
 """Exact, faster stand-ins for spaCy's ``attribute_ruler`` and rule ``lemmatizer``.
 
-What the stages read from a parse (see ``segment.SPACY_EXCLUDE``) needs every component of
+What the stages read from a parse (see ``nlp.SPACY_EXCLUDE``) needs every component of
 en_core_web_sm, so none can go; but two of them spend most of their time in Python per
 token: the attribute ruler builds a ``Span`` and calls ``set_token_attrs`` for every match
 (about 1.5 per token: a tag map on TAG plus exceptions on TAG/LOWER/DEP), and the lemmatizer
