@@ -303,7 +303,7 @@ def test_train_decider_cross_validates_by_article_and_stores_an_operating_point(
 
 
 def test_decider_regularisation_keeps_the_simpler_model_within_one_standard_error():
-    from pipeline.eval.docs import one_standard_error_c
+    from pipeline.nli.decider_training import one_standard_error_c
 
     # C=1.0 is best on average, but C=0.1 is within one standard error of it: keep 0.1
     noisy = {0.03: [0.70, 0.72, 0.69, 0.71], 0.1: [0.52, 0.60, 0.45, 0.55], 1.0: [0.50, 0.58, 0.44, 0.52]}
@@ -314,7 +314,7 @@ def test_decider_regularisation_keeps_the_simpler_model_within_one_standard_erro
 
 
 def test_decider_never_scores_a_pair_up_for_entailment():
-    from pipeline.eval.docs import NON_POSITIVE, fit_monotone
+    from pipeline.nli.decider_training import NON_POSITIVE, fit_monotone
     from pipeline.stages.decide import FEATURES
 
     rng = np.random.default_rng(3)
@@ -349,6 +349,21 @@ def _toy_analysed(n=6):
         hi, lo = rng.uniform(0.6, 0.9, 2), rng.uniform(0.05, 0.3, 2)
         analysed.append(Analysed(g, cs, pairs, [_score(hi[0]), _score(hi[1]), _score(lo[0]), _score(lo[1])]))
     return analysed
+
+
+def test_the_decider_fit_sits_beside_the_decision_model_and_eval_only_builds_its_training_set(tmp_path):
+    """The fit is pipeline/nli/decider_training.py (issue 28 item 4); eval/docs.py reads the
+    training set off the gold and hands it over: the same model either way."""
+    from pipeline.eval import docs
+    from pipeline.nli.decider_training import fit_decider
+
+    analysed = _toy_analysed()
+    probe = Decider(DecideConfig(method="threshold"))
+    fit_decider(docs.decider_training_set(analysed, probe), tmp_path / "a.json", decide_cfg=DecideConfig(),
+                articles=len(analysed), c_grid=(0.3,))
+    docs.train_decider(analysed, tmp_path / "b.json", c_grid=(0.3,))
+    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
+    assert not any(hasattr(docs, f) for f in ("fit_monotone", "one_standard_error_c", "choose_operating_point"))
 
 
 def test_decide_features_leave_the_others_at_zero_weight(tmp_path):
