@@ -511,7 +511,9 @@ def train_decider(analysed: list[Analysed], out_path: Path, *, decide_cfg: Decid
     regularisation C (log loss, one-standard-error rule: ``one_standard_error_c``), the
     Platt calibration of the regression's logit, and the operating point (highest recall at
     precision >= ``target_precision``). The CV figures of the learned model and of the plain
-    threshold (each ``decide.directions`` choice) are stored in ``metrics``.
+    threshold (each ``decide.directions`` choice) are stored in ``metrics``. This builds the
+    training sets (``decider_training_set``); the fit is ``fit_decider`` in
+    ``pipeline/nli/decider_training.py``.
 
     ``extra`` articles (the written set beside the real one) add their candidates to every
     fit with weight ``extra_weight``; they are never in a test fold, so every CV figure and

@@ -2,8 +2,8 @@
 ``paragraph_breaks`` component (a paragraph break starts a sentence), the bounded tokenizer
 of stages/bounds.py (pathological runs) and the fast components of stages/spacy_fast.py.
 
-Every stage that needs a parse gets it from ``load_spacy`` (the segmenter, the decision's
-fallback parse of claim texts, the benches)."""
+Whatever needs a parse gets its pipeline from ``load_spacy``: the segmenter, the decision
+stage for claims built outside the pipeline (``Decider.pair_evidence``), the benches."""
 
 from __future__ import annotations
 
