@@ -32,6 +32,7 @@ import threading
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -299,7 +300,8 @@ class Embedder:
         self.onnx_meta: dict | None = None
         self._lock = threading.Lock()
         folder = Path(self.path)
-        self.layout = st_layout(folder) if folder.is_dir() else {"ok": False, "why": "not a folder"}
+        self.layout: dict[str, Any] = (st_layout(folder) if folder.is_dir()
+                                       else {"ok": False, "why": "not a folder"})
         self.backend, self.backend_reason = self._choose(backend, build_onnx)
         if self.backend == "onnx":
             from transformers import AutoTokenizer
@@ -319,7 +321,11 @@ class Embedder:
                 self.model.max_seq_length = math.isqrt(max_cells)  # see MAX_CELLS
             get_dim = getattr(self.model, "get_embedding_dimension", None) or \
                 self.model.get_sentence_embedding_dimension
-            self.dim = int(get_dim())
+            dim = get_dim()
+            if dim is None:
+                raise ModelError(f"the embedder {self.path} reports no embedding dimension",
+                                 fix="check the model folder's sentence-transformers config")
+            self.dim = int(dim)
         log.info("embedder %s: backend %s (%s; %d threads)", self.path, self.backend_name,
                  self.backend_reason, self.threads)
 
