@@ -946,9 +946,8 @@ def report(result: dict) -> str:
 
 
 # ---------------------------------------------------------------------------- main
-def main(argv: list[str] | None = None) -> int:
-    from pipeline.config import default_model_dir
-
+def build_parser() -> argparse.ArgumentParser:
+    """The bench's command line (``--help``)."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="100,1000,10000", help="corpus sizes (articles), comma-separated")
@@ -985,6 +984,73 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--child-profile", help=argparse.SUPPRESS)
     ap.add_argument("--limit", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--workdir", help=argparse.SUPPRESS)
+    return ap
+
+
+def new_result(model: str, quick: bool, seed: int) -> dict:
+    """The results record's head: the model, the settings and the machine."""
+    import torch
+
+    result: dict = {
+        "model": model, "quick": quick, "seed": seed, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "machine": {"cpus": os.cpu_count(), "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+                    "platform": platform.platform(), "python": platform.python_version(),
+                    "torch": torch.__version__, "torch_threads": torch.get_num_threads()},
+        "sizes": [],
+    }
+    try:
+        import onnxruntime
+
+        result["machine"]["onnxruntime"] = onnxruntime.__version__
+    except ImportError:
+        pass
+
+    return result
+
+
+def baseline_section(docs: list[dict], model: str, sizes: list[dict], baseline_docs: int) -> dict:
+    """The naive all-sentence-pairs baseline on ``docs`` against the pipeline: the size run of
+    the same number of articles when there is one, else an in-process run."""
+    naive = naive_baseline(docs, model)
+    same = next((r for r in sizes if r["size"] == baseline_docs), None)
+    pl = ({"documents": same["documents"], "pairs": same["pairs"], "run_s": same["run_s"],
+           "from": f"size {same['size']} run"} if same else
+          {**pipeline_on(docs, model), "from": "in-process run"})
+    n = max(1, pl["documents"])
+    pl["pairs_per_article"] = round(pl["pairs"] / n, 1)
+    pl["s_per_article"] = round(pl["run_s"] / n, 3)
+    return {
+        "naive": naive, "pipeline": pl,
+        "pairs_ratio": round(pl["pairs"] / max(1, naive["pairs"]), 3),
+        "time_ratio": round(pl["s_per_article"] / max(1e-9, naive["s_per_article"]), 3),
+    }
+
+
+def print_summary(result: dict) -> None:
+    """The figures of a finished bench on stdout: report, profiles, RSS, targets."""
+    print(report(result))
+    print(profile_report(result))
+    for r in result["sizes"]:
+        rs = r.get("rss") or {}
+        if rs:
+            print(f"RSS at {r['size']:,} articles: after the first batch {rs['first_batch_mb']} MB, "
+                  f"at a tenth {rs['tenth_mb']} MB, at half {rs['half_mb']} MB, at the end "
+                  f"{rs['last_mb']} MB, peak {r['peak_rss_mb']} MB (second half / first tenth: "
+                  f"{rs['growth_second_half_over_first_tenth']}x); CPU {r['cpu_s']} s "
+                  f"({r['cpu_s_per_article']} s per article)")
+    if result.get("cpu_profile"):
+        print(cpu_profile_report(result["cpu_profile"]))
+    for r in result.get("ray_driver_memory", []):
+        print(f"Ray driver memory at {r['size']:,} articles: peak RSS {r['driver_peak_rss_mb']} MB")
+    print("\nTargets (issue 27)")
+    print(table(["target", "measured", "status"],
+                [[t["target"], t["measured"], t["status"]] for t in result["targets_issue27"]]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from pipeline.config import default_model_dir
+
+    ap = build_parser()
     args = ap.parse_args(argv)
 
     if args.child_profile:
@@ -1007,22 +1073,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
     model = str(Path(args.model or default_model_dir()).expanduser().resolve())
     ensure_onnx(model)
-
-    import torch
-
-    result: dict = {
-        "model": model, "quick": args.quick, "seed": args.seed, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "machine": {"cpus": os.cpu_count(), "loadavg_start": [round(x, 2) for x in os.getloadavg()],
-                    "platform": platform.platform(), "python": platform.python_version(),
-                    "torch": torch.__version__, "torch_threads": torch.get_num_threads()},
-        "sizes": [],
-    }
-    try:
-        import onnxruntime
-
-        result["machine"]["onnxruntime"] = onnxruntime.__version__
-    except ImportError:
-        pass
+    result = new_result(model, args.quick, args.seed)
 
     t = time.perf_counter()
     sources = load_sources()
@@ -1065,19 +1116,7 @@ def main(argv: list[str] | None = None) -> int:
         print("baseline: all sentence pairs ...", file=sys.stderr, flush=True)
         docs = (real_corpus(real, args.baseline_docs) if real else
                 make_corpus(sources, names, args.baseline_docs, args.seed))
-        naive = naive_baseline(docs, model)
-        same = next((r for r in result["sizes"] if r["size"] == args.baseline_docs), None)
-        pl = ({"documents": same["documents"], "pairs": same["pairs"], "run_s": same["run_s"],
-               "from": f"size {same['size']} run"} if same else
-              {**pipeline_on(docs, model), "from": "in-process run"})
-        n = max(1, pl["documents"])
-        pl["pairs_per_article"] = round(pl["pairs"] / n, 1)
-        pl["s_per_article"] = round(pl["run_s"] / n, 3)
-        result["baseline"] = {
-            "naive": naive, "pipeline": pl,
-            "pairs_ratio": round(pl["pairs"] / max(1, naive["pairs"]), 3),
-            "time_ratio": round(pl["s_per_article"] / max(1e-9, naive["s_per_article"]), 3),
-        }
+        result["baseline"] = baseline_section(docs, model, result["sizes"], args.baseline_docs)
 
     if not args.skip_embedders:
         print("embedder: torch vs onnx ...", file=sys.stderr, flush=True)
@@ -1114,23 +1153,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2), encoding="utf-8")
-    print(report(result))
-    print(profile_report(result))
-    for r in result["sizes"]:
-        rs = r.get("rss") or {}
-        if rs:
-            print(f"RSS at {r['size']:,} articles: after the first batch {rs['first_batch_mb']} MB, "
-                  f"at a tenth {rs['tenth_mb']} MB, at half {rs['half_mb']} MB, at the end "
-                  f"{rs['last_mb']} MB, peak {r['peak_rss_mb']} MB (second half / first tenth: "
-                  f"{rs['growth_second_half_over_first_tenth']}x); CPU {r['cpu_s']} s "
-                  f"({r['cpu_s_per_article']} s per article)")
-    if result.get("cpu_profile"):
-        print(cpu_profile_report(result["cpu_profile"]))
-    for r in result.get("ray_driver_memory", []):
-        print(f"Ray driver memory at {r['size']:,} articles: peak RSS {r['driver_peak_rss_mb']} MB")
-    print("\nTargets (issue 27)")
-    print(table(["target", "measured", "status"],
-                [[t["target"], t["measured"], t["status"]] for t in result["targets_issue27"]]))
+    print_summary(result)
     print(f"\nresults -> {out}")
     return 0
 
