@@ -18,7 +18,7 @@ import numpy as np
 
 from pipeline.stages.attribute import attribute
 from pipeline.stages.base import BatchResult, Component
-from pipeline.stages.decide import nli_text
+from pipeline.nli.text import nli_text
 from pipeline.stages.evidence import WordSimilarity, add_claim_info, gate
 from pipeline.stages.normalize import normalize
 from pipeline.stages.pairing import knn_pairs

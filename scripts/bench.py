@@ -431,7 +431,7 @@ def ray_driver_memory(sizes: list[int], sources: list[dict], names: list[str], m
 # ---------------------------------------------------------------------------- backends
 def corpus_pairs(docs: list[dict], model: str, n: int) -> list[tuple[str, str]]:
     """Up to n candidate claim pairs (NLI texts) from the pipeline's pairing stage."""
-    from pipeline.stages.decide import nli_text
+    from pipeline.nli.text import nli_text
     from pipeline.pipeline import Pipeline
     from pipeline.types import Document
 

@@ -589,11 +589,3 @@ class Decider:
             else:
                 under.append((-flag.score, i, flag))
         return flags, [f for _, _, f in heapq.nsmallest(below, under, key=lambda t: t[:2])]
-
-
-def nli_text(claim) -> str:
-    """The text the NLI model sees: a denial is stated as the negation it asserts."""
-    if claim.stance == "denies":
-        body = claim.text[0].lower() + claim.text[1:] if claim.text else claim.text
-        return f"It is not true that {body.rstrip('.')}."
-    return claim.text
