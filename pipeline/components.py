@@ -19,7 +19,7 @@ import numpy as np
 from pipeline.stages.attribute import attribute
 from pipeline.stages.base import BatchResult, Component
 from pipeline.nli.text import nli_text
-from pipeline.stages.evidence import WordSimilarity, add_claim_info, gate
+from pipeline.stages.evidence import WordSimilarity, add_claim_info, gate, pairs_with_info
 from pipeline.stages.normalize import normalize
 from pipeline.stages.pairing import knn_pairs
 from pipeline.types import Claim, Pair, Score
@@ -177,12 +177,7 @@ class PairStage(Component):
         if cross_index is not None:
             cross = cross_index.add_and_pair(batch.claims, emb)
             # claims reloaded from a resumed run's index have no info yet
-            lacking = {id(c): c for p in cross for c in (p.a, p.b) if c.info is None}
-            if lacking:
-                filled = dict(zip(lacking, add_claim_info(list(lacking.values()),
-                                                          self.models.segmenter.nlp)))
-                cross = [replace(p, a=filled.get(id(p.a), p.a), b=filled.get(id(p.b), p.b))
-                         for p in cross]
+            cross = pairs_with_info(cross, self.models.segmenter.nlp)
             pairs.extend(gate(cross, cfg))
         return pairs, dropped
 

@@ -13,7 +13,7 @@ from pipeline.errors import ConfigError
 from pipeline.stages.decide import (FEATURES, NLI_FEATURES, RULES, Decider, LearnedDecider, Rule,
                                     build_rules, combine_directions, feature_matrix, features,
                                     fit_nli_margin, NLI_MARGIN_ALLOWANCE)
-from pipeline.stages.evidence import (WordSimilarity, add_claim_info, gate, negation_alignment,
+from pipeline.stages.evidence import (WordSimilarity, add_claim_info, gate, negation_alignment, pairs_with_info,
                                       pair_evidence)
 from pipeline.stages.nlp import load_spacy
 from pipeline.types import Claim, Pair, Score
@@ -359,3 +359,22 @@ def test_figures_for_the_same_noun_an_order_of_magnitude_apart_are_measured(nlp)
     huge = Claim(doc_id="d", id="9", start=0, end=10, text="Aid reached 900 dollars.", sent_index=9)
     [huge] = add_claim_info([huge], nlp)
     assert pair_evidence(Pair(a, huge, "opposing_sides", 0.5))["num_log_ratio"] == 2.0  # capped
+
+
+def test_pairs_with_info_parses_each_claim_once_and_leaves_the_pairs_unchanged(nlp):
+    texts = []
+
+    class Counting:
+        def pipe(self, ts, batch_size=64):
+            texts.extend(ts)
+            return nlp.pipe(ts, batch_size=batch_size)
+
+    a, b, c = (Claim("d", f"{i}.0", 0, 5, t, i) for i, t in
+               enumerate(["Talks are ongoing.", "Talks were suspended.", "No talks took place."]))
+    (c_done,) = add_claim_info([c], nlp)
+    pairs = [Pair(a, b, "unattributed", 0.5), Pair(a, c_done, "unattributed", 0.4)]
+    out = pairs_with_info(pairs, Counting())
+    assert sorted(texts) == ["Talks are ongoing.", "Talks were suspended."]  # a once, c had info
+    assert all(p.a.info is not None and p.b.info is not None for p in out)
+    assert out[0].a is out[1].a and out[1].b is c_done
+    assert pairs[0].a.info is None  # the input pairs keep their claims

@@ -40,15 +40,15 @@ import json
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from pipeline.config import DecideConfig
 from pipeline.errors import ConfigError
-from pipeline.stages.evidence import (EVIDENCE, WordSimilarity, add_claim_info, agreement,
-                                      pair_evidence, prepare_words, reported_dispute)
+from pipeline.stages.evidence import (EVIDENCE, WordSimilarity, agreement, pair_evidence,
+                                      pairs_with_info, prepare_words, reported_dispute)
 from pipeline.stages.quantities import MONTHS, numeric_mismatch
 from pipeline.types import Flag, Pair, Score
 
@@ -457,12 +457,11 @@ class Decider:
     def pair_evidence(self, pairs: list[Pair], words: WordSimilarity | None = None) -> list[dict]:
         """Same-event evidence for every pair (stages/evidence.py); needs no NLI score.
         ``words``: the word similarities to align negations with (default: the decider's)."""
-        claims = {id(c): c for p in pairs for c in (p.a, p.b) if c.info is None}
-        if claims:  # claims without info (built outside the pipeline): copies with it
+        if any(c.info is None for p in pairs for c in (p.a, p.b)):
+            # claims without info (built outside the pipeline): copies with it
             from pipeline.stages.nlp import load_spacy
 
-            filled = dict(zip(claims, add_claim_info(list(claims.values()), load_spacy("auto"))))
-            pairs = [replace(p, a=filled.get(id(p.a), p.a), b=filled.get(id(p.b), p.b)) for p in pairs]
+            pairs = pairs_with_info(pairs, load_spacy("auto"))
         words = words or self.words
         prepare_words(pairs, words)
         return [pair_evidence(p, words, align_similarity=self.cfg.negation_align_similarity)

@@ -186,6 +186,16 @@ def add_claim_info(claims: list[Claim], nlp, batch_size: int = 64) -> list[Claim
     return out
 
 
+def pairs_with_info(pairs: list[Pair], nlp) -> list[Pair]:
+    """The pairs with every claim's ``info`` (``add_claim_info`` on the claims lacking it,
+    each parsed once however many pairs hold it); ``pairs`` is left unchanged."""
+    lacking = {id(c): c for p in pairs for c in (p.a, p.b) if c.info is None}
+    if not lacking:
+        return list(pairs)
+    filled = dict(zip(lacking, add_claim_info(list(lacking.values()), nlp)))
+    return [replace(p, a=filled.get(id(p.a), p.a), b=filled.get(id(p.b), p.b)) for p in pairs]
+
+
 # ----------------------------------------------------------------------------- word alignment
 class WordSimilarity:
     """Cosine similarity of single words (lemmas) from a sentence embedder, cached.
