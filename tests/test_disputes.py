@@ -11,8 +11,7 @@ import pytest
 from pipeline.config import DecideConfig, PairConfig
 from pipeline.stages.decide import Decider
 from pipeline.stages.evidence import (add_claim_info, agreement, anaphoric_dispute, dispute_between, disputes,
-                                       pair_evidence,
-                                       repeats, reported)
+                                       pair_evidence, repeats, reported, retracts_only)
 from pipeline.stages.pairing import knn_pairs
 from pipeline.stages.nlp import load_spacy
 from pipeline.types import Claim, Pair, Score
@@ -184,6 +183,37 @@ def test_a_retraction_pairs_two_claims_of_one_speaker(nlp):
                       "I do not know the golfer.", speakers=["olsen", "olsen", "olsen"])
     assert pair_evidence(Pair(a, b, "same_speaker", 0.2))["dispute"] == 1.0
     assert pair_evidence(Pair(a, c, "same_speaker", 0.2))["dispute"] == 0.0
+
+
+def test_an_apology_disputes_only_its_own_speakers_words(nlp):
+    """"I apologize to Tiger and the Tour" takes back its speaker's words: it is no dispute
+    with another speaker ("Woods is not serving a suspension", his agent said), and is never
+    paired as one; a retraction that also calls the account false still is."""
+    own, other, sorry, both = _claims(
+        nlp, "He is on a month's suspension.", "Woods is not serving a suspension.",
+        "I apologize to Tiger, Nike and the PGA Tour.", "I retract it all: the claims were false.",
+        speakers=["olsen", "agent", "olsen", "olsen"])
+    assert retracts_only(sorry) and not retracts_only(both) and not retracts_only(other)
+    assert dispute_between(Pair(own, sorry, "same_speaker", 0.3))
+    assert not dispute_between(Pair(other, sorry, "opposing_sides", 0.3))
+    assert dispute_between(Pair(other, both, "opposing_sides", 0.3))
+    ranked, _ = _dispute_ranks([own, other, sorry], [[0.9, 0.4, 0.1], [0.85, 0.5, 0.1], [0.5, 0.8, 0.3]],
+                               k=1, dispute_k=2, min_similarity=0.0)
+    assert frozenset(("0.0", "2.0")) in ranked and frozenset(("1.0", "2.0")) not in ranked
+
+
+def test_an_anaphoric_denial_passes_over_an_opinion_just_before_it(nlp):
+    """"These claims are false" answers an account, not the accuser's forecast or opinion
+    just before it ("I think he is gonna be remembered ..."): the asserted account before
+    that is its first target."""
+    texts = ["The golfer was suspended for a month for doping.",
+             "I think he could end up more infamous than anyone.",
+             "These claims are completely false."]
+    cs = _claims(nlp, *texts, speakers=["olsen", "olsen", "agent"])
+    ranked, _ = _dispute_ranks(cs, [[0.2, 0.9, 0.1], [0.1, 0.2, 0.9], [0.9, 0.2, 0.1]],
+                               k=1, dispute_k=1, min_similarity=0.5)
+    assert ranked[frozenset(("0.0", "2.0"))] == 1
+    assert ranked.get(frozenset(("1.0", "2.0")), 9) > 1
 
 
 TIED = [

@@ -294,6 +294,11 @@ _REPORTED_WORDING = re.compile(r"\b(reportedly|allegedly|purportedly|supposedly|
                                re.I)
 
 
+def hedged(c: Claim) -> bool:
+    """The claim's words hedge it ("I think", "could", "probably"): an opinion or a forecast."""
+    return _info(c).hedged
+
+
 def reported(c: Claim) -> bool:
     """The article presents the claim as reported, not established: its source is a report,
     a rumour, a post or "sources", or its wording hedges it ("allegedly", "reportedly")."""
@@ -341,6 +346,15 @@ def disputes(c: Claim) -> bool:
     return c.stance == "denies" or _info(c).dispute
 
 
+def retracts_only(c: Claim) -> bool:
+    """The claim disputes only by taking back its speaker's own words ("I apologize to
+    ...", "I want to make a full retraction"): no denial, and no dispute wording left once
+    the retraction's is taken out. Such a claim disputes nothing another speaker said."""
+    if c.stance == "denies" or not retracts(c):
+        return False
+    return not _DISPUTE.search(_RETRACTION.sub(" ", c.text))
+
+
 def reported_dispute(pair: Pair) -> bool:
     """The article itself ties the two claims as a dispute in one sentence ("X claimed P, a
     claim Y denied": ``Claim.target``): the surest contradiction a text states."""
@@ -351,12 +365,14 @@ def reported_dispute(pair: Pair) -> bool:
 
 def dispute_between(pair: Pair) -> bool:
     """One claim disputes and the other does not, and they are not one speaker's: the
-    pair a reported dispute joins (the disputed account against its denial)."""
+    pair a reported dispute joins (the disputed account against its denial). A retraction
+    joins its own speaker's claims only (``retracts_only``)."""
     if disputes(pair.a) == disputes(pair.b):
         return False
+    d = pair.a if disputes(pair.a) else pair.b
     if one_speaker(pair.a, pair.b):
-        return retracts(pair.a if disputes(pair.a) else pair.b)
-    return True
+        return retracts(d)
+    return not retracts_only(d)  # an apology takes back its own speaker's words only
 
 
 def one_speaker(a: Claim, b: Claim) -> bool:

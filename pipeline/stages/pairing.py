@@ -20,7 +20,8 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.config import PairConfig
-from pipeline.stages.evidence import anaphoric_dispute, disputes, one_speaker, reported, retracts
+from pipeline.stages.evidence import (anaphoric_dispute, disputes, hedged, one_speaker, reported, retracts,
+                                      retracts_only)
 from pipeline.types import Claim, Pair
 
 
@@ -123,7 +124,8 @@ def _neighbours(claims: list[Claim], emb: np.ndarray, cfg: PairConfig
                   if (anaphoric or sims[i, j] >= cfg.min_similarity)
                   and sent[i] != sent[int(j)] and not question[int(j)]
                   and not disputes(claims[int(j)])
-                  and (not one_speaker(claims[i], claims[int(j)]) or retracts(claims[i]))]
+                  and (retracts(claims[i]) if one_speaker(claims[i], claims[int(j)])
+                       else not retracts_only(claims[i]))]
         if anaphoric:
             # "This new report is a hoax", "Pakistan denied the allegations": most often an
             # account the article gave before it as reported ("allegedly", by "sources"), the
@@ -131,8 +133,12 @@ def _neighbours(claims: list[Claim], emb: np.ndarray, cfg: PairConfig
             before = sorted((j for j in others if claims[int(j)].start < claims[i].start),
                             key=lambda j: -claims[int(j)].start)
             first = [j for j in before if reported(claims[int(j)])]
-            if before and before[0] not in first:
-                first.append(before[0])
+            # the account just before, when it is asserted: "These claims are false" does
+            # not dispute an opinion or a forecast ("I think he's gonna ...", "could")
+            stated = [j for j in before if claims[int(j)].modality == "asserted"
+                      and not hedged(claims[int(j)])]
+            if stated and stated[0] not in first:
+                first.append(stated[0])
             others = first + [j for j in others if j not in first]
         for r, j in enumerate(others[:cfg.dispute_k * (2 if anaphoric else 1)], start=1):
             key = (min(i, int(j)), max(i, int(j)))
