@@ -185,6 +185,28 @@ def test_a_retraction_pairs_two_claims_of_one_speaker(nlp):
     assert pair_evidence(Pair(a, c, "same_speaker", 0.2))["dispute"] == 0.0
 
 
+@pytest.mark.parametrize("text,says", [
+    ("The friend of the suspect was denied bail on Friday.", False),
+    ("The district attorney's office has dismissed 849 marijuana cases since July.", False),
+    ("Egypt rejected the proposal.", False),
+    ("The board voted to dismiss him in 2007.", False),
+    ("Officials refused to deny the families their benefits.", False),
+    ("The court rejected his appeal.", False),
+    ("Pakistan vehemently denied the allegations.", True),
+    ("The ministry dismissed it as a brief courtesy meeting.", True),
+    ("He denied any wrongdoing.", True),
+    ("She denied having met him.", True),
+    ("The company denied that it had paid the fine.", True),
+    ("He rejected the idea that the talks had failed.", True),
+])
+def test_deny_dismiss_reject_in_a_refusal_mark_no_dispute(nlp, text, says):
+    """"denied bail", "dismissed 849 cases", "rejected the proposal": the verbs refuse or
+    remove a thing and dispute no account; with an account, a clause or an "as" verdict
+    for object they do."""
+    (c,) = _claims(nlp, text)
+    assert disputes(c) is says
+
+
 def test_an_apology_disputes_only_its_own_speakers_words(nlp):
     """"I apologize to Tiger and the Tour" takes back its speaker's words: it is no dispute
     with another speaker ("Woods is not serving a suspension", his agent said), and is never

@@ -149,6 +149,57 @@ def _negated(doc) -> set[str]:
     return {w for w in out if w and w not in _NEG_WORDS}
 
 
+# what a dispute answers: an account ("denied the allegations", "dismissed the report as ...")
+_ACCOUNT_NOUNS = frozenset(
+    "claim allegation report rumor rumour story accusation charge suggestion assertion speculation "
+    "account hoax theory statement notion idea premise characterization characterisation contention "
+    "assessment finding conclusion version narrative description depiction portrayal reporting "
+    "article assertion interpretation reading analysis estimate figure number suspicion "
+    "wrongdoing involvement responsibility role knowledge existence link connection "
+    "criticism critic complaint concern fear worry speculation talk word remark comment "
+    "insinuation implication possibility likelihood prospect".split())
+# "deny", "dismiss" and "reject" also refuse or remove something: "denied bail", "dismissed
+# 849 cases", "rejected the proposal", "deny the Muslims their rights", "dismiss him"
+_REFUSAL_VERBS = frozenset(("deny", "dismiss", "reject"))
+
+
+def _refusal(t) -> bool:
+    """A deny / dismiss / reject token that refuses or removes a thing rather than disputing
+    an account: its object is a noun that names no account (and, for dismiss and reject, no
+    "as ..." verdict follows: "dismissed it as a courtesy meeting" disputes), or it takes
+    two objects ("deny the Muslims their rights")."""
+    if t.lemma_.lower() not in _REFUSAL_VERBS or t.pos_ not in ("VERB", "AUX"):
+        return False
+    kids = list(t.children)
+    if any(c.dep_ in ("ccomp", "xcomp", "pcomp") for c in kids):
+        return False  # "denied that P", "denied having ..."
+    if any(c.dep_ == "prep" and c.lower_ == "as" for c in kids):
+        return False
+    objs = [c for c in kids if c.dep_ in ("dobj", "dative")]
+    if t.dep_ in ("acl", "relcl") and not objs:
+        return False
+    if len(objs) >= 2:
+        return True
+    if len(objs) != 1:
+        return False
+    o = objs[0]
+    if o.pos_ == "PRON":
+        # "dismiss him", "deny them entry"; "denied it", "dismissed this" answer an account
+        return o.lower_ in ("him", "her", "me", "us", "you")
+    if any(c.lower_ in ("such", "these", "those", "this", "that") for c in o.children):
+        return False  # "denied any such plans", "rejected these plans": an account said before
+    return o.pos_ in ("NOUN", "PROPN", "NUM") and _lemma(o) not in _ACCOUNT_NOUNS
+
+
+def dispute_wording(doc) -> bool:
+    """The words of a dispute (``_DISPUTE``) in a parsed claim (a Doc or a Span), leaving out
+    deny / dismiss / reject in a refusal (``_refusal``)."""
+    text = doc.text
+    base = doc[0].idx if len(doc) else 0
+    refused = {t.idx - base for t in doc if _refusal(t)}
+    return any(m.start() not in refused for m in _DISPUTE.finditer(text))
+
+
 def info_from_doc(doc, ents: list[tuple[str, str]] | None = None) -> ClaimInfo:
     """ClaimInfo from a spaCy parse of the claim: its own Doc, or the claim's Span of the
     article's parse (then the roots are the tokens whose head lies outside the span, and
@@ -171,7 +222,7 @@ def info_from_doc(doc, ents: list[tuple[str, str]] | None = None) -> ClaimInfo:
                             and x.pos_ in ("NOUN", "PROPN", "ADJ"))
     return ClaimInfo(ents=names, lemmas=lemmas, subj=frozenset(subj), preds=frozenset(preds),
                      neg_heads=frozenset(_negated(doc)), times=_times(doc.text),
-                     hedged=bool(_HEDGES.search(doc.text)), dispute=bool(_DISPUTE.search(doc.text)))
+                     hedged=bool(_HEDGES.search(doc.text)), dispute=dispute_wording(doc))
 
 
 def add_claim_info(claims: list[Claim], nlp, batch_size: int = 64) -> list[Claim]:
