@@ -79,7 +79,7 @@ operator utility maker manufacturer producer retailer supplier provider chain st
 label studio network station channel outlet publication press media medium newspaper paper
 magazine tabloid journal daily weekly website site blog service industry sector
 establishment leadership management base electorate public community opposition
-campaign team club crew band trio duo pair couple circle entourage brass news
+campaign team club crew band trio duo pair couple circle entourage brass news coastguard
 """.split())
 
 # documents and records that state figures or findings
@@ -129,10 +129,10 @@ thousand million billion lot bunch rest bulk slice portion""".split())
 # "No official has confirmed ...", "what sources say": no one in particular speaks
 NEGATIVE_DETERMINERS = frozenset({"no", "neither", "what", "which", "whatever", "whichever"})
 # verbs whose subject is a speaker, whatever noun it is
-SPEECH_LEMMAS = frozenset("""say tell announce state declare add insist deny confirm warn explain
-write tweet testify reply respond answer ask admit acknowledge argue contend assert allege stress
-note comment remark vow pledge promise urge accuse reiterate concede complain boast retort quip
-speak talk dispute reject rebut""".split())
+# (not "confirm", "show", "suggest": data, money and events do that too)
+SPEECH_LEMMAS = frozenset("""say tell announce declare add insist deny warn write tweet testify reply
+respond answer ask admit acknowledge argue contend assert allege comment remark vow pledge promise
+urge accuse reiterate concede complain boast retort quip speak talk""".split())
 # indefinite words heading a mention on their own ("Many said", "All agreed", "Others wrote")
 INDEFINITES = frozenset("""many several few most some all both each either neither none another
 other others anyone anybody everyone everybody someone somebody nobody no-one one""".split())
@@ -171,6 +171,8 @@ def not_agent(tok) -> str:
         return "" if low == "one" and _of_agent(tok) else "quantity"
     if ent in TIME_ENTS and (low in TIME_WORDS or lemma in TIME_WORDS):
         return "date"
+    if tok.pos_ in _NOT_NOMINAL and tok.text[:1].islower():
+        return "thing"  # a misparse made a verb or a particle the head ("On YouTube commented")
     if tok.pos_ != "NOUN":
         return ""
     if tok.text[:1].isupper() and (not tok.is_sent_start or low in named_words(tok.doc)):
@@ -182,6 +184,9 @@ def not_agent(tok) -> str:
     if any(c.dep_ == "compound" and c.lemma_.lower() in PERSON_NOUNS for c in tok.children):
         return ""  # the parser took a participle for the head: "one user commenting said"
     return "common noun"
+
+
+_NOT_NOMINAL = frozenset({"VERB", "AUX", "ADV", "ADP", "SCONJ", "CCONJ", "PART", "INTJ", "PUNCT"})
 
 
 def _of_agent(tok) -> bool:

@@ -177,11 +177,11 @@ def _longest_demonym(low: str) -> str:
 
 def _person_name(m: Mention) -> str:
     """The person's name in a mention (``_name_in``), unless the mention is headed by a common
-    noun and the name only qualifies it: "Mr. Sanders's supporters", "A top Donald Trump
-    adviser", "Close friends of Emwazi" are other people than the one named. A name in
+    noun (or a pronoun) and the name only qualifies it: "Mr. Sanders's supporters", "A top
+    Donald Trump adviser", "one of Emwazi's friends" are other people than the one named. A name in
     apposition to the head is its name ("Trump's attorney, Alan Garten")."""
     name = _name_in(m)
-    if (name and m.head_pos == "NOUN" and m.head_lemma not in DOCUMENT_NOUNS and m.head_ent != "PERSON"
+    if (name and m.head_pos not in ("", "PROPN") and m.head_lemma not in DOCUMENT_NOUNS and m.head_ent != "PERSON"
             and m.head_text not in name.lower().split() and not set(name.split()) & m.appos):
         return ""  # a document's author still speaks ("a 2013 study by economists A and B")
     return name

@@ -9,7 +9,7 @@ import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
-from pipeline.stages.agents import not_agent
+from pipeline.stages.agents import agent_noun, not_agent
 from pipeline.stages.bounds import MAX_RUN
 from pipeline.stages.datelines import DATELINE
 from pipeline.stages.quotes import EDGE, QUOTE_CHARS
@@ -286,6 +286,13 @@ def speaker_mention(tok) -> Mention:
         poss = [c for c in tok.children if c.dep_ == "poss" and c.pos_ in ("NOUN", "PROPN")]
         if poss:
             tok = poss[0]
+    elif tok.pos_ == "NOUN" and not agent_noun(tok.lemma_):
+        # "according to information obtained by Re/code": who obtained it speaks, not the
+        # information (agents.py)
+        by = [g for c in tok.children if c.dep_ == "acl" for a in c.children if a.dep_ == "agent"
+              for g in a.children if g.dep_ == "pobj"]
+        if by:
+            tok = by[0]
     ids = [t.i for t in tok.subtree]
     doc = tok.doc
     cut = [c for c in tok.children if c.dep_ in ("relcl", "acl") and c.i > tok.i]
