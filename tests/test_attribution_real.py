@@ -296,3 +296,77 @@ def test_an_infinitive_report_keeps_its_subject(seg):
     assert served.speaker == "Gill Rosenberg"
     assert find(cs, "any such plans").text.startswith("An official was reported to have denied")
     assert not any(c.text.startswith("to ") for c in cs)
+
+
+# ---------------------------------------------------------------- speakers that cannot speak
+# (issue 24: a reader of real news saw "26%", "Anyone", a town, a date, an abstract noun and a
+# name taken out of a longer description given as the speaker of a claim)
+
+
+def test_a_share_of_respondents_is_no_speaker(seg):
+    cs = claims_of(seg, "Poll on the budget\n\nThe survey asked 900 adults about the budget.\n\n"
+                        "Thirty percent said the economy was their main worry. Two in three said "
+                        "taxes were too high.\n")
+    assert find(cs, "main worry").speaker == ""
+    assert find(cs, "too high").speaker == ""
+    assert find(cs, "main worry").mention == "Thirty percent"  # still shown as written
+
+
+def test_indefinite_and_negative_subjects_are_no_speaker(seg):
+    cs = claims_of(seg, "Bridge row\n\nOthers argued that the bridge was unsafe for lorries.\n\n"
+                        "No government official has said that the border will close.\n")
+    assert find(cs, "unsafe").speaker == ""
+    assert find(cs, "border will close").speaker == ""
+
+
+def test_a_place_that_locates_the_speaker_is_not_the_speaker(seg):
+    cs = claims_of(seg, "Plant closes\n\nOne man in Bristol, who declined to give his name, said the "
+                        "plant should never have closed.\n")
+    assert find(cs, "never have closed").speaker not in ("Bristol", "UK", "")
+    assert "man" in find(cs, "never have closed").speaker
+
+
+def test_a_name_inside_a_description_is_another_person(seg):
+    cs = claims_of(seg, "Count disputed\n\nSupporters of Maria Kessler said the count had been rigged.\n\n"
+                        "A top Kessler adviser said the campaign would go to court.\n\n"
+                        "Several Twitter users said the video was fake.\n")
+    assert find(cs, "rigged").speaker == "Supporters of Maria Kessler"
+    assert find(cs, "go to court").speaker == "A top Kessler adviser"
+    assert find(cs, "video was fake").speaker == "Several Twitter users"
+
+
+def test_a_name_in_apposition_is_still_the_speaker(seg):
+    cs = claims_of(seg, "Plant closes\n\nThe local member of parliament, Angela Fisher, said the closure "
+                        "was a mistake.\n\nOne of the workers said the plant had been profitable.\n")
+    assert find(cs, "closure was a mistake").speaker == "Angela Fisher"
+    assert find(cs, "been profitable").speaker != ""
+
+
+def test_an_expletive_it_is_no_speaker(seg):
+    cs = claims_of(seg, "Waste row\n\nThe agency said on Monday that it would inspect the site.\n\n"
+                        "It is claimed that the factory dumped waste in the river for years.\n")
+    assert find(cs, "inspect the site").speaker == "agency"
+    assert find(cs, "dumped waste").speaker == ""
+
+
+def test_a_subject_of_said_speaks_whatever_the_noun(seg):
+    cs = claims_of(seg, "Oil spill\n\nThe spill released about 2,000 barrels of crude, the national "
+                        "coastguard said on Saturday.\n")
+    assert find(cs, "2,000 barrels").speaker == "national coastguard"
+
+
+def test_a_woman_described_is_the_she_that_follows(seg):
+    cs = claims_of(seg, "Votes\n\nThe mayor said turnout had risen.\n\nA 90-year-old woman from the "
+                        "town told the station that she had voted in every election. She said the new "
+                        "rules were unfair.\n")
+    assert "woman" in find(cs, "rules were unfair").speaker
+
+
+def test_not_agent_reads_the_head_word(seg):
+    from pipeline.stages.agents import not_agent
+
+    doc = seg.nlp("Anyone can see that 26% backed the ceasefire on Wednesday, and the spokesman "
+                  "said so.")
+    by = {t.text: not_agent(t) for t in doc}
+    assert by["Anyone"] == "pronoun" and by["%"] == "quantity" and by["ceasefire"] == "common noun"
+    assert by["Wednesday"] == "date" and by["spokesman"] == ""

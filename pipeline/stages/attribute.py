@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
+from pipeline.stages.agents import DOCUMENT_NOUNS, PERSON_NOUNS
 from pipeline.stages.normalize import Normalized
 from pipeline.stages.attribution_rules import RawClaim
 from pipeline.stages.mentions import Mention
@@ -175,8 +176,20 @@ def _longest_demonym(low: str) -> str:
 
 
 def _person_name(m: Mention) -> str:
-    """The person's name in a mention: the last multi-word PERSON entity, else a run of
-    two or more proper nouns that are not role or organisation words, else a lone PERSON."""
+    """The person's name in a mention (``_name_in``), unless the mention is headed by a common
+    noun (or a pronoun) and the name only qualifies it: "Mr. Sanders's supporters", "A top
+    Donald Trump adviser", "one of Emwazi's friends" are other people than the one named. A name in
+    apposition to the head is its name ("Trump's attorney, Alan Garten")."""
+    name = _name_in(m)
+    if (name and m.head_pos not in ("", "PROPN") and m.head_lemma not in DOCUMENT_NOUNS and m.head_ent != "PERSON"
+            and m.head_text not in name.lower().split() and not set(name.split()) & m.appos):
+        return ""  # a document's author still speaks ("a 2013 study by economists A and B")
+    return name
+
+
+def _name_in(m: Mention) -> str:
+    """The last multi-word PERSON entity of a mention, else a run of two or more proper nouns
+    that are not role or organisation words, else a lone PERSON."""
     head = m.head_text.lower()
     persons = [_clean(t) for t, label in m.ents if label == "PERSON"]
     multi = [p for p in persons if len(p.split()) >= 2 and not _is_role(p)]
@@ -242,6 +255,24 @@ def _names_after(m: Mention, k: int) -> bool:
     return False
 
 
+def _qualifies_people(m: Mention) -> bool:
+    """An organisation that only qualifies the people heading the mention ("Twitter users",
+    "a Vogue insider"): they speak, not the organisation."""
+    return m.head_pos == "NOUN" and m.head_lemma in PERSON_NOUNS and m.head_lemma not in ORG_HEADS
+
+
+def _place_heads(m: Mention, side: str) -> bool:
+    """The mention is the place or people ``side`` comes from ("Pakistan said", "the Kremlin
+    said"), so it speaks for its country; not a place that only qualifies another head ("One
+    man in Manchester", "the Arizona Republican", "U.S. media reports"). Mentions built
+    without a parse (antecedents) keep the old reading."""
+    if not m.head_pos or m.head_text in DEMONYMS:
+        return True
+    return any(label in ("GPE", "NORP") and m.head_text in text.lower().split()
+               and _side_of(Mention(text=text, start=0, end=0, ents=[(text, label)])) == side
+               for text, label in m.ents)
+
+
 def _org_name(m: Mention) -> str:
     for text, label in m.ents:
         words = {w.lower() for w in re.findall(r"\w+", text)} - {"the"}
@@ -281,9 +312,10 @@ class Attributor:
 
     def resolve(self, m: Mention | None) -> Speaker | None:
         """The speaker a mention stands for (created when new), or None: no mention, an
-        unresolved pronoun, or a generic one that names no one ("you", "anyone", "people")."""
-        if m is None or _clean(m.text).lower() in GENERIC_MENTIONS:
-            return None
+        unresolved pronoun, a generic one that names no one ("you", "anyone", "people"), or
+        one whose head cannot speak (``Mention.nonagent``: "26%", "Wednesday", "the plan")."""
+        if m is None or m.nonagent or _clean(m.text).lower() in GENERIC_MENTIONS:
+            return None  # a quantity, a date, "anyone", "the plan": no one speaks (agents.py)
         pron = m.pronoun
         if pron:
             if pron in ("he", "she"):
@@ -350,6 +382,13 @@ class Attributor:
             # A possessor still names one ("Hallam's water utility", "Pakistan's ruling party")
             side = ""
         name = _person_name(m)
+        if not name and side and (named := _name_in(m)):
+            # "Aalto's campaign", "a spokeswoman for Ortiz": not the person named, who still
+            # shares the side the mention gives
+            for sp in self._index.latest_first(self._index.surname.get(named.split()[-1].lower(), ())):
+                if sp.kind == "person" and not sp.side:
+                    sp.side = side
+                    break
         tokens = [t for t in m.tokens if t[2] != "PUNCT"]
         propn = [t[0] for t in tokens if t[2] == "PROPN"]
         head = m.head_lemma
@@ -381,7 +420,7 @@ class Attributor:
         # an unnamed description
         role = _role_words(m, "")
         plural = m.head_text in GROUP_HEADS or (m.head_text != head and m.head_text.endswith("s"))
-        if head in PERSON_HEADS or m.head_text in GROUP_HEADS:
+        if head in PERSON_HEADS or m.head_text in GROUP_HEADS or _qualifies_people(m):
             kind = "group" if plural else "person"
             if m.definite and kind == "person":
                 best = None
@@ -399,8 +438,12 @@ class Attributor:
                 if sp.key == key and sp.kind == kind and not sp.named:
                     return self._update(sp, side, m)
             display = _clean(m.text)
+            # people heading a mention by a word of no list ("staff", "Mediators") are their
+            # own side, as organisations are
+            own = "" if head in PERSON_HEADS or m.head_text in GROUP_HEADS else \
+                _clean(re.sub(r"^(the|a|an)\s+", "", m.text, flags=re.I))
             return self._new(name=display, kind=kind, role_head=head, role_words=role,
-                             side=side or _org_side(m, ""), key=key,
+                             side=side or _org_side(m, "") or own, key=key,
                              described=m.definite and kind == "person")
         # "her office", "his campaign": the body of the person the pronoun refers to;
         # "its foreign ministry", "their union": of the country or organisation it stands for
@@ -426,8 +469,9 @@ class Attributor:
                 m = Mention(text=ante, start=m.start, end=m.end, ents=[(ante, "ORG")])
                 side = side or _side_of(m)
         # organisations and countries
-        org = _org_name(m) or _clean(re.sub(r"^(the|a|an)\s+", "", m.text, flags=re.I))
-        if side and not (head in ORG_HEADS or _org_name(m)) and m.owner is None:
+        named = "" if _qualifies_people(m) else _org_name(m)
+        org = named or _clean(re.sub(r"^(the|a|an)\s+", "", m.text, flags=re.I))
+        if side and not (head in ORG_HEADS or named) and m.owner is None and _place_heads(m, side):
             org = side  # "Pakistan said", "Washington said"
         key = _org_key(org)
         # a match has the same key, or shares a word with it (_contains needs all of them)

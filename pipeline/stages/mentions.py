@@ -9,6 +9,7 @@ import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
+from pipeline.stages.agents import agent_noun, not_agent
 from pipeline.stages.bounds import MAX_RUN
 from pipeline.stages.datelines import DATELINE
 from pipeline.stages.quotes import EDGE, QUOTE_CHARS
@@ -41,6 +42,10 @@ class Mention:
     definite: bool = False
     antecedents: tuple[str, ...] = ()  # organisations named before the mention, latest first
     owner: tuple[str, str] | None = None  # ("Ostland", "GPE"): the latest ORG/GPE named before
+    head_pos: str = ""  # the head word's part of speech ("NOUN" in "Trump's supporters")
+    head_ent: str = ""  # the entity type of the head word ("GPE" in "Pakistan said"), or ""
+    appos: frozenset[str] = frozenset()  # words of the head's apposition or conjunct (", Alan Garten")
+    nonagent: str = ""  # why the head cannot speak (``agents.not_agent``), or ""
 
     @property
     def pronoun(self) -> str:
@@ -55,7 +60,15 @@ def span_mention(doc, start: int, end: int) -> Mention | None:
     span = doc.char_span(start, end, alignment_mode="expand")
     if span is None or not len(span):
         return None
-    return mention_of(doc, span.root, [t.i for t in span])
+    root = span.root
+    if root.pos_ in _NOT_HEADS:
+        # a misparse left a determiner or a preposition on top ("the editorial read", with
+        # "read" taken for the noun): an English noun phrase ends in its head
+        root = next((t for t in reversed(span) if t.pos_ not in _NOT_HEADS), root)
+    return mention_of(doc, root, [t.i for t in span])
+
+
+_NOT_HEADS = frozenset({"DET", "ADP", "PUNCT", "CCONJ", "PART", "SPACE"})
 
 
 def dash_attribution(doc, text: str, quote_end: int) -> Mention | None:
@@ -273,6 +286,13 @@ def speaker_mention(tok) -> Mention:
         poss = [c for c in tok.children if c.dep_ == "poss" and c.pos_ in ("NOUN", "PROPN")]
         if poss:
             tok = poss[0]
+    elif tok.pos_ == "NOUN" and not agent_noun(tok.lemma_):
+        # "according to information obtained by Re/code": who obtained it speaks, not the
+        # information (agents.py)
+        by = [g for c in tok.children if c.dep_ == "acl" for a in c.children if a.dep_ == "agent"
+              for g in a.children if g.dep_ == "pobj"]
+        if by:
+            tok = by[0]
     ids = [t.i for t in tok.subtree]
     doc = tok.doc
     cut = [c for c in tok.children if c.dep_ in ("relcl", "acl") and c.i > tok.i]
@@ -297,14 +317,26 @@ def speaker_mention(tok) -> Mention:
     return mention_of(doc, tok, ids)
 
 
+def _named_alike(doc, tok, inside: set[int]) -> frozenset[str]:
+    """The words of a mention that name its head: an apposition anywhere in it (the parser
+    often hangs "The local member of parliament, Angela Fisher" on "parliament") and the
+    head's own conjuncts ("GOP contender and former neurosurgeon Ben Carson")."""
+    tops = [doc[i] for i in inside if doc[i].dep_ == "appos"]
+    tops += [c for c in tok.children if c.dep_ == "conj" and c.i in inside]
+    return frozenset(t.text for c in tops for t in c.subtree if t.i in inside)
+
+
 def mention_of(doc, tok, ids: list[int]) -> Mention:
     """The Mention over tokens ``ids`` (in order) headed by ``tok``."""
     s, e = doc[ids[0]].idx, doc[ids[-1]].idx + len(doc[ids[-1]].text)
     ents = entity_index(doc).within(ids[0], ids[-1] + 1)
     antecedents = entity_index(doc).orgs_before(ids[0], 6)
     tokens = [(doc[i].text, doc[i].lemma_, doc[i].pos_, doc[i].dep_) for i in ids]
+    inside = set(ids)
     definite = any(doc[i].lower_ in ("the", "this", "that") or doc[i].dep_ == "poss" for i in ids)
     return Mention(text=doc_text(doc)[s:e], start=s, end=e, ents=ents, tokens=tokens,
                    head_lemma=tok.lemma_.lower(), head_text=tok.lower_, definite=definite,
                    antecedents=antecedents,
-                   owner=_owner(doc, ids[0]) if doc[ids[0]].lower_ in ("its", "their") else None)
+                   owner=_owner(doc, ids[0]) if doc[ids[0]].lower_ in ("its", "their") else None,
+                   head_pos=tok.pos_, head_ent=tok.ent_type_, nonagent=not_agent(tok),
+                   appos=_named_alike(doc, tok, inside))
