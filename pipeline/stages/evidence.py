@@ -154,9 +154,9 @@ _ACCOUNT_NOUNS = frozenset(
     "claim allegation report rumor rumour story accusation charge suggestion assertion speculation "
     "account hoax theory statement notion idea premise characterization characterisation contention "
     "assessment finding conclusion version narrative description depiction portrayal reporting "
-    "article assertion interpretation reading analysis estimate figure number suspicion "
+    "article interpretation reading analysis estimate figure number suspicion "
     "wrongdoing involvement responsibility role knowledge existence link connection "
-    "criticism critic complaint concern fear worry speculation talk word remark comment "
+    "criticism critic complaint concern fear worry talk word remark comment "
     "insinuation implication possibility likelihood prospect".split())
 # "deny", "dismiss" and "reject" also refuse or remove something: "denied bail", "dismissed
 # 849 cases", "rejected the proposal", "deny the Muslims their rights", "dismiss him"
